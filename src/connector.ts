@@ -1,0 +1,149 @@
+/**
+ * The connector contract: everything the engine knows about an app.
+ *
+ * A connector is small on purpose (after Airbyte/Singer: check, describe, read,
+ * write). Values cross this boundary in one canonical form (see `Value`), so the
+ * engine never sees an app's wire format.
+ */
+
+/** SPEC §5 field types. */
+export const FIELD_TYPES = [
+  'text', 'number', 'date', 'datetime', 'boolean', 'select', 'radio',
+  'checkboxes', 'owner', 'calculation', 'score', 'multi',
+] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
+
+/**
+ * Canonical values:
+ * - text, select, radio, owner: string
+ * - number, calculation, score: number
+ * - boolean: boolean
+ * - date: 'YYYY-MM-DD'; datetime: ISO 8601 UTC 'YYYY-MM-DDTHH:mm:ss.sssZ'
+ * - checkboxes, multi: string[] (multi: first value is the primary one)
+ * - empty: null (connectors turn '' and [] into null)
+ */
+export type Value = string | number | boolean | string[] | null;
+export type Fields = Record<string, Value>;
+
+export interface FieldOption { value: string; label?: string }
+
+/** Roles used to build default mappings between two connectors. */
+export const STANDARD_ROLES = [
+  'email', 'firstname', 'lastname', 'phone', 'mobilephone', 'jobtitle', 'company',
+  'website', 'address', 'city', 'state', 'zip', 'country', 'lifecyclestage',
+  'name', 'domain', 'industry', 'description', 'numberofemployees', 'annualrevenue',
+  'dealname', 'amount', 'dealstage', 'pipeline', 'closedate',
+] as const;
+export type StandardRole = (typeof STANDARD_ROLES)[number];
+
+export interface FieldSpec {
+  name: string;
+  label: string;
+  type: FieldType;
+  readOnly: boolean;
+  options?: FieldOption[];
+  /** Set when the app cannot read this field reliably; the text says why. */
+  unreliable?: string;
+  /** The standard meaning of the field, for default mappings. */
+  role?: StandardRole;
+  /** Values must be unique in the app (HubSpot email, domain). */
+  unique?: boolean;
+}
+
+/** A link from a record to a record of another object in the same app. */
+export interface AssociationSpec {
+  /** Name used in SourceRecord.associations, e.g. 'company', 'contacts'. */
+  name: string;
+  /** The related object, e.g. 'companies'. */
+  object: string;
+  /** True when a record has at most one (the primary company). */
+  single: boolean;
+}
+
+export interface ObjectSpec {
+  name: string;
+  label: string;
+  fields: FieldSpec[];
+  associations: AssociationSpec[];
+  capabilities: {
+    create: boolean;
+    update: boolean;
+    /** `read` with a cursor returns only what changed since it. */
+    changeCursor: boolean;
+  };
+}
+
+export interface SourceRecord {
+  id: string;
+  fields: Fields;
+  /** Association name -> ids of related records in the same app (primary first). */
+  associations?: Record<string, string[]>;
+}
+
+export interface ReadBatch {
+  records: SourceRecord[];
+  /**
+   * The cursor to store once every record up to and including this batch is
+   * applied; null while the listing has no resumable position yet.
+   */
+  cursor: string | null;
+}
+
+export interface ReadOptions {
+  /** A cursor from an earlier ReadBatch; null reads everything. */
+  since: string | null;
+  /** Fields the engine needs (mapped fields, match and filter fields). */
+  fields: string[];
+  /** Association names the engine needs. */
+  associations?: string[];
+}
+
+export type WriteOp =
+  | { kind: 'create'; ref: string; fields: Fields; associations?: Record<string, string[]> }
+  | { kind: 'update'; ref: string; id: string; fields: Fields; associations?: Record<string, string[]> };
+
+export type WriteResult =
+  | { ref: string; ok: true; id: string }
+  | {
+      ref: string;
+      ok: false;
+      /** The app's reason, fit to show a person. */
+      reason: string;
+      /** A create refused because the record exists already (HubSpot 409 on email). */
+      existingId?: string;
+    };
+
+export interface Connector {
+  readonly app: string;
+  /** Checks the credential / file and throws an AppError if unusable. */
+  check(): Promise<void>;
+  describe(): Promise<ObjectSpec[]>;
+  /** Pages through records, oldest change first when `since` is given. */
+  read(object: string, opts: ReadOptions): AsyncIterable<ReadBatch>;
+  /** Of the given ids, those that no longer exist (deleted or archived). */
+  missing(object: string, ids: string[]): Promise<string[]>;
+  /** Writes a batch; answers once per op, in any order, matched by `ref`. */
+  write(object: string, ops: WriteOp[]): Promise<WriteResult[]>;
+  close(): Promise<void>;
+}
+
+/** What a connector module exports. `config` is the connection's YAML block. */
+export interface ConnectorFactory {
+  app: string;
+  create(config: ConnectionConfig, ctx: ConnectorContext): Connector;
+}
+
+export interface ConnectionConfig {
+  name: string;
+  app: string;
+  /** Folder of the YAML file; relative paths resolve against it. */
+  baseDir: string;
+  [key: string]: unknown;
+}
+
+export interface ConnectorContext {
+  /** Reports waits (rate limits) so `health` can show *Queued*. */
+  onWait?: (reason: string, ms: number) => void;
+  /** Stop signal: connectors stop between requests when aborted. */
+  signal?: AbortSignal;
+}

@@ -1,0 +1,66 @@
+/**
+ * One error type for everything a person must act on. `kind` picks the exit
+ * code (SPEC §6); only errors that are not DatasyncError print a stack.
+ */
+export type ErrorKind =
+  | 'config'      // exit 2: bad configuration or arguments
+  | 'app'         // exit 3: an app could not be reached or refused the credential
+  | 'lock'        // exit 4: another run holds the lock
+  | 'state'       // exit 2: the state file is not usable (not ours, damaged, too new)
+  | 'internal';   // exit 70-ish: a bug; printed with a stack
+
+export class DatasyncError extends Error {
+  readonly kind: ErrorKind;
+  readonly code: string;
+  readonly hint?: string;
+  /** For config errors: every problem, each `FILE:LINE:COLUMN: message`. */
+  readonly problems?: string[];
+  /** Transient app errors (5xx, timeouts) may be retried by `watch`. */
+  readonly transient: boolean;
+
+  constructor(kind: ErrorKind, code: string, message: string,
+    opts: { hint?: string; problems?: string[]; transient?: boolean; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'DatasyncError';
+    this.kind = kind;
+    this.code = code;
+    this.hint = opts.hint;
+    this.problems = opts.problems;
+    this.transient = opts.transient ?? false;
+  }
+}
+
+export const EXIT = {
+  ok: 0,
+  recordsFailed: 1,
+  config: 2,
+  app: 3,
+  lock: 4,
+  internal: 70,
+} as const;
+
+export function exitCodeFor(err: unknown): number {
+  if (!(err instanceof DatasyncError)) return EXIT.internal;
+  switch (err.kind) {
+    case 'config':
+    case 'state':
+      return EXIT.config;
+    case 'app':
+      return EXIT.app;
+    case 'lock':
+      return EXIT.lock;
+    case 'internal':
+      return EXIT.internal;
+  }
+}
+
+export const configError = (code: string, message: string, opts: { hint?: string; problems?: string[] } = {}) =>
+  new DatasyncError('config', code, message, opts);
+
+export const appError = (code: string, message: string, opts: { hint?: string; transient?: boolean; cause?: unknown } = {}) =>
+  new DatasyncError('app', code, message, opts);
+
+/** Never print a secret: keep at most its last four characters. */
+export function redact(secret: string): string {
+  return secret.length <= 4 ? '****' : `…${secret.slice(-4)}`;
+}
