@@ -120,6 +120,12 @@ export interface Connector {
   describe(): Promise<ObjectSpec[]>;
   /** Pages through records, oldest change first when `since` is given. */
   read(object: string, opts: ReadOptions): AsyncIterable<ReadBatch>;
+  /**
+   * Reads the given records by id (any order; ids that no longer exist are
+   * left out). Used to retry failed records and to merge with an unchanged
+   * record found through the state's match-key index.
+   */
+  get(object: string, ids: string[], opts: Omit<ReadOptions, 'since'>): Promise<SourceRecord[]>;
   /** Of the given ids, those that no longer exist (deleted or archived). */
   missing(object: string, ids: string[]): Promise<string[]>;
   /** Writes a batch; answers once per op, in any order, matched by `ref`. */

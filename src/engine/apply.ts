@@ -1,0 +1,184 @@
+/**
+ * Applies one batch of units: decide (pure), write to both apps, then record
+ * every outcome in the state in one transaction. A create is journalled as
+ * pending before the app is asked, so a crash between the app's write and the
+ * state's write never creates the record twice (see `recoverPending`).
+ */
+import type { Fields, SourceRecord, WriteOp, WriteResult } from '../connector.js';
+import type { Base, Side } from '../state/store.js';
+import { createFields, mappingKey, mergePair, type MergeResult } from './merge.js';
+import { matchKeys } from './keys.js';
+import type { PlannedAction, SyncContext, SyncSummary, Unit } from './types.js';
+
+const otherSide = (s: Side): Side => (s === 'a' ? 'b' : 'a');
+
+export interface BatchHooks {
+  isExcluded(side: Side, id: string): boolean;
+  /** A create refused because the record exists already: pair them in a later batch. */
+  adopt(from: Side, sourceId: string, existingId: string): void;
+}
+
+type Decided =
+  | { unit: Extract<Unit, { kind: 'pair' }>; aId: string; bId: string; merge: MergeResult | null; refs: Partial<Record<Side, string>> }
+  | { unit: Extract<Unit, { kind: 'create' }>; fields: Fields; base: Base; ref: string };
+
+export async function applyBatch(ctx: SyncContext, units: Unit[], summary: SyncSummary, hooks: BatchHooks): Promise<void> {
+  const ops: Record<Side, WriteOp[]> = { a: [], b: [] };
+  const decided = units.map((unit, i) => decide(ctx, unit, i, ops, hooks));
+  if (ctx.dryRun) {
+    for (const d of decided) plan(summary, d);
+    countDecided(summary, decided, new Map());
+    return;
+  }
+  const { store, sync } = ctx;
+  store.transaction(() => {
+    for (const d of decided) {
+      if ('ref' in d) store.addPending(sync.name, otherSide(d.unit.from), d.unit.record.id, d.fields);
+    }
+  });
+  const [ra, rb] = await Promise.all([write(ctx, 'a', ops.a), write(ctx, 'b', ops.b)]);
+  const results = new Map<string, WriteResult>();
+  for (const r of [...ra, ...rb]) results.set(r.ref, r);
+  store.transaction(() => record(ctx, decided, results, hooks));
+  countDecided(summary, decided, results);
+}
+
+function decide(ctx: SyncContext, unit: Unit, i: number, ops: Record<Side, WriteOp[]>, hooks: BatchHooks): Decided {
+  const policy = { defaultSide: ctx.sync.defaultApp === ctx.sides.a.connection ? 'a' as const : 'b' as const, clears: ctx.sync.clears };
+  const bridge = ctx.associations;
+  const withAssoc = (side: Side, rec: SourceRecord | null): Fields | null =>
+    rec && (bridge ? { ...rec.fields, ...bridge.values(side, rec) } : rec.fields);
+  const split = (side: Side, fields: Fields, base: Base, prior: Base) => {
+    if (!bridge) return { fields, associations: undefined };
+    const out = bridge.split(side, fields);
+    // A related record that is not in sync yet: that association waits.
+    for (const key of out.dropped) {
+      if (prior[key]) base[key] = prior[key];
+      else delete base[key];
+    }
+    return out;
+  };
+  if (unit.kind === 'create') {
+    const to = otherSide(unit.from);
+    const created = createFields(ctx.mappings, unit.from, withAssoc(unit.from, unit.record)!);
+    const { fields, associations } = split(to, created.fields, created.base, {});
+    const ref = `c${i}`;
+    ops[to].push({ kind: 'create', ref, fields, associations });
+    return { unit, fields, base: created.base, ref };
+  }
+  const aId = unit.a?.id ?? unit.link!.a_id;
+  const bId = unit.b?.id ?? unit.link!.b_id;
+  if (hooks.isExcluded('a', aId) || hooks.isExcluded('b', bId)) return { unit, aId, bId, merge: null, refs: {} };
+  const prior = unit.link?.base ?? {};
+  const merge = mergePair(ctx.mappings, withAssoc('a', unit.a), withAssoc('b', unit.b), unit.link?.base ?? null, policy);
+  const refs: Partial<Record<Side, string>> = {};
+  for (const side of ['a', 'b'] as const) {
+    const { fields, associations } = split(side, merge.write[side], merge.base, prior);
+    if (Object.keys(fields).length === 0 && !associations) continue;
+    refs[side] = `u${i}${side}`;
+    ops[side].push({ kind: 'update', ref: refs[side]!, id: side === 'a' ? aId : bId, fields, associations });
+  }
+  return { unit, aId, bId, merge, refs };
+}
+
+async function write(ctx: SyncContext, side: Side, ops: WriteOp[]): Promise<WriteResult[]> {
+  if (ops.length === 0) return [];
+  return ctx.sides[side].connector.write(ctx.sync.object, ops);
+}
+
+/** Records the outcome of a batch in the state (inside one transaction). */
+function record(ctx: SyncContext, decided: Decided[], results: Map<string, WriteResult>, hooks: BatchHooks): void {
+  const { store, sync, sides } = ctx;
+  const keysOf = (side: Side, fields: Fields) => matchKeys(sync.object, fields, sides[side].spec, sync.match, side);
+  for (const d of decided) {
+    if ('ref' in d) {
+      const { from } = d.unit;
+      const to = otherSide(from);
+      const source = d.unit.record;
+      const r = results.get(d.ref);
+      store.removePending(sync.name, to, source.id);
+      if (r?.ok) {
+        const [aId, bId] = from === 'a' ? [source.id, r.id] : [r.id, source.id];
+        store.insertLink(sync.name, aId, bId, d.base);
+        store.setKeys(sync.name, to, r.id, keysOf(to, d.fields));
+        store.clearStatus(sync.name, from, source.id);
+      } else if (r?.existingId && !store.linkBy(sync.name, to, r.existingId)) {
+        hooks.adopt(from, source.id, r.existingId);
+      } else {
+        store.setFailed(sync.name, from, source.id, `${sides[to].connection} rejected it: ${r?.reason ?? 'no answer'}`);
+      }
+      continue;
+    }
+    const { aId, bId, merge, unit } = d;
+    if (!unit.link) store.insertLink(sync.name, aId, bId, {});
+    if (!merge) continue;
+    const failed: Partial<Record<Side, string>> = {};
+    for (const side of ['a', 'b'] as const) {
+      const ref = d.refs[side];
+      const r = ref ? results.get(ref) : undefined;
+      if (ref && !r?.ok) failed[side] = r && !r.ok ? r.reason : 'no answer';
+    }
+    store.updateBase(sync.name, aId, baseAfter(ctx, merge, unit.link?.base ?? {}, failed));
+    for (const side of ['a', 'b'] as const) {
+      const rejected = failed[otherSide(side)];
+      const id = side === 'a' ? aId : bId;
+      // The record whose change could not be written is the one to retry.
+      if (rejected) store.setFailed(sync.name, side, id, `${sides[otherSide(side)].connection} rejected it: ${rejected}`);
+      else store.clearStatus(sync.name, side, id);
+    }
+  }
+}
+
+/** The merged base, keeping the old entry of every mapping whose write failed. */
+function baseAfter(ctx: SyncContext, merge: MergeResult, prior: Base, failed: Partial<Record<Side, string>>): Base {
+  const base: Base = { ...merge.base };
+  for (const m of ctx.mappings) {
+    const key = mappingKey(m);
+    const wrote = (failed.a && m.a.name in merge.write.a) || (failed.b && m.b.name in merge.write.b);
+    if (!wrote) continue;
+    if (prior[key]) base[key] = prior[key];
+    else delete base[key];
+  }
+  return base;
+}
+
+function plan(summary: SyncSummary, d: Decided): void {
+  const p = (summary.plan ??= []);
+  if ('ref' in d) {
+    p.push({ kind: 'create', in: otherSide(d.unit.from), from: d.unit.record.id, fields: d.fields });
+    return;
+  }
+  if (!d.unit.link) p.push({ kind: 'link', a: d.aId, b: d.bId, key: d.unit.key ?? '' });
+  for (const side of ['a', 'b'] as const) {
+    const changes = d.merge?.changes.filter((c) => c.side === side) ?? [];
+    if (changes.length > 0) p.push({ kind: 'update', in: side, id: side === 'a' ? d.aId : d.bId, changes });
+  }
+}
+
+function countDecided(summary: SyncSummary, decided: Decided[], results: Map<string, WriteResult>): void {
+  const ok = (ref: string | undefined) => ref !== undefined && (results.size === 0 || results.get(ref)?.ok === true);
+  for (const d of decided) {
+    if ('ref' in d) {
+      const to = otherSide(d.unit.from);
+      if (ok(d.ref)) summary.sides[to].created++;
+      else if (!results.get(d.ref)?.ok && !(results.get(d.ref) as { existingId?: string } | undefined)?.existingId) summary.sides[d.unit.from].failed++;
+      continue;
+    }
+    if (!d.unit.link) summary.linked++;
+    if (!d.merge) continue;
+    summary.conflicts += d.merge.conflicts;
+    let wrote = false;
+    for (const side of ['a', 'b'] as const) {
+      const ref = d.refs[side];
+      if (!ref) continue;
+      wrote = true;
+      if (ok(ref)) summary.sides[side].updated++;
+      else summary.sides[otherSide(side)].failed++;
+    }
+    if (!wrote) {
+      if (d.unit.a) summary.sides.a.unchanged++;
+      if (d.unit.b) summary.sides.b.unchanged++;
+    }
+  }
+}
+

@@ -1,0 +1,254 @@
+/**
+ * One pass of one sync (SPEC §4): scan both sides, recover interrupted
+ * creates, sort records into pairs, creates, failures and exclusions, then
+ * apply them batch by batch. Cursors are saved only after everything read has
+ * been applied and recorded, so an interrupted pass is simply done again.
+ */
+import type { SourceRecord } from '../connector.js';
+import { sameValue } from '../mapping/convert.js';
+import type { LinkRow, Side } from '../state/store.js';
+import { applyBatch } from './apply.js';
+import { evaluateFilters } from './filters.js';
+import { emailRule, matchKeys } from './keys.js';
+import { matchRecords, type KeyedRecord } from './match.js';
+import { mappingKey } from './merge.js';
+import { fetchMissing, Interrupted, scanSide, type SideScan } from './scan.js';
+import type { SideCounts, SyncContext, SyncSummary, Unit } from './types.js';
+
+const SIDES = ['a', 'b'] as const;
+const otherSide = (s: Side): Side => (s === 'a' ? 'b' : 'a');
+
+export function emptySummary(ctx: SyncContext): SyncSummary {
+  const counts = (side: Side): SideCounts => ({
+    connection: ctx.sides[side].connection, read: 0, created: 0, updated: 0, unchanged: 0, failed: 0, excluded: 0, deleted: 0,
+  });
+  return { sync: ctx.sync.name, object: ctx.sync.object, outcome: 'ok', sides: { a: counts('a'), b: counts('b') }, linked: 0, conflicts: 0 };
+}
+
+export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
+  const { sync, store } = ctx;
+  const summary = emptySummary(ctx);
+  if (!ctx.dryRun) store.setSyncStatus(sync.name, 'scanning', null, 0);
+  const scan = { a: await scanSide(ctx, 'a'), b: await scanSide(ctx, 'b') };
+  for (const side of SIDES) summary.sides[side].read = scan[side].records.size;
+  if (!ctx.dryRun) store.setSyncStatus(sync.name, 'in-progress');
+
+  const links = new LinkCache(ctx);
+  markDeleted(ctx, scan, summary);
+  const excluded = classify(ctx, scan, summary);
+  const isExcluded = (side: Side, id: string) =>
+    excluded[side].get(id) ?? (store.getStatus(sync.name, side, id)?.status === 'excluded');
+
+  const units: Unit[] = [];
+  const pairs = new Map<string, Extract<Unit, { kind: 'pair' }>>();
+  for (const side of SIDES) {
+    for (const rec of scan[side].records.values()) {
+      const link = links.get(side, rec.id);
+      if (!link || link.deleted) continue;
+      const unit = pairs.get(link.a_id) ?? { kind: 'pair' as const, link, a: null, b: null };
+      unit[side] = rec;
+      pairs.set(link.a_id, unit);
+    }
+  }
+  units.push(...pairs.values());
+  const claimed = new Set<string>();
+  units.push(...(await recoverPending(ctx, scan, links, claimed)));
+  units.push(...(await matchUnlinked(ctx, scan, links, claimed, isExcluded, summary)));
+
+  const adopted: { from: Side; sourceId: string; existingId: string }[] = [];
+  const hooks = {
+    isExcluded,
+    adopt: (from: Side, sourceId: string, existingId: string) => adopted.push({ from, sourceId, existingId }),
+  };
+  await applyAll(ctx, units, summary, hooks, scan);
+  if (adopted.length > 0) {
+    // Records the app already had (HubSpot's 409 on a duplicate email): pair and merge them now.
+    for (const side of SIDES) {
+      await fetchMissing(ctx, side, adopted.filter((x) => x.from !== side).map((x) => x.existingId), scan[side].records);
+    }
+    const again: Unit[] = [];
+    for (const { from, sourceId, existingId } of adopted) {
+      const source = scan[from].records.get(sourceId) ?? null;
+      const existing = scan[otherSide(from)].records.get(existingId) ?? null;
+      if (!source || !existing) continue;
+      again.push({ kind: 'pair', link: null, a: from === 'a' ? source : existing, b: from === 'b' ? source : existing, key: `existing record ${existingId}` });
+    }
+    await applyAll(ctx, again, summary, { ...hooks, adopt: () => undefined }, scan);
+  }
+
+  if (!ctx.dryRun) {
+    store.transaction(() => {
+      for (const side of SIDES) store.setCursor(sync.name, side, scan[side].cursor);
+      store.setSyncStatus(sync.name, 'listening', null, scan.a.records.size + scan.b.records.size);
+      store.markSuccess(sync.name);
+    });
+  }
+  const failed = store.countStatuses(sync.name).failed;
+  summary.outcome = summary.sides.a.failed + summary.sides.b.failed > 0 || (!ctx.dryRun && failed > 0) ? 'failed-records' : 'ok';
+  return summary;
+}
+
+async function applyAll(ctx: SyncContext, units: Unit[], summary: SyncSummary, hooks: Parameters<typeof applyBatch>[3], scan: Record<Side, SideScan>): Promise<void> {
+  const size = ctx.batchSize ?? 200;
+  for (let i = 0; i < units.length; i += size) {
+    if (ctx.signal?.aborted) throw new Interrupted();
+    const batch = units.slice(i, i + size);
+    await completePairs(ctx, batch, scan);
+    await applyBatch(ctx, batch, summary, hooks);
+    ctx.progress?.({ phase: 'apply', sync: ctx.sync.name, done: Math.min(i + size, units.length), total: units.length });
+  }
+}
+
+/**
+ * A pair whose base lacks a mapping (first match, or linked while excluded)
+ * is merged like a first match, which needs both records: fetch the side
+ * that did not change.
+ */
+async function completePairs(ctx: SyncContext, batch: Unit[], scan: Record<Side, SideScan>): Promise<void> {
+  const need: Record<Side, string[]> = { a: [], b: [] };
+  const incomplete = (u: Extract<Unit, { kind: 'pair' }>) => !u.link || ctx.mappings.some((m) => !u.link!.base[mappingKey(m)]);
+  for (const u of batch) {
+    if (u.kind !== 'pair' || !incomplete(u)) continue;
+    if (!u.a && u.link) need.a.push(u.link.a_id);
+    if (!u.b && u.link) need.b.push(u.link.b_id);
+  }
+  for (const side of SIDES) {
+    if (need[side].length === 0) continue;
+    await fetchMissing(ctx, side, need[side], scan[side].records);
+    for (const u of batch) {
+      if (u.kind === 'pair' && !u[side] && u.link) u[side] = scan[side].records.get(side === 'a' ? u.link.a_id : u.link.b_id) ?? null;
+    }
+  }
+}
+
+class LinkCache {
+  private cache = { a: new Map<string, LinkRow | null>(), b: new Map<string, LinkRow | null>() };
+  constructor(private ctx: SyncContext) {}
+  get(side: Side, id: string): LinkRow | null {
+    const c = this.cache[side];
+    if (!c.has(id)) c.set(id, this.ctx.store.linkBy(this.ctx.sync.name, side, id) ?? null);
+    return c.get(id)!;
+  }
+}
+
+function markDeleted(ctx: SyncContext, scan: Record<Side, SideScan>, summary: SyncSummary): void {
+  for (const side of SIDES) {
+    for (const id of scan[side].deleted) {
+      summary.sides[side].deleted++;
+      if (ctx.dryRun) (summary.plan ??= []).push({ kind: 'deleted', side, id });
+      else ctx.store.transaction(() => {
+        ctx.store.markDeleted(ctx.sync.name, side, id);
+        ctx.store.setKeys(ctx.sync.name, side, id, []);
+      });
+    }
+  }
+}
+
+/** Rules and filters (SPEC §4): which records take part. Returns id -> excluded. */
+function classify(ctx: SyncContext, scan: Record<Side, SideScan>, summary: SyncSummary): Record<Side, Map<string, boolean>> {
+  const { sync, store, sides } = ctx;
+  const out = { a: new Map<string, boolean>(), b: new Map<string, boolean>() };
+  for (const side of SIDES) {
+    const spec = sides[side].spec;
+    const filters = sync.filters[sides[side].connection] ?? [];
+    for (const rec of scan[side].records.values()) {
+      let reason: string | null = null;
+      if (sync.object === 'contacts' && sync.rules.onlyWithEmail) reason = emailRule(rec.fields, spec);
+      if (!reason && filters.length > 0) {
+        const verdict = evaluateFilters(filters, rec.fields, spec);
+        if (!verdict.pass) reason = verdict.reason;
+      }
+      out[side].set(rec.id, reason !== null);
+      const prior = ctx.dryRun ? undefined : store.getStatus(sync.name, side, rec.id);
+      if (reason) {
+        summary.sides[side].excluded++;
+        if (ctx.dryRun) (summary.plan ??= []).push({ kind: 'exclude', side, id: rec.id, reason });
+        else if (prior?.status !== 'excluded' || prior.reason !== reason) store.setExcluded(sync.name, side, rec.id, reason);
+      } else if (prior?.status === 'excluded') {
+        store.clearStatus(sync.name, side, rec.id);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A create journalled by a run that was interrupted before it recorded the
+ * new record: find the record the app made (same values, unlinked) and link
+ * it instead of creating it again.
+ */
+async function recoverPending(ctx: SyncContext, scan: Record<Side, SideScan>, links: LinkCache, claimed: Set<string>): Promise<Unit[]> {
+  const { store, sync, sides } = ctx;
+  const units: Unit[] = [];
+  for (const to of SIDES) {
+    const from = otherSide(to);
+    for (const intent of store.listPending(sync.name, to)) {
+      if (links.get(from, intent.source_id)) {
+        if (!ctx.dryRun) store.removePending(sync.name, to, intent.source_id);
+        continue;
+      }
+      const made = [...scan[to].records.values()].find((r) => !links.get(to, r.id) && !claimed.has(`${to}:${r.id}`) &&
+        Object.entries(intent.fields).every(([f, v]) => sameValue(r.fields[f] ?? null, v, sides[to].spec.fields.find((x) => x.name === f) ?? 'text')));
+      if (!made) continue;
+      await fetchMissing(ctx, from, [intent.source_id], scan[from].records);
+      const source = scan[from].records.get(intent.source_id);
+      if (!source) continue;
+      claimed.add(`${to}:${made.id}`);
+      claimed.add(`${from}:${source.id}`);
+      units.push({ kind: 'pair', link: null, a: to === 'a' ? made : source, b: to === 'b' ? made : source, key: 'recovered create' });
+      if (!ctx.dryRun) store.removePending(sync.name, to, intent.source_id);
+    }
+  }
+  return units;
+}
+/** Pairs unlinked records by match key; the rest are created where the direction allows. */
+async function matchUnlinked(ctx: SyncContext, scan: Record<Side, SideScan>, links: LinkCache, claimed: Set<string>,
+  isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary): Promise<Unit[]> {
+  const { sync, store, sides } = ctx;
+  const keyed: Record<Side, KeyedRecord[]> = { a: [], b: [] };
+  for (const side of SIDES) {
+    for (const rec of scan[side].records.values()) {
+      if (claimed.has(`${side}:${rec.id}`)) continue;
+      const link = links.get(side, rec.id);
+      if (link?.deleted) continue;
+      keyed[side].push({ id: rec.id, keys: matchKeys(sync.object, rec.fields, sides[side].spec, sync.match, side), linked: link !== null });
+    }
+  }
+  if (!ctx.dryRun) {
+    store.transaction(() => {
+      for (const side of SIDES) for (const r of keyed[side]) store.setKeys(sync.name, side, r.id, r.keys);
+    });
+  }
+  const outcomes = matchRecords(keyed, {
+    knownIds: (side, key) => store.idsWithKey(sync.name, side, key).filter((id) => !scan[side].records.has(id)),
+    isLinked: (side, id) => links.get(side, id) !== null,
+  });
+  const need: Record<Side, string[]> = { a: [], b: [] };
+  for (const o of outcomes) if (o.kind === 'pair') for (const side of SIDES) if (!scan[side].records.has(o[side])) need[side].push(o[side]);
+  for (const side of SIDES) await fetchMissing(ctx, side, need[side], scan[side].records);
+
+  const units: Unit[] = [];
+  const canCreate = (from: Side) =>
+    (sync.direction === 'two-way' || sync.direction === (from === 'a' ? 'a-to-b' : 'b-to-a')) && sides[otherSide(from)].spec.capabilities.create;
+  const create = (from: Side, id: string) => {
+    const record = scan[from].records.get(id);
+    if (record && !isExcluded(from, id) && canCreate(from)) units.push({ kind: 'create', from, record });
+  };
+  for (const o of outcomes) {
+    if (o.kind === 'pair') {
+      const a = scan.a.records.get(o.a) ?? null;
+      const b = scan.b.records.get(o.b) ?? null;
+      if (a && b) units.push({ kind: 'pair', link: null, a, b, key: o.key });
+      else if (a) create('a', a.id);
+      else if (b) create('b', b.id);
+    } else if (o.kind === 'duplicate') {
+      const reason = `duplicate match key (${o.key}): also on ${o.others.slice(0, 3).join(', ')}${o.others.length > 3 ? ', …' : ''}`;
+      summary.sides[o.side].failed++;
+      if (ctx.dryRun) (summary.plan ??= []).push({ kind: 'fail', side: o.side, id: o.id, reason });
+      else store.setFailed(sync.name, o.side, o.id, reason);
+    } else {
+      create(o.side, o.id);
+    }
+  }
+  return units;
+}

@@ -1,0 +1,127 @@
+/**
+ * A run (SPEC §6 `run`): one pass of every active sync, in dependency order,
+ * under the state's lock, recorded in the state's run history.
+ */
+import { existsSync } from 'node:fs';
+import type { Config } from '../config/types.js';
+import { DatasyncError, EXIT } from '../errors.js';
+import { acquireLock, type Lock } from '../state/lock.js';
+import { openMemoryState, openState } from '../state/open.js';
+import { StateStore, type Side } from '../state/store.js';
+import { describeMappings } from '../mapping/describe.js';
+import { buildBridge } from './associations.js';
+import { prepare, selectSyncs, syncOrder } from './prepare.js';
+import { emptySummary, runSync } from './run-sync.js';
+import { Interrupted } from './scan.js';
+import type { ProgressEvent, SyncContext, SyncSummary } from './types.js';
+
+export interface RunOptions {
+  syncs?: string[];
+  dryRun?: boolean;
+  retryFailed?: boolean;
+  signal?: AbortSignal;
+  progress?: (e: ProgressEvent) => void;
+  /** Already holding the lock (watch). */
+  lock?: Lock | null;
+  batchSize?: number;
+}
+
+export interface RunResult {
+  runId: number | null;
+  summaries: SyncSummary[];
+  exitCode: number;
+  interrupted: boolean;
+}
+
+export async function runOnce(config: Config, opts: RunOptions = {}): Promise<RunResult> {
+  const dryRun = opts.dryRun ?? false;
+  const selected = syncOrder(selectSyncs(config, opts.syncs));
+  // Nothing is written before everything that can be checked is checked.
+  let waiting: { sync: string; reason: string; ms: number } | null = null;
+  let current: string | null = null;
+  const prepared = await prepare(config, selected.filter((s) => s.enabled), {
+    signal: opts.signal,
+    onWait: (reason, ms) => {
+      waiting = { sync: current ?? '', reason, ms };
+      opts.progress?.({ phase: 'wait', sync: current ?? '', reason, ms });
+    },
+  });
+  const lock = dryRun || opts.lock ? null : acquireLock(config.state, `datasync ${process.argv.slice(2).join(' ')}`.trim());
+  const db = dryRun && !existsSync(config.state) ? openMemoryState() : openState(config.state);
+  const store = new StateStore(db);
+  const runId = dryRun ? null : store.startRun();
+  const summaries: SyncSummary[] = [];
+  let appError: DatasyncError | null = null;
+  let interrupted = false;
+  try {
+    for (const sync of selected) {
+      const row = dryRun ? store.getSync(sync.name) : store.ensureSync(sync.name, sync.object, sync.between[0], sync.between[1]);
+      if (!sync.enabled || row?.enabled === 0) {
+        if (!dryRun) store.setSyncStatus(sync.name, 'stopped');
+        continue;
+      }
+      if (!dryRun) {
+        for (const later of selected.slice(selected.indexOf(sync) + 1)) {
+          if (store.getSync(later.name)) store.setSyncStatus(later.name, 'queued', `waiting for ${sync.name}`);
+        }
+      }
+    }
+    for (const p of prepared.syncs) {
+      const { sync } = p;
+      if (!dryRun && store.getSync(sync.name)?.enabled === 0) continue;
+      current = sync.name;
+      const ctx: SyncContext = {
+        sync,
+        sides: {
+          a: { side: 'a', connection: sync.between[0], connector: prepared.connectors.get(sync.between[0])!, spec: p.specs.a },
+          b: { side: 'b', connection: sync.between[1], connector: prepared.connectors.get(sync.between[1])!, spec: p.specs.b },
+        },
+        mappings: p.mappings,
+        store,
+        dryRun,
+        retryFailed: opts.retryFailed ?? false,
+        signal: opts.signal,
+        progress: opts.progress,
+        batchSize: opts.batchSize,
+      };
+      ctx.associations = buildBridge(config, prepared.syncs, p, store);
+      if (ctx.associations) ctx.mappings = [...p.mappings, ...ctx.associations.mappings];
+      try {
+        const summary = await runSync(ctx);
+        summary.mappings = describeMappings(ctx.mappings, sync.between[0], sync.between[1]);
+        summaries.push(summary);
+      } catch (err) {
+        if (err instanceof Interrupted) {
+          interrupted = true;
+          summaries.push({ ...emptySummary(ctx), outcome: 'interrupted' });
+          if (!dryRun) store.setSyncStatus(sync.name, 'idle', 'interrupted: the next run resumes it');
+          break;
+        }
+        if (!(err instanceof DatasyncError) || err.kind !== 'app') throw err;
+        appError = err;
+        const w = waiting as { reason: string } | null;
+        summaries.push({ ...emptySummary(ctx), outcome: 'error', error: { code: err.code, message: err.message, hint: err.hint } });
+        if (!dryRun) {
+          const queued = err.transient && w !== null && /rate limit/i.test(w.reason);
+          store.setSyncStatus(sync.name, queued ? 'queued' : 'error', queued ? `rate limit: ${err.message}` : err.message);
+        }
+      }
+    }
+    const failedRecords = summaries.some((s) => s.outcome === 'failed-records');
+    const exitCode = appError ? EXIT.app : failedRecords ? EXIT.recordsFailed : EXIT.ok;
+    if (runId !== null) {
+      const outcome = interrupted ? 'interrupted' : appError ? 'error' : failedRecords ? 'failed-records' : 'ok';
+      store.finishRun(runId, outcome, summaries, appError?.message);
+    }
+    return { runId, summaries, exitCode, interrupted };
+  } catch (err) {
+    if (runId !== null) store.finishRun(runId, 'error', summaries, (err as Error).message);
+    throw err;
+  } finally {
+    await prepared.close();
+    db.close();
+    lock?.release();
+  }
+}
+
+export type { Side };

@@ -1,0 +1,80 @@
+/**
+ * Reading phase of a sync: what changed on each side since its cursor, the
+ * failed records due for a retry, and which linked records were deleted.
+ * Nothing here writes; a read that fails throws before any deletion is marked.
+ */
+import type { SourceRecord } from '../connector.js';
+import type { Side } from '../state/store.js';
+import type { SyncContext } from './types.js';
+
+export interface SideScan {
+  records: Map<string, SourceRecord>;
+  /** The cursor to save once the run has applied everything it read. */
+  cursor: string | null;
+  initial: boolean;
+  deleted: string[];
+}
+
+/** Fields a side must read: mapped fields, match keys, filters, the email rule. */
+export function fieldsToRead(ctx: SyncContext, side: Side): string[] {
+  const { sync, sides, mappings } = ctx;
+  const spec = sides[side].spec;
+  const names = new Set<string>();
+  for (const m of mappings) names.add(side === 'a' ? m.a.name : m.b.name);
+  for (const f of spec.fields) {
+    if (f.role === 'email' || f.role === 'domain' || f.role === 'website' || f.role === 'name' || f.name === 'email') names.add(f.name);
+  }
+  if (typeof sync.match === 'object') names.add(sync.match[side]);
+  for (const c of sync.filters[sides[side].connection] ?? []) names.add(c.field);
+  const known = new Set(spec.fields.map((f) => f.name));
+  return [...names].filter((n) => known.has(n));
+}
+
+export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> {
+  const { sync, store, sides } = ctx;
+  const s = sides[side];
+  const initial = !store.hasCursor(sync.name, side);
+  const since = initial ? null : store.getCursor(sync.name, side);
+  const opts = { fields: fieldsToRead(ctx, side), associations: ctx.associations?.names(side) };
+  const records = new Map<string, SourceRecord>();
+  let cursor = since;
+  for await (const batch of s.connector.read(sync.object, { ...opts, since })) {
+    for (const r of batch.records) records.set(r.id, r);
+    if (batch.cursor !== null) cursor = batch.cursor;
+    ctx.progress?.({ phase: 'scan', sync: sync.name, side, connection: s.connection, records: records.size });
+    if (ctx.signal?.aborted) throw new Interrupted();
+  }
+  // Failed records due for a retry that did not change (so were not read).
+  const due = store.dueFailed(sync.name, side, ctx.retryFailed).filter((id) => !records.has(id));
+  if (due.length > 0) {
+    for (const r of await s.connector.get(sync.object, due, opts)) records.set(r.id, r);
+  }
+  const deleted = await findDeleted(ctx, side, records);
+  return { records, cursor, initial, deleted };
+}
+
+async function findDeleted(ctx: SyncContext, side: Side, read: Map<string, SourceRecord>): Promise<string[]> {
+  const { sync, store, sides } = ctx;
+  const deleted: string[] = [];
+  for (const page of store.linkedIds(sync.name, side)) {
+    const unseen = page.filter((id) => !read.has(id));
+    if (unseen.length > 0) deleted.push(...(await sides[side].connector.missing(sync.object, unseen)));
+  }
+  return deleted;
+}
+
+/** Thrown between batches when the run is asked to stop (SIGINT/SIGTERM). */
+export class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'Interrupted';
+  }
+}
+
+/** Fetches records by id in one call per side (unchanged records a decision needs). */
+export async function fetchMissing(ctx: SyncContext, side: Side, ids: string[], into: Map<string, SourceRecord>): Promise<void> {
+  const want = [...new Set(ids)].filter((id) => !into.has(id));
+  if (want.length === 0) return;
+  const opts = { fields: fieldsToRead(ctx, side), associations: ctx.associations?.names(side) };
+  for (const r of await ctx.sides[side].connector.get(ctx.sync.object, want, opts)) into.set(r.id, r);
+}

@@ -1,0 +1,95 @@
+/**
+ * Opens (or creates) the state file: 0600 in a 0700 folder, WAL, migrated
+ * forward. A file that is not a datasync state, is damaged, or comes from a
+ * newer datasync is refused and never overwritten.
+ */
+import Database from 'better-sqlite3';
+import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatasyncError } from '../errors.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+
+export type StateDb = Database.Database;
+
+const APP_ID = 0x44534e43; // 'DSNC' in PRAGMA application_id
+
+const stateError = (code: string, message: string, hint: string) =>
+  new DatasyncError('state', code, message, { hint });
+
+function looksLikeSqlite(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const header = Buffer.alloc(16);
+    const n = readSync(fd, header, 0, 16, 0);
+    return n === 0 || header.toString('latin1') === 'SQLite format 3\0';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An empty state in memory: what `run --dry-run` plans against before the first run. */
+export function openMemoryState(): StateDb {
+  const db = new Database(':memory:');
+  migrate(db);
+  return db;
+}
+
+export function openState(path: string, opts: { readonly?: boolean } = {}): StateDb {
+  const fresh = !existsSync(path);
+  if (fresh && opts.readonly) {
+    throw stateError('STATE_MISSING', `no state file at ${path}`, 'run `datasync run` first to create it');
+  }
+  if (fresh) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  } else if (!looksLikeSqlite(path)) {
+    throw stateError('STATE_NOT_DATASYNC', `${path} is not a datasync state file (not a SQLite database)`,
+      'point `state:` in the YAML at another file; this one was left untouched');
+  }
+  let db: StateDb;
+  try {
+    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: !fresh });
+    if (fresh) chmodSync(path, 0o600);
+    if (!opts.readonly) db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = OFF');
+    check(db, path, fresh);
+    if (!opts.readonly) migrate(db);
+  } catch (err) {
+    if (err instanceof DatasyncError) throw err;
+    throw stateError('STATE_DAMAGED', `the state file ${path} cannot be read: ${(err as Error).message}`,
+      'restore it from a backup, or point `state:` at a new file (links will be rebuilt by matching)');
+  }
+  return db;
+}
+
+function check(db: StateDb, path: string, fresh: boolean): void {
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (fresh) return;
+  const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master`).get() as { n: number };
+  if (appId !== APP_ID && !(appId === 0 && tables.n === 0)) {
+    throw stateError('STATE_NOT_DATASYNC', `${path} is a SQLite database but not a datasync state file`,
+      'point `state:` in the YAML at another file; this one was left untouched');
+  }
+  if (version > SCHEMA_VERSION) {
+    throw stateError('STATE_TOO_NEW',
+      `${path} was written by a newer datasync (state version ${version}; this one knows up to ${SCHEMA_VERSION})`,
+      'upgrade datasync; the file was left untouched');
+  }
+  const integrity = db.pragma('quick_check', { simple: true });
+  if (integrity !== 'ok') {
+    throw stateError('STATE_DAMAGED', `the state file ${path} is damaged: ${String(integrity)}`,
+      'restore it from a backup, or point `state:` at a new file');
+  }
+}
+
+function migrate(db: StateDb): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`application_id = ${APP_ID}`);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
+}

@@ -1,0 +1,93 @@
+/**
+ * The state schema, as forward migrations. Migration N brings a state file
+ * from version N-1 to N; a file newer than the last one here is refused.
+ */
+export const MIGRATIONS: string[] = [
+  // 1: the first schema
+  `
+  CREATE TABLE connections (
+    name TEXT PRIMARY KEY,
+    app TEXT NOT NULL,
+    credential TEXT,              -- JSON; never printed
+    info TEXT,                    -- JSON: objects and fields read at connect time
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE syncs (
+    name TEXT PRIMARY KEY,
+    object TEXT NOT NULL,
+    a_conn TEXT NOT NULL,
+    b_conn TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    status TEXT NOT NULL DEFAULT 'idle',
+    status_detail TEXT,
+    scanned INTEGER NOT NULL DEFAULT 0,
+    last_success_at TEXT,
+    updated_at TEXT NOT NULL
+  );
+  -- A link pairs record a_id of connection a with b_id of connection b.
+  -- base: JSON {mappingKey: [aValue, bValue]} after the last successful sync.
+  CREATE TABLE links (
+    sync TEXT NOT NULL,
+    a_id TEXT NOT NULL,
+    b_id TEXT NOT NULL,
+    base TEXT NOT NULL DEFAULT '{}',
+    assoc TEXT,                   -- JSON base of associations {name: [aId, bId]}
+    deleted TEXT,                 -- 'a' | 'b' when that side was deleted
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (sync, a_id),
+    UNIQUE (sync, b_id)
+  );
+  -- Match keys of every record seen, linked or not, to match new records
+  -- against records that did not change in this run.
+  CREATE TABLE match_keys (
+    sync TEXT NOT NULL,
+    side TEXT NOT NULL,
+    key TEXT NOT NULL,
+    record_id TEXT NOT NULL
+  );
+  CREATE INDEX match_keys_by_key ON match_keys (sync, side, key);
+  CREATE INDEX match_keys_by_record ON match_keys (sync, side, record_id);
+  -- Records that are not in sync: failed (with the app's reason) or excluded.
+  CREATE TABLE record_status (
+    sync TEXT NOT NULL,
+    side TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    status TEXT NOT NULL,          -- 'failed' | 'excluded'
+    reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_retry_at TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (sync, side, record_id)
+  );
+  CREATE TABLE cursors (
+    sync TEXT NOT NULL,
+    side TEXT NOT NULL,
+    cursor TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (sync, side)
+  );
+  -- A create is written here before the app is asked, and removed in the same
+  -- transaction that records its link: a crash in between leaves the intent,
+  -- and the next run adopts the record the app made instead of creating again.
+  CREATE TABLE pending_creates (
+    sync TEXT NOT NULL,
+    side TEXT NOT NULL,            -- the side the record is created on
+    source_id TEXT NOT NULL,       -- the record on the other side
+    fields TEXT NOT NULL,          -- JSON of what was sent
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (sync, side, source_id)
+  );
+  CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    pid INTEGER NOT NULL,
+    outcome TEXT,                  -- 'ok' | 'failed-records' | 'error' | 'interrupted'
+    summary TEXT,                  -- JSON per sync
+    error TEXT
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,235 @@
+/**
+ * Typed access to the state: links, base, match keys, record statuses,
+ * cursors, pending creates and runs. Statements are prepared once.
+ */
+import type { Value } from '../connector.js';
+import type Database from 'better-sqlite3';
+import type { StateDb } from './open.js';
+
+export type Side = 'a' | 'b';
+export type Base = Record<string, [Value, Value]>;
+export type AssocBase = Record<string, [string[], string[]]>;
+
+export interface LinkRow {
+  a_id: string;
+  b_id: string;
+  base: Base;
+  assoc: AssocBase;
+  deleted: Side | null;
+}
+
+export interface StatusRow {
+  side: Side;
+  record_id: string;
+  status: 'failed' | 'excluded';
+  reason: string;
+  attempts: number;
+  next_retry_at: string | null;
+  updated_at: string;
+}
+
+export type SyncStatus = 'idle' | 'scanning' | 'in-progress' | 'listening' | 'queued' | 'stopped' | 'error';
+
+export interface SyncRow {
+  name: string;
+  object: string;
+  a_conn: string;
+  b_conn: string;
+  enabled: number;
+  status: SyncStatus;
+  status_detail: string | null;
+  scanned: number;
+  last_success_at: string | null;
+  updated_at: string;
+}
+
+const now = () => new Date().toISOString();
+const other = (side: Side): Side => (side === 'a' ? 'b' : 'a');
+
+interface RawLink { a_id: string; b_id: string; base: string; assoc: string | null; deleted: Side | null }
+const toLink = (r: RawLink | undefined): LinkRow | undefined =>
+  r && { a_id: r.a_id, b_id: r.b_id, base: JSON.parse(r.base) as Base, assoc: r.assoc ? JSON.parse(r.assoc) as AssocBase : {}, deleted: r.deleted };
+
+export class StateStore {
+  constructor(readonly db: StateDb) {}
+
+  private stmt = new Map<string, Database.Statement<unknown[]>>();
+  private q(sql: string): Database.Statement<unknown[]> {
+    let s = this.stmt.get(sql);
+    if (!s) {
+      s = this.db.prepare<unknown[]>(sql);
+      this.stmt.set(sql, s);
+    }
+    return s;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  // --- syncs ---------------------------------------------------------------
+  ensureSync(name: string, object: string, a: string, b: string): SyncRow {
+    this.q(`INSERT INTO syncs (name, object, a_conn, b_conn, updated_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (name) DO UPDATE SET object = excluded.object, a_conn = excluded.a_conn, b_conn = excluded.b_conn`)
+      .run(name, object, a, b, now());
+    return this.getSync(name)!;
+  }
+  getSync(name: string): SyncRow | undefined {
+    return this.q(`SELECT * FROM syncs WHERE name = ?`).get(name) as SyncRow | undefined;
+  }
+  listSyncs(): SyncRow[] {
+    return this.q(`SELECT * FROM syncs ORDER BY name`).all() as SyncRow[];
+  }
+  setSyncStatus(name: string, status: SyncStatus, detail: string | null = null, scanned?: number): void {
+    this.q(`UPDATE syncs SET status = ?, status_detail = ?, scanned = COALESCE(?, scanned), updated_at = ? WHERE name = ?`)
+      .run(status, detail, scanned ?? null, now(), name);
+  }
+  markSuccess(name: string): void {
+    this.q(`UPDATE syncs SET last_success_at = ? WHERE name = ?`).run(now(), name);
+  }
+  setEnabled(name: string, enabled: boolean): void {
+    this.q(`UPDATE syncs SET enabled = ?, updated_at = ? WHERE name = ?`).run(enabled ? 1 : 0, now(), name);
+  }
+  /** `stop --delete`: forget links, base, cursors and history of a sync. */
+  forgetSync(name: string): void {
+    this.transaction(() => {
+      for (const table of ['links', 'match_keys', 'record_status', 'cursors', 'pending_creates']) {
+        this.db.prepare(`DELETE FROM ${table} WHERE sync = ?`).run(name);
+      }
+      this.q(`DELETE FROM syncs WHERE name = ?`).run(name);
+    });
+  }
+
+  // --- cursors -------------------------------------------------------------
+  getCursor(sync: string, side: Side): string | null {
+    const row = this.q(`SELECT cursor FROM cursors WHERE sync = ? AND side = ?`).get(sync, side) as { cursor: string | null } | undefined;
+    return row?.cursor ?? null;
+  }
+  hasCursor(sync: string, side: Side): boolean {
+    return this.q(`SELECT 1 FROM cursors WHERE sync = ? AND side = ?`).get(sync, side) !== undefined;
+  }
+  setCursor(sync: string, side: Side, cursor: string | null): void {
+    this.q(`INSERT INTO cursors (sync, side, cursor, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (sync, side) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`)
+      .run(sync, side, cursor, now());
+  }
+
+  // --- links ---------------------------------------------------------------
+  linkBy(sync: string, side: Side, id: string): LinkRow | undefined {
+    const col = side === 'a' ? 'a_id' : 'b_id';
+    return toLink(this.q(`SELECT a_id, b_id, base, assoc, deleted FROM links WHERE sync = ? AND ${col} = ?`).get(sync, id) as RawLink | undefined);
+  }
+  insertLink(sync: string, aId: string, bId: string, base: Base, assoc: AssocBase = {}): void {
+    const t = now();
+    this.q(`INSERT INTO links (sync, a_id, b_id, base, assoc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+      .run(sync, aId, bId, JSON.stringify(base), JSON.stringify(assoc), t, t);
+  }
+  updateBase(sync: string, aId: string, base: Base, assoc?: AssocBase): void {
+    this.q(`UPDATE links SET base = ?, assoc = COALESCE(?, assoc), updated_at = ? WHERE sync = ? AND a_id = ?`)
+      .run(JSON.stringify(base), assoc ? JSON.stringify(assoc) : null, now(), sync, aId);
+  }
+  markDeleted(sync: string, side: Side, id: string): void {
+    const col = side === 'a' ? 'a_id' : 'b_id';
+    this.q(`UPDATE links SET deleted = ?, updated_at = ? WHERE sync = ? AND ${col} = ? AND deleted IS NULL`).run(side, now(), sync, id);
+  }
+  /** Ids on one side of every live link, in pages, for deletion checks. */
+  *linkedIds(sync: string, side: Side, page = 5000): Generator<string[]> {
+    const col = side === 'a' ? 'a_id' : 'b_id';
+    let after = '';
+    for (;;) {
+      const rows = this.q(`SELECT ${col} AS id FROM links WHERE sync = ? AND deleted IS NULL AND ${col} > ? ORDER BY ${col} LIMIT ?`)
+        .all(sync, after, page) as { id: string }[];
+      if (rows.length === 0) return;
+      yield rows.map((r) => r.id);
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+  countLinks(sync: string): { live: number; deleted: { a: number; b: number } } {
+    const rows = this.q(`SELECT deleted, count(*) AS n FROM links WHERE sync = ? GROUP BY deleted`).all(sync) as { deleted: Side | null; n: number }[];
+    const count = (d: Side | null) => rows.find((r) => r.deleted === d)?.n ?? 0;
+    return { live: count(null), deleted: { a: count('a'), b: count('b') } };
+  }
+  deletedLinks(sync: string): { a_id: string; b_id: string; deleted: Side }[] {
+    return this.q(`SELECT a_id, b_id, deleted FROM links WHERE sync = ? AND deleted IS NOT NULL ORDER BY updated_at`).all(sync) as { a_id: string; b_id: string; deleted: Side }[];
+  }
+
+  // --- match keys ------------------------------------------------------------
+  setKeys(sync: string, side: Side, id: string, keys: string[]): void {
+    this.q(`DELETE FROM match_keys WHERE sync = ? AND side = ? AND record_id = ?`).run(sync, side, id);
+    for (const key of keys) this.q(`INSERT INTO match_keys (sync, side, key, record_id) VALUES (?, ?, ?, ?)`).run(sync, side, key, id);
+  }
+  idsWithKey(sync: string, side: Side, key: string): string[] {
+    return (this.q(`SELECT record_id FROM match_keys WHERE sync = ? AND side = ? AND key = ?`).all(sync, side, key) as { record_id: string }[])
+      .map((r) => r.record_id);
+  }
+
+  // --- record statuses -------------------------------------------------------
+  getStatus(sync: string, side: Side, id: string): StatusRow | undefined {
+    return this.q(`SELECT side, record_id, status, reason, attempts, next_retry_at, updated_at FROM record_status WHERE sync = ? AND side = ? AND record_id = ?`)
+      .get(sync, side, id) as StatusRow | undefined;
+  }
+  setFailed(sync: string, side: Side, id: string, reason: string): void {
+    const prev = this.getStatus(sync, side, id);
+    const attempts = prev?.status === 'failed' ? prev.attempts + 1 : 1;
+    // Growing delays: 5 min, 10, 20, … capped at a day.
+    const delayMs = Math.min(5 * 60_000 * 2 ** (attempts - 1), 24 * 3600_000);
+    this.q(`INSERT INTO record_status (sync, side, record_id, status, reason, attempts, next_retry_at, updated_at)
+            VALUES (?, ?, ?, 'failed', ?, ?, ?, ?)
+            ON CONFLICT (sync, side, record_id) DO UPDATE SET status = 'failed', reason = excluded.reason,
+              attempts = excluded.attempts, next_retry_at = excluded.next_retry_at, updated_at = excluded.updated_at`)
+      .run(sync, side, id, reason, attempts, new Date(Date.now() + delayMs).toISOString(), now());
+  }
+  setExcluded(sync: string, side: Side, id: string, reason: string): void {
+    this.q(`INSERT INTO record_status (sync, side, record_id, status, reason, attempts, next_retry_at, updated_at)
+            VALUES (?, ?, ?, 'excluded', ?, 0, NULL, ?)
+            ON CONFLICT (sync, side, record_id) DO UPDATE SET status = 'excluded', reason = excluded.reason,
+              attempts = 0, next_retry_at = NULL, updated_at = excluded.updated_at`)
+      .run(sync, side, id, reason, now());
+  }
+  clearStatus(sync: string, side: Side, id: string): void {
+    this.q(`DELETE FROM record_status WHERE sync = ? AND side = ? AND record_id = ?`).run(sync, side, id);
+  }
+  /** Failed records due for a retry (all of them with `retryAll`). */
+  dueFailed(sync: string, side: Side, retryAll: boolean): string[] {
+    const sql = retryAll
+      ? `SELECT record_id FROM record_status WHERE sync = ? AND side = ? AND status = 'failed'`
+      : `SELECT record_id FROM record_status WHERE sync = ? AND side = ? AND status = 'failed' AND next_retry_at <= ?`;
+    const args = retryAll ? [sync, side] : [sync, side, now()];
+    return (this.q(sql).all(...args) as { record_id: string }[]).map((r) => r.record_id);
+  }
+  listStatuses(sync: string, status: 'failed' | 'excluded'): StatusRow[] {
+    return this.q(`SELECT side, record_id, status, reason, attempts, next_retry_at, updated_at FROM record_status
+                   WHERE sync = ? AND status = ? ORDER BY reason, side, record_id`).all(sync, status) as StatusRow[];
+  }
+  countStatuses(sync: string): { failed: number; excluded: number } {
+    const rows = this.q(`SELECT status, count(*) AS n FROM record_status WHERE sync = ? GROUP BY status`).all(sync) as { status: string; n: number }[];
+    return { failed: rows.find((r) => r.status === 'failed')?.n ?? 0, excluded: rows.find((r) => r.status === 'excluded')?.n ?? 0 };
+  }
+
+  // --- pending creates -------------------------------------------------------
+  addPending(sync: string, side: Side, sourceId: string, fields: unknown): void {
+    this.q(`INSERT OR REPLACE INTO pending_creates (sync, side, source_id, fields, created_at) VALUES (?, ?, ?, ?, ?)`)
+      .run(sync, side, sourceId, JSON.stringify(fields), now());
+  }
+  removePending(sync: string, side: Side, sourceId: string): void {
+    this.q(`DELETE FROM pending_creates WHERE sync = ? AND side = ? AND source_id = ?`).run(sync, side, sourceId);
+  }
+  listPending(sync: string, side: Side): { source_id: string; fields: Record<string, Value> }[] {
+    return (this.q(`SELECT source_id, fields FROM pending_creates WHERE sync = ? AND side = ?`).all(sync, side) as { source_id: string; fields: string }[])
+      .map((r) => ({ source_id: r.source_id, fields: JSON.parse(r.fields) as Record<string, Value> }));
+  }
+
+  // --- runs ------------------------------------------------------------------
+  startRun(): number {
+    return Number(this.q(`INSERT INTO runs (started_at, pid) VALUES (?, ?)`).run(now(), process.pid).lastInsertRowid);
+  }
+  finishRun(id: number, outcome: string, summary: unknown, error?: string): void {
+    this.q(`UPDATE runs SET finished_at = ?, outcome = ?, summary = ?, error = ? WHERE id = ?`)
+      .run(now(), outcome, JSON.stringify(summary), error ?? null, id);
+  }
+  lastRun(): { id: number; started_at: string; finished_at: string | null; outcome: string | null; summary: string | null; error: string | null } | undefined {
+    return this.q(`SELECT id, started_at, finished_at, outcome, summary, error FROM runs ORDER BY id DESC LIMIT 1`).get() as never;
+  }
+}
+
+export { other };
