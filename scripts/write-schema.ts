@@ -1,0 +1,29 @@
+/**
+ * Writes schema/sync.schema.json, the JSON Schema of sync.yaml for editor
+ * completion. Run after changing src/config/schema.ts:
+ *   npm run build && node dist/scripts/write-schema.js [OUT]
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { configJsonSchema } from '../src/config/schema.js';
+
+/** The folder of package.json above this script (works from scripts/ and dist/scripts/). */
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+  return dir;
+}
+
+function schemaText(): string {
+  return `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
+}
+
+const out = path.resolve(process.argv[2] ?? path.join(repoRoot(), 'schema', 'sync.schema.json'));
+mkdirSync(path.dirname(out), { recursive: true });
+writeFileSync(out, schemaText());
+process.stderr.write(`wrote ${out}\n`);
