@@ -12,7 +12,7 @@ import { evaluateFilters } from './filters.js';
 import { emailRule, matchKeys } from './keys.js';
 import { matchRecords, type KeyedRecord } from './match.js';
 import { mappingKey } from './merge.js';
-import { fetchMissing, Interrupted, scanSide, type SideScan } from './scan.js';
+import { fetchMissing, Interrupted, scanSide, Stopped, type SideScan } from './scan.js';
 import type { SideCounts, SyncContext, SyncSummary, Unit } from './types.js';
 
 const SIDES = ['a', 'b'] as const;
@@ -92,6 +92,8 @@ async function applyAll(ctx: SyncContext, units: Unit[], summary: SyncSummary, h
   const size = ctx.batchSize ?? 200;
   for (let i = 0; i < units.length; i += size) {
     if (ctx.signal?.aborted) throw new Interrupted();
+    // `datasync stop` from another terminal takes effect at the next batch.
+    if (!ctx.dryRun && !ctx.store.isEnabled(ctx.sync.name)) throw new Stopped();
     const batch = units.slice(i, i + size);
     await completePairs(ctx, batch, scan);
     await applyBatch(ctx, batch, summary, hooks);

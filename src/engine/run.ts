@@ -12,7 +12,7 @@ import { describeMappings } from '../mapping/describe.js';
 import { buildBridge } from './associations.js';
 import { prepare, selectSyncs, syncOrder } from './prepare.js';
 import { emptySummary, runSync } from './run-sync.js';
-import { Interrupted } from './scan.js';
+import { Interrupted, Stopped } from './scan.js';
 import type { ProgressEvent, SyncContext, SyncSummary } from './types.js';
 
 export interface RunOptions {
@@ -39,13 +39,14 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
   // Nothing is written before everything that can be checked is checked.
   let waiting: { sync: string; reason: string; ms: number } | null = null;
   let current: string | null = null;
+  const stored = storedCredentials(config);
   const prepared = await prepare(config, selected.filter((s) => s.enabled), {
     signal: opts.signal,
     onWait: (reason, ms) => {
       waiting = { sync: current ?? '', reason, ms };
       opts.progress?.({ phase: 'wait', sync: current ?? '', reason, ms });
     },
-  });
+  }, (name) => stored.get(name));
   const lock = dryRun || opts.lock ? null : acquireLock(config.state, `datasync ${process.argv.slice(2).join(' ')}`.trim());
   const db = dryRun && !existsSync(config.state) ? openMemoryState() : openState(config.state);
   const store = new StateStore(db);
@@ -68,7 +69,6 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
     }
     for (const p of prepared.syncs) {
       const { sync } = p;
-      if (!dryRun && store.getSync(sync.name)?.enabled === 0) continue;
       current = sync.name;
       const ctx: SyncContext = {
         sync,
@@ -84,13 +84,23 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
         progress: opts.progress,
         batchSize: opts.batchSize,
       };
+      if (!store.isEnabled(sync.name)) {
+        summaries.push({ ...emptySummary(ctx), outcome: 'stopped' });
+        continue;
+      }
       ctx.associations = buildBridge(config, prepared.syncs, p, store);
       if (ctx.associations) ctx.mappings = [...p.mappings, ...ctx.associations.mappings];
       try {
         const summary = await runSync(ctx);
         summary.mappings = describeMappings(ctx.mappings, sync.between[0], sync.between[1]);
+        if (!dryRun) store.setMappings(sync.name, summary.mappings);
         summaries.push(summary);
       } catch (err) {
+        if (err instanceof Stopped) {
+          summaries.push({ ...emptySummary(ctx), outcome: 'stopped' });
+          store.setSyncStatus(sync.name, 'stopped', 'stopped by `datasync stop`');
+          continue;
+        }
         if (err instanceof Interrupted) {
           interrupted = true;
           summaries.push({ ...emptySummary(ctx), outcome: 'interrupted' });
@@ -122,6 +132,22 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
     db.close();
     lock?.release();
   }
+}
+
+/**
+ * Credentials stored by `datasync connect`, by connection name. A value in
+ * the YAML (e.g. `token: ${HUBSPOT_TOKEN}`) wins over a stored one.
+ */
+export function storedCredentials(config: Config): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  if (!existsSync(config.state)) return out;
+  const db = openState(config.state, { readonly: true });
+  try {
+    for (const c of new StateStore(db).listConnections()) out.set(c.name, c.credential);
+  } finally {
+    db.close();
+  }
+  return out;
 }
 
 export type { Side };

@@ -78,3 +78,11 @@ export async function fetchMissing(ctx: SyncContext, side: Side, ids: string[], 
   const opts = { fields: fieldsToRead(ctx, side), associations: ctx.associations?.names(side) };
   for (const r of await ctx.sides[side].connector.get(ctx.sync.object, want, opts)) into.set(r.id, r);
 }
+
+/** Thrown between batches when the sync was turned off (`datasync stop`) during the run. */
+export class Stopped extends Error {
+  constructor() {
+    super('stopped');
+    this.name = 'Stopped';
+  }
+}

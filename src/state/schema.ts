@@ -22,6 +22,7 @@ export const MIGRATIONS: string[] = [
     status_detail TEXT,
     scanned INTEGER NOT NULL DEFAULT 0,
     last_success_at TEXT,
+    mappings TEXT,                -- JSON: the effective mappings of the last run
     updated_at TEXT NOT NULL
   );
   -- A link pairs record a_id of connection a with b_id of connection b.

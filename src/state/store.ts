@@ -40,6 +40,7 @@ export interface SyncRow {
   status_detail: string | null;
   scanned: number;
   last_success_at: string | null;
+  mappings: string | null;
   updated_at: string;
 }
 
@@ -87,6 +88,13 @@ export class StateStore {
   markSuccess(name: string): void {
     this.q(`UPDATE syncs SET last_success_at = ? WHERE name = ?`).run(now(), name);
   }
+  setMappings(name: string, mappings: unknown): void {
+    this.q(`UPDATE syncs SET mappings = ? WHERE name = ?`).run(JSON.stringify(mappings), name);
+  }
+  isEnabled(name: string): boolean {
+    const row = this.q(`SELECT enabled FROM syncs WHERE name = ?`).get(name) as { enabled: number } | undefined;
+    return row === undefined || row.enabled === 1;
+  }
   setEnabled(name: string, enabled: boolean): void {
     this.q(`UPDATE syncs SET enabled = ?, updated_at = ? WHERE name = ?`).run(enabled ? 1 : 0, now(), name);
   }
@@ -98,6 +106,30 @@ export class StateStore {
       }
       this.q(`DELETE FROM syncs WHERE name = ?`).run(name);
     });
+  }
+
+  // --- connections (stored by `datasync connect`) ------------------------------
+  /** The credential is JSON and secret: never print it. */
+  saveConnection(name: string, app: string, credential: unknown, info: unknown): void {
+    this.q(`INSERT INTO connections (name, app, credential, info, created_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (name) DO UPDATE SET app = excluded.app, credential = excluded.credential, info = excluded.info`)
+      .run(name, app, JSON.stringify(credential), JSON.stringify(info), now());
+  }
+  getConnection(name: string): { name: string; app: string; credential: Record<string, unknown>; info: unknown; created_at: string } | undefined {
+    const row = this.q(`SELECT name, app, credential, info, created_at FROM connections WHERE name = ?`).get(name) as
+      { name: string; app: string; credential: string | null; info: string | null; created_at: string } | undefined;
+    return row && { ...row, credential: row.credential ? JSON.parse(row.credential) as Record<string, unknown> : {}, info: row.info ? JSON.parse(row.info) : null };
+  }
+  listConnections(): { name: string; app: string; credential: Record<string, unknown>; created_at: string }[] {
+    return (this.q(`SELECT name, app, credential, created_at FROM connections ORDER BY name`).all() as { name: string; app: string; credential: string | null; created_at: string }[])
+      .map((r) => ({ ...r, credential: r.credential ? JSON.parse(r.credential) as Record<string, unknown> : {} }));
+  }
+  removeConnection(name: string): boolean {
+    return this.q(`DELETE FROM connections WHERE name = ?`).run(name).changes > 0;
+  }
+  /** Keeps a refreshed OAuth credential. */
+  updateCredential(name: string, credential: unknown): void {
+    this.q(`UPDATE connections SET credential = ? WHERE name = ?`).run(JSON.stringify(credential), name);
   }
 
   // --- cursors -------------------------------------------------------------

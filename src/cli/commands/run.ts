@@ -7,6 +7,28 @@ import { startProgress } from '../progress.js';
 import { renderOutcomes, renderPlan, renderSummaryTable } from '../render/run.js';
 import { makeStyle } from '../render/style.js';
 import { toJson } from '../render/json.js';
+import { DatasyncError } from '../../errors.js';
+import { isAlive, readLock } from '../../state/lock.js';
+import type { Config } from '../../config/types.js';
+import type { SyncSummary } from '../../engine/types.js';
+import { requestPass } from '../../watch.js';
+
+/** A watcher holds the lock: ask it for a pass now ("sync now") and report that pass. */
+async function askWatcher(config: Config, flags: RunFlags, signal: AbortSignal): Promise<number> {
+  process.stderr.write(`datasync watch is running on this state (process ${readLock(config.state)?.pid}); asking it for a pass now…\n`);
+  const pass = await requestPass(config, signal);
+  if (!pass) {
+    process.stderr.write('datasync: the watcher did not report a pass in time; see its log\n');
+    return 3;
+  }
+  const summaries = pass.summary as SyncSummary[];
+  const exitCode = pass.outcome === 'error' ? 3 : pass.outcome === 'failed-records' ? 1 : 0;
+  const result = { runId: null, summaries, exitCode, interrupted: pass.outcome === 'interrupted' };
+  process.stdout.write(flags.json
+    ? `${JSON.stringify(toJson(result, false), null, 2)}\n`
+    : `${[renderSummaryTable(result, makeStyle()), ...renderOutcomes(result, makeStyle(), false)].join('\n')}\n`);
+  return exitCode;
+}
 
 export interface RunFlags {
   sync?: string[];
@@ -40,6 +62,8 @@ export default async function run(flags: RunFlags, global: GlobalOptions): Promi
     return result.interrupted ? 130 : result.exitCode;
   } catch (err) {
     progress.stop();
+    const watcher = err instanceof DatasyncError && err.kind === 'lock' ? readLock(config.state) : null;
+    if (watcher?.watch && isAlive(watcher)) return askWatcher(config, flags, controller.signal);
     return renderError(err);
   } finally {
     process.off('SIGINT', stop);

@@ -1,0 +1,24 @@
+/** `datasync watch [--interval 5m]` */
+import { durationMs } from '../../config/duration.js';
+import { watch } from '../../watch.js';
+import type { GlobalOptions } from '../main.js';
+import { renderError } from '../errors.js';
+
+export default async function watchCommand(flags: { interval?: string }, global: GlobalOptions): Promise<number> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const interval = flags.interval === undefined ? undefined : durationMs(flags.interval, '--interval');
+    return await watch({
+      configFile: global.config, cwd: process.cwd(), env: process.env, interval, signal: controller.signal,
+      log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+    });
+  } catch (err) {
+    return renderError(err);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}

@@ -1,0 +1,58 @@
+/** `health` for people: one table of syncs, then the lists asked for. */
+import Table from 'cli-table3';
+import type { HealthGroup, HealthReport, SyncHealth } from '../../health.js';
+import type { Style } from './style.js';
+
+function age(seconds: number): string {
+  if (seconds < 90) return `${seconds} s ago`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} days ago`;
+}
+
+function colourStatus(s: SyncHealth, style: Style): string {
+  switch (s.status) {
+    case 'Active and listening': return style.green(s.statusText);
+    case 'Queued': return style.yellow(s.statusText);
+    case 'No active syncs': return style.dim(s.statusText);
+    default: return style.cyan(s.statusText);
+  }
+}
+
+export function renderHealth(report: HealthReport, style: Style): string {
+  const table = new Table({
+    head: ['sync', 'between', 'status', 'in sync', 'failed', 'excluded', 'last run'],
+    style: { head: [], border: [] },
+  });
+  for (const s of report.syncs) {
+    const last = s.lastRun ? `${s.lastRun.outcome}, ${age(s.lastRun.ageSeconds)}` : 'never';
+    table.push([s.name, `${s.between[0]} ↔ ${s.between[1]}`, colourStatus(s, style), s.counts.inSync,
+      s.counts.failed > 0 ? style.red(String(s.counts.failed)) : '0', s.counts.excluded,
+      s.stale ? style.red(`${last} (stale)`) : last]);
+  }
+  const out = [table.toString()];
+  for (const s of report.syncs) {
+    if (s.failed) out.push(...groups(`${s.name}: failed records`, s.failed, style, true));
+    if (s.excluded) out.push(...groups(`${s.name}: excluded records`, s.excluded, style, false));
+    if (s.deleted && s.deleted.length > 0) {
+      out.push(style.bold(`${s.name}: ${s.deleted.length} link${s.deleted.length === 1 ? '' : 's'} with a deleted record`));
+      for (const d of s.deleted.slice(0, 20)) out.push(`  ${s.between[0]}#${d.a} ↔ ${s.between[1]}#${d.b}: deleted in ${d.deletedIn}`);
+      if (s.deleted.length > 20) out.push(`  … and ${s.deleted.length - 20} more (--json lists all)`);
+    }
+  }
+  return out.join('\n');
+}
+
+function groups(title: string, list: HealthGroup[], style: Style, failed: boolean): string[] {
+  if (list.length === 0) return [style.bold(`${title}: none`)];
+  const out = [style.bold(title)];
+  for (const g of list) {
+    out.push(`  ${failed ? style.red(g.reason) : g.reason} (${g.count})`);
+    for (const r of g.records.slice(0, 20)) {
+      const retry = failed && r.nextRetryAt ? `, attempt ${r.attempts}, next retry ${r.nextRetryAt}` : '';
+      out.push(`    ${r.connection}#${r.id}${r.detail !== g.reason ? `: ${r.detail}` : ''}${retry}`);
+    }
+    if (g.records.length > 20) out.push(`    … and ${g.records.length - 20} more (--json lists all)`);
+  }
+  return out;
+}

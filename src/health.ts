@@ -1,0 +1,132 @@
+/**
+ * `datasync health` as data (SPEC §6): per sync its status, counts, last run,
+ * and on request the failed records grouped by reason and the excluded ones.
+ * Read-only: it never takes the lock and never writes the state.
+ */
+import { existsSync } from 'node:fs';
+import type { Config } from './config/types.js';
+import type { MappingRow } from './mapping/describe.js';
+import { isAlive, readLock } from './state/lock.js';
+import { openState } from './state/open.js';
+import { StateStore, type StatusRow, type SyncRow } from './state/store.js';
+
+export type StatusName = 'No active syncs' | 'Scanning' | 'In progress' | 'Active and listening' | 'Queued';
+
+export interface SyncHealth {
+  name: string;
+  object: string;
+  between: [string, string];
+  enabled: boolean;
+  status: StatusName;
+  /** The status as HubSpot shows it, with its detail: `Scanning (1200 scanned)`, `Queued (rate limit)`. */
+  statusText: string;
+  counts: { inSync: number; failed: number; excluded: number; deletedLinks: number };
+  lastRun: { at: string; outcome: string; ageSeconds: number } | null;
+  lastSuccessAt: string | null;
+  /** True when the last successful pass is older than three intervals. */
+  stale: boolean;
+  mappings: MappingRow[];
+  failed?: HealthGroup[];
+  excluded?: HealthGroup[];
+  deleted?: { a: string; b: string; deletedIn: string }[];
+}
+
+export interface HealthRecord {
+  connection: string;
+  id: string;
+  /** The full reason, e.g. the app's message. */
+  detail: string;
+  attempts?: number;
+  nextRetryAt?: string | null;
+}
+
+export interface HealthGroup {
+  reason: string;
+  count: number;
+  records: HealthRecord[];
+}
+
+export interface HealthReport {
+  version: 1;
+  state: string;
+  syncs: SyncHealth[];
+  /** 0 healthy; 1 a sync has failed records or its last successful pass is older than three intervals. */
+  exitCode: number;
+}
+
+export function health(config: Config, opts: { sync?: string; failed?: boolean; excluded?: boolean; now?: Date } = {}): HealthReport {
+  const now = opts.now ?? new Date();
+  const defined = config.syncs.filter((s) => !opts.sync || s.name === opts.sync);
+  const store = existsSync(config.state) ? new StateStore(openState(config.state, { readonly: true })) : null;
+  try {
+    const lock = readLock(config.state);
+    const running = lock !== null && isAlive(lock);
+    const lastRun = store?.lastRun();
+    const syncs = defined.map((s): SyncHealth => {
+      const row = store?.getSync(s.name);
+      const enabled = s.enabled && (row?.enabled ?? 1) === 1;
+      const statuses = store?.countStatuses(s.name) ?? { failed: 0, excluded: 0 };
+      const links = store?.countLinks(s.name) ?? { live: 0, deleted: { a: 0, b: 0 } };
+      const { status, text } = statusOf(row, enabled, running);
+      const stale = enabled && row !== undefined && (row.last_success_at === null ||
+        now.getTime() - Date.parse(row.last_success_at) > 3 * config.interval);
+      const side = (x: 'a' | 'b') => (x === 'a' ? s.between[0] : s.between[1]);
+      const h: SyncHealth = {
+        name: s.name, object: s.object, between: s.between, enabled, status, statusText: text,
+        counts: { inSync: links.live, failed: statuses.failed, excluded: statuses.excluded, deletedLinks: links.deleted.a + links.deleted.b },
+        lastRun: lastRun ? { at: lastRun.started_at, outcome: lastRun.outcome ?? 'running', ageSeconds: Math.round((now.getTime() - Date.parse(lastRun.started_at)) / 1000) } : null,
+        lastSuccessAt: row?.last_success_at ?? null,
+        stale,
+        mappings: row?.mappings ? JSON.parse(row.mappings) as MappingRow[] : [],
+      };
+      if (opts.failed && store) h.failed = group(store.listStatuses(s.name, 'failed'), side, true);
+      if (opts.excluded && store) h.excluded = group(store.listStatuses(s.name, 'excluded'), side, false);
+      if (store && h.counts.deletedLinks > 0) {
+        h.deleted = store.deletedLinks(s.name).map((l) => ({ a: l.a_id, b: l.b_id, deletedIn: side(l.deleted) }));
+      }
+      return h;
+    });
+    const exitCode = syncs.some((s) => s.counts.failed > 0 || s.stale) ? 1 : 0;
+    return { version: 1, state: config.state, syncs, exitCode };
+  } finally {
+    store?.db.close();
+  }
+}
+
+function statusOf(row: SyncRow | undefined, enabled: boolean, running: boolean): { status: StatusName; text: string } {
+  if (!row || !enabled) return { status: 'No active syncs', text: enabled ? 'No active syncs (never run)' : 'No active syncs (stopped)' };
+  switch (row.status) {
+    case 'scanning':
+      return running ? { status: 'Scanning', text: `Scanning (${row.scanned} scanned)` } : interrupted();
+    case 'in-progress':
+      return running ? { status: 'In progress', text: 'In progress' } : interrupted();
+    case 'listening':
+      return { status: 'Active and listening', text: 'Active and listening' };
+    case 'queued':
+      return { status: 'Queued', text: `Queued (${row.status_detail ?? 'waiting'})` };
+    case 'error':
+      return { status: 'Queued', text: `Queued (${row.status_detail ?? 'error'}; retried on the next run)` };
+    case 'stopped':
+      return { status: 'No active syncs', text: 'No active syncs (stopped)' };
+    case 'idle':
+      return row.status_detail ? { status: 'Queued', text: `Queued (${row.status_detail})` } : { status: 'No active syncs', text: 'No active syncs (never run)' };
+  }
+}
+
+const interrupted = () => ({ status: 'Queued' as const, text: 'Queued (the last run was interrupted; the next run resumes it)' });
+
+function group(rows: StatusRow[], side: (x: 'a' | 'b') => string, withRetry: boolean): HealthGroup[] {
+  const byReason = new Map<string, StatusRow[]>();
+  for (const r of rows) {
+    // Group "duplicate match key (email:x): also on 7" under one reason.
+    const reason = r.reason.replace(/ \(.*$/, '');
+    byReason.set(reason, [...(byReason.get(reason) ?? []), r]);
+  }
+  return [...byReason].sort((x, y) => y[1].length - x[1].length).map(([reason, list]) => ({
+    reason,
+    count: list.length,
+    records: list.map((r): HealthRecord => withRetry
+      ? { connection: side(r.side), id: r.record_id, detail: r.reason, attempts: r.attempts, nextRetryAt: r.next_retry_at }
+      : { connection: side(r.side), id: r.record_id, detail: r.reason }),
+  }));
+}
