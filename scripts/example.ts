@@ -16,4 +16,12 @@ if (!existsSync(path.join(dir, 'crm.db'))) {
 }
 const result = spawnSync(process.execPath, [path.join(root, 'bin/datasync.js'), '-c', path.join(root, 'sync.example.yaml'), 'run', ...process.argv.slice(2)],
   { stdio: 'inherit', cwd: root });
-process.exitCode = result.status ?? 70;
+// Exit 1 means "done, but some records failed": the example data holds a few
+// duplicate emails on purpose, so that is the expected outcome here.
+if (result.status === 1) {
+  process.stderr.write('\nSome records failed on purpose: the example data has duplicate emails on one side.\n'
+    + 'See why with: node bin/datasync.js -c sync.example.yaml health --failed\n');
+  process.exitCode = 0;
+} else {
+  process.exitCode = result.status ?? 70;
+}
