@@ -1,0 +1,90 @@
+/**
+ * The `hubspot` connection block (SPEC §3):
+ *
+ *   app: hubspot
+ *   token: ${HUBSPOT_TOKEN}             # a private-app token, or
+ *   oauth: { client_id, client_secret, refresh_token, access_token?, expires_at? }
+ *   base_url: http://127.0.0.1:4010     # optional, default https://api.hubapi.com
+ *   overlap_ms: 30000                   # optional: how far back each incremental read starts (default 30 s)
+ *
+ * A credential stored by `datasync connect` arrives as `credential:` with the
+ * same shape (`{ token }` or `{ oauth: {...} }`) and wins over the YAML keys.
+ */
+import type { ConnectionConfig } from '../../src/connector.js';
+import { configError } from '../../src/errors.js';
+
+export const DEFAULT_BASE_URL = 'https://api.hubapi.com';
+
+export interface OAuthCredential {
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  accessToken?: string;
+  /** Epoch ms when the access token expires. */
+  expiresAt?: number;
+}
+
+export type HubSpotCredential = { kind: 'token'; token: string } | ({ kind: 'oauth' } & OAuthCredential);
+
+export interface HubSpotSettings {
+  name: string;
+  baseUrl: string;
+  credential: HubSpotCredential;
+  overlapMs: number;
+}
+
+export function parseSettings(config: ConnectionConfig): HubSpotSettings {
+  const where = `connections.${config.name}`;
+  const stored = isObject(config.credential) ? config.credential : undefined;
+  const source: Record<string, unknown> = stored ?? config;
+
+  const baseUrl = config.base_url === undefined ? DEFAULT_BASE_URL : String(config.base_url);
+  try {
+    const u = new URL(baseUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    throw configError('CONFIG_INVALID', `${where}.base_url: "${baseUrl}" is not an http(s) URL`, { hint: 'e.g. base_url: http://127.0.0.1:4010' });
+  }
+
+  let overlapMs = 30_000;
+  if (config.overlap_ms !== undefined) {
+    overlapMs = Number(config.overlap_ms);
+    if (!Number.isInteger(overlapMs) || overlapMs < 0) {
+      throw configError('CONFIG_INVALID', `${where}.overlap_ms: expected a whole number of milliseconds ≥ 0`);
+    }
+  }
+
+  return { name: config.name, baseUrl: baseUrl.replace(/\/+$/, ''), credential: parseCredential(source, where), overlapMs };
+}
+
+function parseCredential(source: Record<string, unknown>, where: string): HubSpotCredential {
+  if (isObject(source.oauth)) {
+    const o = source.oauth;
+    const need = (key: string): string => {
+      const v = o[key];
+      if (typeof v !== 'string' || v.trim() === '') {
+        throw configError('CONFIG_INVALID', `${where}.oauth.${key}: required for OAuth`, { hint: 'or use token: ${HUBSPOT_TOKEN} with a private-app token' });
+      }
+      return v.trim();
+    };
+    const cred: HubSpotCredential = {
+      kind: 'oauth', clientId: need('client_id'), clientSecret: need('client_secret'), refreshToken: need('refresh_token'),
+    };
+    if (typeof o.access_token === 'string' && o.access_token !== '') cred.accessToken = o.access_token;
+    if (o.expires_at !== undefined) {
+      const ms = typeof o.expires_at === 'number' ? o.expires_at : /^\d+$/.test(String(o.expires_at)) ? Number(o.expires_at) : Date.parse(String(o.expires_at));
+      if (!Number.isFinite(ms)) throw configError('CONFIG_INVALID', `${where}.oauth.expires_at: expected epoch ms or an ISO date`);
+      cred.expiresAt = ms;
+    }
+    return cred;
+  }
+  const token = source.token;
+  if (typeof token === 'string' && token.trim() !== '') return { kind: 'token', token: token.trim() };
+  throw configError('CONFIG_INVALID', `${where}: no HubSpot credential; set token: \${HUBSPOT_TOKEN} or an oauth: block`, {
+    hint: 'or run `datasync connect hubspot` to store one',
+  });
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

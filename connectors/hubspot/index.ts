@@ -1,0 +1,163 @@
+/**
+ * The `hubspot` connector: HubSpot CRM v3 (objects, batch, search, properties)
+ * and v4 (associations) over the shared HTTP client (src/http).
+ *
+ * Config keys: see config.ts. The CLI passes a stored credential as
+ * `credential: { token } | { oauth: {...} }` and may pass
+ * `onCredentialRefresh(tokens)` (in the config block or the options below) to
+ * store refreshed OAuth tokens at once.
+ */
+import type { Dispatcher } from 'undici';
+import type {
+  Connector, ConnectorContext, ConnectorFactory, ConnectionConfig, FieldType, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, WriteOp, WriteResult,
+} from '../../src/connector.js';
+import { appError, configError } from '../../src/errors.js';
+import { HttpClient, type HttpStats } from '../../src/http/client.js';
+import { realClock, type Clock } from '../../src/http/clock.js';
+import { HttpError } from '../../src/http/errors.js';
+import type { PacerOptions } from '../../src/http/pacer.js';
+import type { RetryPolicy } from '../../src/http/retry.js';
+import { tokenProvider, type CredentialRefreshHook } from './auth.js';
+import { parseSettings, type HubSpotSettings } from './config.js';
+import { OBJECTS, toFieldSpecs, type HubSpotObject, type HubSpotProperty } from './properties.js';
+import { changesSince, DEFAULT_TUNING, fullScan, readByIds, V3, type ReadPlan, type ReadTuning } from './read.js';
+import { writeRecords } from './write.js';
+
+export type { CredentialRefreshHook, OAuthTokens } from './auth.js';
+
+/** Options a caller (the CLI, tests, benchmarks) can add to the YAML block. */
+export interface HubSpotOptions {
+  onCredentialRefresh?: CredentialRefreshHook;
+  /** Tuning of page sizes, the search cap and the overlap. */
+  tuning?: Partial<ReadTuning>;
+  retry?: Partial<RetryPolicy>;
+  limits?: Pick<PacerOptions, 'limits' | 'routes'>;
+  timeoutMs?: number;
+  dispatcher?: Dispatcher;
+  clock?: Clock;
+}
+
+export class HubSpotConnector implements Connector {
+  readonly app = 'hubspot';
+  private readonly http: HttpClient;
+  private readonly settings: HubSpotSettings;
+  private readonly tuning: ReadTuning;
+  private specs?: Promise<ObjectSpec[]>;
+
+  constructor(config: ConnectionConfig, ctx: ConnectorContext, options: HubSpotOptions = {}) {
+    this.settings = parseSettings(config);
+    this.tuning = { ...DEFAULT_TUNING, overlapMs: this.settings.overlapMs, ...options.tuning };
+    const clock = options.clock ?? realClock;
+    const hook = options.onCredentialRefresh ?? (typeof config.onCredentialRefresh === 'function' ? (config.onCredentialRefresh as CredentialRefreshHook) : undefined);
+    const auth = tokenProvider(this.settings.credential, { client: () => this.http, clock, onRefresh: hook });
+    this.http = new HttpClient({
+      app: 'HubSpot', baseUrl: this.settings.baseUrl, auth, limits: options.limits, retry: options.retry,
+      timeoutMs: options.timeoutMs, onWait: ctx.onWait, signal: ctx.signal, dispatcher: options.dispatcher, clock,
+    });
+  }
+
+  /** API calls per class and 429s received, for benchmarks and `health`. */
+  stats(): HttpStats {
+    return this.http.stats();
+  }
+
+  async check(): Promise<void> {
+    try {
+      await this.http.get(`${V3}/contacts`, { class: 'read', query: { limit: 1, properties: 'hs_object_id' } });
+    } catch (err) {
+      if (err instanceof HttpError) {
+        throw appError('APP_CHECK_FAILED', `HubSpot at ${this.settings.baseUrl} did not accept the check: ${err.message}`, { transient: err.transient });
+      }
+      throw err;
+    }
+  }
+
+  describe(): Promise<ObjectSpec[]> {
+    this.specs ??= this.loadSpecs().catch((err) => { this.specs = undefined; throw err; });
+    return this.specs;
+  }
+
+  async *read(object: string, opts: ReadOptions): AsyncGenerator<ReadBatch> {
+    const plan = await this.readPlan(object, opts);
+    yield* opts.since === null ? fullScan(plan) : changesSince(plan, opts.since);
+  }
+
+  private async readPlan(object: string, opts: Omit<ReadOptions, 'since'>): Promise<ReadPlan> {
+    const obj = this.objectOf(object);
+    const spec = await this.specOf(object);
+    return {
+      http: this.http, object: obj, fields: opts.fields, types: typesOf(spec), tuning: this.tuning,
+      associations: obj.associations.filter((a) => opts.associations?.includes(a.name)),
+    };
+  }
+
+  /** Records by id (batch read); ids that no longer exist are left out. */
+  async get(object: string, ids: string[], opts: Omit<ReadOptions, 'since'>): Promise<SourceRecord[]> {
+    return readByIds(await this.readPlan(object, opts), ids);
+  }
+
+  /**
+   * Batch read by id (100 per call): ids HubSpot no longer returns are
+   * archived, deleted or merged away. Search cannot tell (it hides archived
+   * records and archiving keeps the modified date), and the `archived=true`
+   * listing costs a call per 100 archived records of the whole portal.
+   */
+  async missing(object: string, ids: string[]): Promise<string[]> {
+    const found = await readByIds(await this.readPlan(object, { fields: ['hs_object_id'] }), ids);
+    const present = new Set(found.map((r) => r.id));
+    return [...new Set(ids)].filter((id) => !present.has(id));
+  }
+
+  async write(object: string, ops: WriteOp[]): Promise<WriteResult[]> {
+    const obj = this.objectOf(object);
+    const spec = await this.specOf(object);
+    return writeRecords({ http: this.http, object: obj, types: typesOf(spec) }, ops);
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+
+  private objectOf(object: string): HubSpotObject {
+    const obj = OBJECTS[object];
+    if (!obj) {
+      throw configError('UNKNOWN_OBJECT', `HubSpot connection "${this.settings.name}" has no object "${object}"`, {
+        hint: `use one of: ${Object.keys(OBJECTS).join(', ')}`,
+      });
+    }
+    return obj;
+  }
+
+  private async specOf(object: string): Promise<ObjectSpec> {
+    return (await this.describe()).find((s) => s.name === object)!;
+  }
+
+  private async loadSpecs(): Promise<ObjectSpec[]> {
+    const specs: ObjectSpec[] = [];
+    for (const obj of Object.values(OBJECTS)) {
+      const res = await this.http.get<{ results?: HubSpotProperty[] }>(`/crm/v3/properties/${obj.name}`, { class: 'read' });
+      specs.push({
+        name: obj.name,
+        label: obj.label,
+        fields: toFieldSpecs(obj.name, res.body?.results ?? []),
+        associations: obj.associations.map(({ name, object, single }) => ({ name, object, single })),
+        capabilities: { create: true, update: true, changeCursor: true },
+      });
+    }
+    return specs;
+  }
+}
+
+function typesOf(spec: ObjectSpec): Map<string, FieldType> {
+  return new Map(spec.fields.map((f) => [f.name, f.type]));
+}
+
+export function createHubSpotConnector(config: ConnectionConfig, ctx: ConnectorContext = {}, options: HubSpotOptions = {}): HubSpotConnector {
+  return new HubSpotConnector(config, ctx, options);
+}
+
+export const factory: ConnectorFactory = {
+  app: 'hubspot',
+  create: (config, ctx) => createHubSpotConnector(config, ctx),
+};
+

@@ -1,0 +1,178 @@
+/**
+ * Reading records: a full scan with the list endpoint (no 10,000 cap), or the
+ * changes since a cursor with search on the last-modified property
+ * (reference §4).
+ *
+ * The cursor (cursor.ts) is the newest last-modified value read plus the
+ * records already delivered within the overlap window before it.
+ */
+import type { ReadBatch, SourceRecord, FieldType } from '../../src/connector.js';
+import type { HttpClient } from '../../src/http/client.js';
+import { HttpError } from '../../src/http/errors.js';
+import { readAssociations } from './associations.js';
+import { parseCursor, Progress } from './cursor.js';
+import type { HubSpotObject } from './properties.js';
+import { fromHubSpot, timestampMs } from './values.js';
+
+export const V3 = '/crm/v3/objects';
+/** Leaves room in a search body for filters and sorts. */
+const SEARCH_PROPERTIES_MAX = 2_500;
+
+export interface ReadTuning {
+  listPageSize: number;
+  searchPageSize: number;
+  /** Search's result cap per query (10,000 at HubSpot). */
+  searchMaxResults: number;
+  overlapMs: number;
+}
+export const DEFAULT_TUNING: ReadTuning = { listPageSize: 100, searchPageSize: 200, searchMaxResults: 10_000, overlapMs: 30_000 };
+
+export interface ReadPlan {
+  http: HttpClient;
+  object: HubSpotObject;
+  /** Properties to return; empty returns every property HubSpot sends. */
+  fields: string[];
+  types: Map<string, FieldType>;
+  associations: HubSpotObject['associations'];
+  tuning: ReadTuning;
+}
+
+interface RawRecord { id: string; properties?: Record<string, string | null>; updatedAt?: string }
+interface Page { results?: RawRecord[]; paging?: { next?: { after?: string } } }
+
+function requested(plan: ReadPlan): string[] {
+  return [...new Set([...plan.fields, plan.object.modifiedProperty])];
+}
+
+function modifiedOf(plan: ReadPlan, r: RawRecord): number | undefined {
+  return timestampMs(r.properties?.[plan.object.modifiedProperty] ?? undefined) ?? timestampMs(r.updatedAt);
+}
+
+/** Raw records → canonical records, with associations read for the whole page. */
+async function toRecords(plan: ReadPlan, raw: RawRecord[]): Promise<SourceRecord[]> {
+  const records = raw.map((r): SourceRecord => {
+    const props = r.properties ?? {};
+    const names = plan.fields.length > 0 ? plan.fields : Object.keys(props);
+    const fields = Object.fromEntries(names.map((n) => [n, fromHubSpot(props[n], plan.types.get(n))]));
+    return { id: String(r.id), fields };
+  });
+  if (records.length > 0 && plan.associations.length > 0) {
+    const ids = records.map((r) => r.id);
+    for (const assoc of plan.associations) {
+      const found = await readAssociations(plan.http, plan.object.name, assoc, ids);
+      for (const r of records) (r.associations ??= {})[assoc.name] = found.get(r.id) ?? [];
+    }
+  }
+  return records;
+}
+
+/** Every record, list endpoint, 100 a page; only the last batch carries the cursor. */
+export async function* fullScan(plan: ReadPlan): AsyncGenerator<ReadBatch> {
+  // An empty object ends at epoch 0, so the next read finds every new record.
+  // Records modified after the scan passed them have a later time than any
+  // value the scan saw, so the newest value seen is a safe cursor.
+  const progress = new Progress({ t: 0, seen: new Map() }, plan.tuning.overlapMs);
+  let after: string | undefined;
+  do {
+    const res = await plan.http.get<Page>(`${V3}/${plan.object.name}`, {
+      class: 'read',
+      query: { limit: plan.tuning.listPageSize, after, properties: requested(plan), archived: false },
+    });
+    const raw = res.body?.results ?? [];
+    for (const r of raw) progress.note(String(r.id), modifiedOf(plan, r) ?? 0);
+    after = res.body?.paging?.next?.after || undefined;
+    yield { records: await toRecords(plan, raw), cursor: after ? null : progress.cursor() };
+  } while (after);
+}
+
+/**
+ * Changes since the cursor, oldest first. Each page is a new query from the
+ * newest last-modified value of the page before (keyset paging), so offsets
+ * never reach search's 10,000 cap and records changing while we page cannot
+ * shift past us; records already delivered at the same time are skipped.
+ * Only when a whole page shares one millisecond does it page by offset within
+ * that value, and past the cap it falls back to a full scan (§4.2).
+ */
+export async function* changesSince(plan: ReadPlan, cursor: string): AsyncGenerator<ReadBatch> {
+  const start = parseCursor(cursor);
+  const progress = new Progress(start, plan.tuning.overlapMs);
+  const { searchPageSize: limit, searchMaxResults: cap } = plan.tuning;
+  const prop = plan.object.modifiedProperty;
+  let watermark = Math.max(0, start.t - plan.tuning.overlapMs);
+  let offset = 0;
+  // Search bodies stop at 3,000 characters (§3.4): with many fields, search
+  // for ids only and fetch the properties by batch read (one call a page).
+  const inBody = JSON.stringify(requested(plan)).length <= SEARCH_PROPERTIES_MAX;
+  for (;;) {
+    const res = await plan.http.post<Page>(`${V3}/${plan.object.name}/search`, {
+      class: 'search',
+      json: {
+        filterGroups: [{ filters: [{ propertyName: prop, operator: 'GTE', value: String(watermark) }] }],
+        sorts: [{ propertyName: prop, direction: 'ASCENDING' }],
+        properties: inBody ? requested(plan) : [prop],
+        limit,
+        ...(offset > 0 ? { after: String(offset) } : {}),
+      },
+    });
+    const raw = res.body?.results ?? [];
+    const fresh: RawRecord[] = [];
+    let pageMax = watermark;
+    for (const r of raw) {
+      const m = modifiedOf(plan, r) ?? watermark;
+      pageMax = Math.max(pageMax, m);
+      if (progress.delivered(String(r.id), m)) continue;
+      progress.note(String(r.id), m);
+      fresh.push(r);
+    }
+    const more = !!res.body?.paging?.next?.after && raw.length > 0;
+    if (fresh.length > 0 || !more) {
+      const records = inBody ? await toRecords(plan, fresh) : inOrder(fresh, await readByIds(plan, fresh.map((r) => String(r.id))));
+      yield { records, cursor: progress.cursor() };
+    }
+    if (!more) return;
+    if (pageMax > watermark) {
+      watermark = pageMax;
+      offset = 0;
+    } else {
+      // A page wholly at one value: step through that value by offset.
+      offset += raw.length;
+      if (offset + limit > cap) {
+        yield* fullScan(plan);
+        return;
+      }
+    }
+  }
+}
+
+/**
+ * Records by id with batch read, 100 per call (properties go in the body, so
+ * no URL length limit). Ids HubSpot does not return (archived, deleted,
+ * merged away) are left out; a 207 lists them as OBJECT_NOT_FOUND.
+ */
+export async function readByIds(plan: ReadPlan, ids: string[]): Promise<SourceRecord[]> {
+  const out: SourceRecord[] = [];
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += plan.tuning.listPageSize) {
+    const inputs = unique.slice(i, i + plan.tuning.listPageSize).map((id) => ({ id }));
+    let raw: Array<RawRecord & { archived?: boolean }> = [];
+    try {
+      const res = await plan.http.post<{ results?: Array<RawRecord & { archived?: boolean }> }>(`${V3}/${plan.object.name}/batch/read`, {
+        class: 'read', query: { archived: false }, json: { inputs, properties: requested(plan) },
+      });
+      raw = res.body?.results ?? [];
+    } catch (err) {
+      // Every id unknown: some servers answer 404 rather than 207.
+      if (!(err instanceof HttpError && err.status === 404)) throw err;
+    }
+    // A merged-away id can come back as its survivor: keep only what was asked.
+    const asked = new Set(inputs.map((x) => x.id));
+    out.push(...await toRecords(plan, raw.filter((r) => r.archived !== true && asked.has(String(r.id)))));
+  }
+  return out;
+}
+
+/** Batch read answers in any order; keep search's oldest-first order. */
+function inOrder(raw: RawRecord[], records: SourceRecord[]): SourceRecord[] {
+  const byId = new Map(records.map((r) => [r.id, r]));
+  return raw.map((r) => byId.get(String(r.id))).filter((r): r is SourceRecord => r !== undefined);
+}

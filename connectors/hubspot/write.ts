@@ -1,0 +1,204 @@
+/**
+ * Writing records in batches of 100 (reference §2.6, §2.7) with an answer per
+ * op. Batch create results come back in no promised order: each input carries
+ * its index as `objectWriteTraceId`, and results and 207 errors are matched by
+ * it (or by the record ids for updates). A batch HubSpot refuses as a whole
+ * (400, or a 409 on one duplicate email) is split in halves until only the bad
+ * inputs fail.
+ *
+ * A contact create refused because the email exists (409 `Existing ID: <id>`)
+ * answers `{ ok: false, reason, existingId }`: the connector does not decide to
+ * overwrite that record; the engine links it (SPEC §4: no duplicates) and
+ * merges the fields on its next pass.
+ */
+import type { Fields, FieldType, WriteOp, WriteResult } from '../../src/connector.js';
+import type { HttpClient } from '../../src/http/client.js';
+import { HttpError } from '../../src/http/errors.js';
+import { writeAssociations, type AssocChange } from './associations.js';
+import type { HubSpotObject } from './properties.js';
+import { V3 } from './read.js';
+import { toHubSpot } from './values.js';
+
+const BATCH = 100;
+
+export interface WritePlan {
+  http: HttpClient;
+  object: HubSpotObject;
+  types: Map<string, FieldType>;
+}
+
+type Outcome = { ok: true; id: string } | { ok: false; reason: string; existingId?: string };
+interface Input { op: WriteOp; properties: Record<string, string> }
+interface BatchError { message?: string; errors?: Array<{ message?: string }>; context?: Record<string, unknown> }
+interface BatchBody { results?: Array<{ id: string; properties?: Record<string, string | null>; objectWriteTraceId?: string }>; errors?: BatchError[] }
+
+export async function writeRecords(plan: WritePlan, ops: WriteOp[]): Promise<WriteResult[]> {
+  const outcomes = new Map<string, Outcome>();
+  const toInput = (op: WriteOp): Input => ({ op, properties: serialize(plan, op.fields, op.kind === 'create') });
+  const creates = ops.filter((o) => o.kind === 'create').map(toInput);
+  const updates = ops.filter((o) => o.kind === 'update').map(toInput);
+
+  for (const chunk of chunks(creates, BATCH)) await settle(plan, 'create', chunk, outcomes);
+  // Updates with no properties (only associations changed) need no call.
+  for (const u of updates) if (Object.keys(u.properties).length === 0) outcomes.set(u.op.ref, { ok: true, id: (u.op as { id: string }).id });
+  for (const chunk of uniqueIdChunks(updates.filter((u) => !outcomes.has(u.op.ref)))) await settle(plan, 'update', chunk, outcomes);
+
+  await applyAssociations(plan, ops, outcomes);
+  return ops.map((op): WriteResult => {
+    const o = outcomes.get(op.ref) ?? { ok: false, reason: 'HubSpot gave no answer for this record' };
+    return o.ok ? { ref: op.ref, ok: true, id: o.id } : { ref: op.ref, ok: false, reason: o.reason, ...(o.existingId ? { existingId: o.existingId } : {}) };
+  });
+}
+
+function serialize(plan: WritePlan, fields: Fields, isCreate: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(fields)) {
+    // A create has nothing to clear; '' would only add noise.
+    if (isCreate && (value === null || (Array.isArray(value) && value.length === 0))) continue;
+    out[name] = toHubSpot(value, plan.types.get(name));
+  }
+  return out;
+}
+
+/** Sends one batch; a batch refused as a whole, or left unanswered in part, is halved. */
+async function settle(plan: WritePlan, kind: 'create' | 'update', chunk: Input[], outcomes: Map<string, Outcome>): Promise<void> {
+  if (chunk.length === 0) return;
+  let answers: Array<Outcome | undefined>;
+  try {
+    const inputs = chunk.map((c, i) => (kind === 'create'
+      ? { properties: c.properties, objectWriteTraceId: String(i) }
+      : { id: (c.op as { id: string }).id, properties: c.properties, objectWriteTraceId: String(i) }));
+    const res = await plan.http.post<BatchBody>(`${V3}/${plan.object.name}/batch/${kind}`, { class: 'write', json: { inputs } });
+    answers = matchAnswers(kind, chunk, res.body ?? {});
+  } catch (err) {
+    if (!(err instanceof HttpError) || err.status >= 500 || err.status === 429) throw err;
+    if (chunk.length === 1) {
+      outcomes.set(chunk[0]!.op.ref, failure(kind, err.body, err.appMessage ?? err.message));
+      return;
+    }
+    answers = chunk.map(() => undefined);
+  }
+  const unanswered = chunk.filter((_, i) => answers[i] === undefined);
+  chunk.forEach((c, i) => { if (answers[i]) outcomes.set(c.op.ref, answers[i]!); });
+  if (unanswered.length === 0) return;
+  if (unanswered.length === 1 && chunk.length === 1) {
+    outcomes.set(unanswered[0]!.op.ref, { ok: false, reason: 'HubSpot gave no answer for this record' });
+    return;
+  }
+  const parts = unanswered.length === chunk.length ? halves(unanswered) : [unanswered];
+  for (const part of parts) await settle(plan, kind, part, outcomes);
+}
+
+/** Per input: an outcome, or undefined when the answer does not say. */
+function matchAnswers(kind: 'create' | 'update', chunk: Input[], body: BatchBody): Array<Outcome | undefined> {
+  const answers: Array<Outcome | undefined> = chunk.map(() => undefined);
+  const byId = new Map(chunk.map((c, i) => [c.op.kind === 'update' ? c.op.id : `#${i}`, i]));
+  const results = body.results ?? [];
+  const unmatched: typeof results = [];
+  for (const r of results) {
+    const i = r.objectWriteTraceId !== undefined ? Number(r.objectWriteTraceId) : kind === 'update' ? byId.get(String(r.id)) : undefined;
+    if (i !== undefined && Number.isInteger(i) && i >= 0 && i < chunk.length && !answers[i]) answers[i] = { ok: true, id: String(r.id) };
+    else unmatched.push(r);
+  }
+  const unmappedErrors: BatchError[] = [];
+  for (const e of body.errors ?? []) {
+    const traces = listOf(e.context?.objectWriteTraceId).map(Number);
+    const ids = listOf(e.context?.ids).map((id) => byId.get(id)).filter((i): i is number => i !== undefined);
+    const targets = [...traces, ...ids].filter((i) => Number.isInteger(i) && i >= 0 && i < chunk.length);
+    if (targets.length === 0) unmappedErrors.push(e);
+    for (const i of targets) answers[i] ??= failure(kind, e, e.message ?? 'refused by HubSpot');
+  }
+  // Results without trace ids (not every server echoes them): match by the values sent.
+  for (const r of unmatched) {
+    const i = chunk.findIndex((c, j) => !answers[j] && sameValues(c.properties, r.properties ?? {}));
+    if (i >= 0) answers[i] = { ok: true, id: String(r.id) };
+  }
+  const open = answers.map((a, i) => (a ? -1 : i)).filter((i) => i >= 0);
+  const leftover = unmatched.filter((r) => !answers.some((a) => a?.ok && a.id === String(r.id)));
+  // Created records nobody claimed: the rest in order, rather than create them twice.
+  if (kind === 'create' && unmappedErrors.length === 0 && leftover.length === open.length) {
+    open.forEach((i, k) => { answers[i] = { ok: true, id: String(leftover[k]!.id) }; });
+    return answers;
+  }
+  if (open.length === 1 && unmappedErrors.length === 1) answers[open[0]!] = failure(kind, unmappedErrors[0], unmappedErrors[0]!.message ?? 'refused by HubSpot');
+  return answers;
+}
+
+function sameValues(sent: Record<string, string>, got: Record<string, string | null>): boolean {
+  return Object.entries(sent).every(([k, v]) => {
+    if (!(k in got) || v === '') return true;
+    const g = got[k] ?? '';
+    return g.toLowerCase() === v.toLowerCase() || (v.trim() !== '' && Number(g) === Number(v));
+  });
+}
+
+/** A refused op; for a create whose unique value exists already, the existing record's id. */
+function failure(kind: 'create' | 'update', body: unknown, fallback: string): Outcome {
+  const reason = readableReason(body) ?? fallback;
+  const message = (body as { message?: string } | undefined)?.message ?? fallback;
+  const existing = /Existing ID:\s*(\d+)/i.exec(message)?.[1] ?? /(\d+) already has that value/i.exec(message)?.[1];
+  return kind === 'create' && existing ? { ok: false, reason, existingId: existing } : { ok: false, reason };
+}
+
+/** HubSpot's message; a `Property values were not valid: [json]` is unpacked to its messages. */
+export function readableReason(body: unknown): string | undefined {
+  const b = body as BatchError | undefined;
+  if (!b || typeof b.message !== 'string') return undefined;
+  const m = /^Property values were not valid: (\[.*\])$/s.exec(b.message);
+  if (m) {
+    try {
+      const list = JSON.parse(m[1]!) as Array<{ message?: string; localizedErrorMessage?: string }>;
+      const msgs = list.map((x) => x.localizedErrorMessage ?? x.message).filter((x): x is string => !!x);
+      if (msgs.length > 0) return `Property values were not valid: ${msgs.join('; ')}`;
+    } catch { /* keep the raw message */ }
+  }
+  return b.message;
+}
+
+async function applyAssociations(plan: WritePlan, ops: WriteOp[], outcomes: Map<string, Outcome>): Promise<void> {
+  for (const assoc of plan.object.associations) {
+    const changes: AssocChange[] = [];
+    for (const op of ops) {
+      const toIds = op.associations?.[assoc.name];
+      const o = outcomes.get(op.ref);
+      if (toIds && o?.ok) changes.push({ ref: op.ref, fromId: o.id, toIds });
+    }
+    const failed = await writeAssociations(plan.http, plan.object.name, assoc, changes);
+    for (const [ref, reason] of failed) {
+      const o = outcomes.get(ref);
+      if (!o?.ok) continue;
+      // The record exists: a create hands its id back so the engine links
+      // it instead of creating it again.
+      const op = ops.find((x) => x.ref === ref)!;
+      outcomes.set(ref, op.kind === 'create' ? { ok: false, reason, existingId: o.id } : { ok: false, reason });
+    }
+  }
+}
+
+function listOf(v: unknown): string[] {
+  return Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : [];
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function halves<T>(items: T[]): T[][] {
+  const mid = Math.ceil(items.length / 2);
+  return [items.slice(0, mid), items.slice(mid)];
+}
+
+/** Batch update refuses the same id twice in one request. */
+function uniqueIdChunks(updates: Input[]): Input[][] {
+  const out: Array<{ ids: Set<string>; items: Input[] }> = [];
+  for (const u of updates) {
+    const id = (u.op as { id: string }).id;
+    let c = out.find((x) => x.items.length < BATCH && !x.ids.has(id));
+    if (!c) out.push((c = { ids: new Set(), items: [] }));
+    c.ids.add(id);
+    c.items.push(u);
+  }
+  return out.map((c) => c.items);
+}
