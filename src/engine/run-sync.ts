@@ -35,7 +35,7 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
 
   const links = new LinkCache(ctx);
   markDeleted(ctx, scan, summary);
-  const excluded = classify(ctx, scan, summary);
+  const { excluded, resumed } = classify(ctx, scan, summary);
   const isExcluded = (side: Side, id: string) =>
     excluded[side].get(id) ?? (store.getStatus(sync.name, side, id)?.status === 'excluded');
 
@@ -45,8 +45,9 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
     for (const rec of scan[side].records.values()) {
       const link = links.get(side, rec.id);
       if (!link || link.deleted) continue;
-      const unit = pairs.get(link.a_id) ?? { kind: 'pair' as const, link, a: null, b: null };
+      const unit: Extract<Unit, { kind: 'pair' }> = pairs.get(link.a_id) ?? { kind: 'pair' as const, link, a: null, b: null };
       unit[side] = rec;
+      if (resumed[side].has(rec.id)) unit.resumed = true;
       pairs.set(link.a_id, unit);
     }
   }
@@ -104,13 +105,14 @@ async function applyAll(ctx: SyncContext, units: Unit[], summary: SyncSummary, h
 /**
  * A pair whose base lacks a mapping (first match, or linked while excluded)
  * is merged like a first match, which needs both records: fetch the side
- * that did not change.
+ * that did not change. So does a pair back from exclusion: the other side
+ * may have changed while it was out, and its cursor has moved past that.
  */
 async function completePairs(ctx: SyncContext, batch: Unit[], scan: Record<Side, SideScan>): Promise<void> {
   const need: Record<Side, string[]> = { a: [], b: [] };
   const incomplete = (u: Extract<Unit, { kind: 'pair' }>) => !u.link || ctx.mappings.some((m) => !u.link!.base[mappingKey(m)]);
   for (const u of batch) {
-    if (u.kind !== 'pair' || !incomplete(u)) continue;
+    if (u.kind !== 'pair' || !(incomplete(u) || u.resumed)) continue;
     if (!u.a && u.link) need.a.push(u.link.a_id);
     if (!u.b && u.link) need.b.push(u.link.b_id);
   }
@@ -146,10 +148,15 @@ function markDeleted(ctx: SyncContext, scan: Record<Side, SideScan>, summary: Sy
   }
 }
 
-/** Rules and filters (SPEC §4): which records take part. Returns id -> excluded. */
-function classify(ctx: SyncContext, scan: Record<Side, SideScan>, summary: SyncSummary): Record<Side, Map<string, boolean>> {
+/**
+ * Rules and filters (SPEC §4): which records take part. Returns id -> excluded,
+ * and the records excluded before that pass again (`resumed`).
+ */
+function classify(ctx: SyncContext, scan: Record<Side, SideScan>, summary: SyncSummary):
+  { excluded: Record<Side, Map<string, boolean>>; resumed: Record<Side, Set<string>> } {
   const { sync, store, sides } = ctx;
   const out = { a: new Map<string, boolean>(), b: new Map<string, boolean>() };
+  const resumed = { a: new Set<string>(), b: new Set<string>() };
   for (const side of SIDES) {
     const spec = sides[side].spec;
     const filters = sync.filters[sides[side].connection] ?? [];
@@ -161,17 +168,18 @@ function classify(ctx: SyncContext, scan: Record<Side, SideScan>, summary: SyncS
         if (!verdict.pass) reason = verdict.reason;
       }
       out[side].set(rec.id, reason !== null);
-      const prior = ctx.dryRun ? undefined : store.getStatus(sync.name, side, rec.id);
+      const prior = store.getStatus(sync.name, side, rec.id);
       if (reason) {
         summary.sides[side].excluded++;
         if (ctx.dryRun) (summary.plan ??= []).push({ kind: 'exclude', side, id: rec.id, reason });
         else if (prior?.status !== 'excluded' || prior.reason !== reason) store.setExcluded(sync.name, side, rec.id, reason);
       } else if (prior?.status === 'excluded') {
-        store.clearStatus(sync.name, side, rec.id);
+        resumed[side].add(rec.id);
+        if (!ctx.dryRun) store.clearStatus(sync.name, side, rec.id);
       }
     }
   }
-  return out;
+  return { excluded: out, resumed };
 }
 
 /**
@@ -189,6 +197,7 @@ async function recoverPending(ctx: SyncContext, scan: Record<Side, SideScan>, li
         if (!ctx.dryRun) store.removePending(sync.name, to, intent.source_id);
         continue;
       }
+      if (Object.keys(intent.fields).length === 0) continue; // nothing to recognise it by
       const made = [...scan[to].records.values()].find((r) => !links.get(to, r.id) && !claimed.has(`${to}:${r.id}`) &&
         Object.entries(intent.fields).every(([f, v]) => sameValue(r.fields[f] ?? null, v, sides[to].spec.fields.find((x) => x.name === f) ?? 'text')));
       if (!made) continue;
@@ -203,6 +212,35 @@ async function recoverPending(ctx: SyncContext, scan: Record<Side, SideScan>, li
   }
   return units;
 }
+/**
+ * Unlinked records known from earlier runs that hold a key of this run's
+ * records may have been deleted since (a user resolving a duplicate): ask the
+ * app, and forget the keys of the ones that are gone.
+ */
+async function pruneVanished(ctx: SyncContext, scan: Record<Side, SideScan>, keyed: Record<Side, KeyedRecord[]>, links: LinkCache): Promise<Record<Side, Set<string>>> {
+  const { store, sync, sides } = ctx;
+  const gone = { a: new Set<string>(), b: new Set<string>() };
+  const keys = new Set<string>();
+  for (const side of SIDES) for (const r of keyed[side]) if (!r.linked) for (const k of r.keys) keys.add(k);
+  for (const side of SIDES) {
+    const known = new Set<string>();
+    for (const key of keys) {
+      for (const id of store.idsWithKey(sync.name, side, key)) if (!scan[side].records.has(id) && !links.get(side, id)) known.add(id);
+    }
+    if (known.size === 0) continue;
+    for (const id of await sides[side].connector.missing(sync.object, [...known])) gone[side].add(id);
+  }
+  if (!ctx.dryRun && (gone.a.size > 0 || gone.b.size > 0)) {
+    store.transaction(() => {
+      for (const side of SIDES) for (const id of gone[side]) {
+        store.setKeys(sync.name, side, id, []);
+        store.clearStatus(sync.name, side, id);
+      }
+    });
+  }
+  return gone;
+}
+
 /** Pairs unlinked records by match key; the rest are created where the direction allows. */
 async function matchUnlinked(ctx: SyncContext, scan: Record<Side, SideScan>, links: LinkCache, claimed: Set<string>,
   isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary): Promise<Unit[]> {
@@ -221,8 +259,9 @@ async function matchUnlinked(ctx: SyncContext, scan: Record<Side, SideScan>, lin
       for (const side of SIDES) for (const r of keyed[side]) store.setKeys(sync.name, side, r.id, r.keys);
     });
   }
+  const gone = await pruneVanished(ctx, scan, keyed, links);
   const outcomes = matchRecords(keyed, {
-    knownIds: (side, key) => store.idsWithKey(sync.name, side, key).filter((id) => !scan[side].records.has(id)),
+    knownIds: (side, key) => store.idsWithKey(sync.name, side, key).filter((id) => !scan[side].records.has(id) && !gone[side].has(id)),
     isLinked: (side, id) => links.get(side, id) !== null,
   });
   const need: Record<Side, string[]> = { a: [], b: [] };

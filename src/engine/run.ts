@@ -39,17 +39,37 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
   // Nothing is written before everything that can be checked is checked.
   let waiting: { sync: string; reason: string; ms: number } | null = null;
   let current: string | null = null;
+  const status: { store: StateStore | null; queued: boolean } = { store: null, queued: false };
+  const scanned = new Map<string, number>(); // `${sync}:${side}` -> records
+  let lastWrite = 0;
+  const progress = (e: ProgressEvent) => {
+    if (status.store && e.phase !== 'wait' && (status.queued || Date.now() - lastWrite > 1000)) {
+      // Keep `health` current: "Scanning (N scanned)", or back from Queued.
+      if (e.phase === 'scan') scanned.set(`${e.sync}:${e.side}`, e.records);
+      const total = (scanned.get(`${e.sync}:a`) ?? 0) + (scanned.get(`${e.sync}:b`) ?? 0);
+      status.store.setSyncStatus(e.sync, e.phase === 'scan' ? 'scanning' : 'in-progress', null, e.phase === 'scan' ? total : undefined);
+      status.queued = false;
+      lastWrite = Date.now();
+    }
+    opts.progress?.(e);
+  };
   const stored = storedCredentials(config);
   const prepared = await prepare(config, selected.filter((s) => s.enabled), {
     signal: opts.signal,
     onWait: (reason, ms) => {
       waiting = { sync: current ?? '', reason, ms };
       opts.progress?.({ phase: 'wait', sync: current ?? '', reason, ms });
+      // A wait a person would notice shows in `health` as Queued, after HubSpot.
+      if (ms >= 1000 && current && status.store) {
+        status.store.setSyncStatus(current, 'queued', `${reason}; resumes by itself in ${Math.ceil(ms / 1000)} s`);
+        status.queued = true;
+      }
     },
   }, (name) => stored.get(name));
   const lock = dryRun || opts.lock ? null : acquireLock(config.state, `datasync ${process.argv.slice(2).join(' ')}`.trim());
   const db = dryRun && !existsSync(config.state) ? openMemoryState() : openState(config.state);
   const store = new StateStore(db);
+  if (!dryRun) status.store = store;
   const runId = dryRun ? null : store.startRun();
   const summaries: SyncSummary[] = [];
   let appError: DatasyncError | null = null;
@@ -81,7 +101,7 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
         dryRun,
         retryFailed: opts.retryFailed ?? false,
         signal: opts.signal,
-        progress: opts.progress,
+        progress,
         batchSize: opts.batchSize,
       };
       if (!store.isEnabled(sync.name)) {
