@@ -32,6 +32,14 @@ export function renderHealth(report: HealthReport, style: Style): string {
   }
   const out = [table.toString()];
   for (const s of report.syncs) {
+    // One sync named: show its effective mappings too (SPEC §5: a read-only field shows as one-way).
+    if (report.syncs.length === 1 && s.mappings.length > 0) {
+      out.push(style.bold(`${s.name}: mappings (as of the last run)`));
+      for (const m of s.mappings) {
+        const arrow = m.direction === '↔' ? '↔' : m.direction.startsWith(`${s.between[0]} `) ? '→' : '←';
+        out.push(`  ${s.between[0]}.${m.a} ${arrow} ${s.between[1]}.${m.b}  (${m.types}${m.note ? `; ${m.note}` : ''})`);
+      }
+    }
     if (s.failed) out.push(...groups(`${s.name}: failed records`, s.failed, style, true));
     if (s.excluded) out.push(...groups(`${s.name}: excluded records`, s.excluded, style, false));
     if (s.deleted && s.deleted.length > 0) {
