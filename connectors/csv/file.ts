@@ -1,0 +1,99 @@
+/**
+ * One object's CSV file in memory: load (with its content hash), look rows up
+ * by id, and save atomically (temp file in the same folder, then rename), so a
+ * reader never sees half a file and a crash never leaves one.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { appError, configError } from '../../src/errors.js';
+import { parseCsv, serializeCsv, type CsvText } from './parse.js';
+
+export interface CsvObjectConfig {
+  object: string;
+  file: string;
+  id: string;
+  delimiter: string;
+  /** Create the file (header only) when it does not exist. */
+  create: boolean;
+  /** Header of a created file. */
+  initialHeader: string[];
+}
+
+export interface CsvFile extends CsvText {
+  /** `sha256:<hex>` of the file's bytes. */
+  hash: string;
+  idColumn: number;
+  /** id → row index. */
+  index: Map<string, number>;
+}
+
+const contentHash = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+async function readBytes(cfg: CsvObjectConfig): Promise<Buffer> {
+  try {
+    return await readFile(cfg.file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && cfg.create) {
+      await saveCsv(cfg, { header: cfg.initialHeader, rows: [], bom: false, eol: '\n' });
+      return readFile(cfg.file);
+    }
+    const why = code === 'ENOENT' ? 'does not exist'
+      : code === 'EACCES' || code === 'EPERM' ? 'cannot be read (permission denied)'
+        : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${(err as Error).message})`;
+    throw appError('CSV_FILE_UNREADABLE', `CSV file ${cfg.file} for ${cfg.object} ${why}`, {
+      hint: code === 'ENOENT'
+        ? `check \`objects.${cfg.object}.file\`, or set \`create: true\` on the object to start from an empty file`
+        : 'check the file and its permissions',
+      cause: err,
+    });
+  }
+}
+
+/** The file's hash without parsing it (cheap check for "unchanged"). */
+export async function csvHash(cfg: CsvObjectConfig): Promise<string> {
+  return contentHash(await readBytes(cfg));
+}
+
+export async function loadCsv(cfg: CsvObjectConfig): Promise<CsvFile> {
+  const bytes = await readBytes(cfg);
+  const csv = parseCsv(bytes.toString('utf8'), cfg.file, cfg.delimiter);
+  const idColumn = csv.header.indexOf(cfg.id);
+  if (idColumn < 0) {
+    throw configError('CSV_ID_COLUMN_MISSING', `${cfg.file}:1: no id column "${cfg.id}" in the header (${csv.header.join(', ')})`, {
+      hint: `set \`objects.${cfg.object}.id\` to the column that identifies a row`,
+    });
+  }
+  const index = new Map<string, number>();
+  csv.rows.forEach((row, i) => {
+    const id = row[idColumn]!.trim();
+    const problem = id === '' ? 'row has no id'
+      : index.has(id) ? `duplicate id "${id}" (also on line ${csv.lines[index.get(id)!]})` : undefined;
+    if (problem) {
+      throw appError('CSV_BAD_ID', `${cfg.file}:${csv.lines[i]}: ${problem}`, {
+        hint: `every row needs its own value in column "${cfg.id}"`,
+      });
+    }
+    index.set(id, i);
+  });
+  return { ...csv, hash: contentHash(bytes), idColumn, index };
+}
+
+export async function saveCsv(cfg: CsvObjectConfig, csv: CsvText): Promise<void> {
+  const dir = dirname(cfg.file);
+  const tmp = join(dir, `.${basename(cfg.file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    if (!existsSync(dir)) await mkdir(dir, { recursive: true });
+    const mode = existsSync(cfg.file) ? (await stat(cfg.file)).mode & 0o777 : undefined;
+    await writeFile(tmp, serializeCsv(csv, cfg.delimiter), { flush: true });
+    if (mode !== undefined) await chmod(tmp, mode);
+    await rename(tmp, cfg.file);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw appError('CSV_WRITE_FAILED', `could not write CSV file ${cfg.file}: ${(err as Error).message}`, {
+      hint: 'check that the folder is writable and the disk is not full', cause: err, transient: true,
+    });
+  }
+}

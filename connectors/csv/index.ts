@@ -1,0 +1,116 @@
+/**
+ * The csv connector: one CSV file per object.
+ *
+ *   export:
+ *     app: csv
+ *     dir: ./export             # optional folder for the files (relative to the sync file)
+ *     delimiter: ","            # optional
+ *     batch_size: 1000          # records per read page (optional)
+ *     objects:
+ *       contacts: { file: contacts.csv, id: id, create: false,
+ *                   fields: { score: { type: number } },
+ *                   associations: { company: { field: company_id, object: companies } } }
+ *
+ * Changes are found by content hash: the cursor is `sha256:<hex>` of the file,
+ * a read from the current hash yields nothing, any other read lists the whole
+ * file (the engine compares each record with its base).
+ */
+import { resolve } from 'node:path';
+import type {
+  ConnectionConfig, Connector, ConnectorFactory, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, WriteOp, WriteResult,
+} from '../../src/connector.js';
+import { configError } from '../../src/errors.js';
+import { ConfigReader, type ObjectConfigBase } from '../shared/object-config.js';
+import { csvHash, loadCsv, saveCsv, type CsvObjectConfig } from './file.js';
+import { applyOps, csvFields, csvObjectSpec, recordReader } from './records.js';
+
+interface CsvObject { base: ObjectConfigBase; file: CsvObjectConfig }
+
+function parseConfig(config: ConnectionConfig) {
+  const reader = new ConfigReader(config);
+  const dir = resolve(config.baseDir, config.dir === undefined ? '.' : reader.string(config.dir, '', 'dir'));
+  const delimiter = config.delimiter === undefined ? ',' : reader.string(config.delimiter, '', 'delimiter');
+  if (delimiter.length !== 1 || /["\r\n]/.test(delimiter)) reader.fail('', '`delimiter` must be one character (not a quote or line break)', 'delimiter');
+  const objects = new Map<string, CsvObject>();
+  for (const [name, base] of reader.objects()) {
+    const where = `object ${name}`;
+    const file = base.raw.file === undefined ? `${name}.csv` : reader.string(base.raw.file, where, `objects.${name}.file`);
+    const create = base.raw.create ?? false;
+    if (typeof create !== 'boolean') return reader.fail(where, '`create` must be true or false', `objects.${name}.create`);
+    const initialHeader = [...new Set([base.id, ...Object.keys(base.fields), ...base.associations.map((a) => a.field)])];
+    objects.set(name, { base, file: { object: name, file: resolve(dir, file), id: base.id, delimiter, create, initialHeader } });
+  }
+  return { objects, batchSize: reader.positiveInt('batch_size', 1000) };
+}
+
+class CsvConnector implements Connector {
+  readonly app = 'csv';
+  private readonly cfg: ReturnType<typeof parseConfig>;
+
+  constructor(private readonly config: ConnectionConfig) {
+    this.cfg = parseConfig(config);
+  }
+
+  async check(): Promise<void> {
+    for (const { file } of this.cfg.objects.values()) await loadCsv(file);
+  }
+
+  async describe(): Promise<ObjectSpec[]> {
+    const out: ObjectSpec[] = [];
+    for (const { base, file } of this.cfg.objects.values()) out.push(csvObjectSpec(base, (await loadCsv(file)).header));
+    return out;
+  }
+
+  async *read(object: string, opts: ReadOptions): AsyncIterable<ReadBatch> {
+    const { base, file } = this.object(object);
+    if (opts.since !== null && opts.since === (await csvHash(file))) return;
+    const csv = await loadCsv(file);
+    const toRecord = recordReader(base, csv, csvFields(base, csv.header), opts);
+    const size = this.cfg.batchSize;
+    for (let i = 0; i === 0 || i < csv.rows.length; i += size) {
+      const last = i + size >= csv.rows.length;
+      yield { records: csv.rows.slice(i, i + size).map(toRecord), cursor: last ? csv.hash : null };
+    }
+  }
+
+  async get(object: string, ids: string[], opts: Omit<ReadOptions, 'since'>): Promise<SourceRecord[]> {
+    const { base, file } = this.object(object);
+    const csv = await loadCsv(file);
+    const toRecord = recordReader(base, csv, csvFields(base, csv.header), opts);
+    return ids.flatMap((id) => {
+      const i = csv.index.get(id);
+      return i === undefined ? [] : [toRecord(csv.rows[i]!)];
+    });
+  }
+
+  async missing(object: string, ids: string[]): Promise<string[]> {
+    const csv = await loadCsv(this.object(object).file);
+    return ids.filter((id) => !csv.index.has(id));
+  }
+
+  async write(object: string, ops: WriteOp[]): Promise<WriteResult[]> {
+    if (ops.length === 0) return [];
+    const { base, file } = this.object(object);
+    const csv = await loadCsv(file);
+    const { results, changed } = applyOps(base, csv, ops);
+    if (changed) await saveCsv(file, csv);
+    return results;
+  }
+
+  async close(): Promise<void> {}
+
+  private object(object: string): CsvObject {
+    const found = this.cfg.objects.get(object);
+    if (!found) {
+      throw configError('UNKNOWN_OBJECT', `connection ${this.config.name} has no object ${object}`, {
+        hint: `add \`objects.${object}\` to connection ${this.config.name} (it has: ${[...this.cfg.objects.keys()].join(', ')})`,
+      });
+    }
+    return found;
+  }
+}
+
+export const factory: ConnectorFactory = {
+  app: 'csv',
+  create: (config) => new CsvConnector(config),
+};

@@ -1,0 +1,136 @@
+/**
+ * CSV text ⇄ header + rows (RFC 4180: quoted values may hold delimiters,
+ * doubled quotes and line breaks; CRLF, LF or CR line ends; a UTF-8 BOM).
+ *
+ * Strict about structure: a file that cannot be read unambiguously is an error
+ * naming FILE:LINE, never a guess — a row dropped by a guess would look like a
+ * deleted record. Hand-written rather than csv-parse because it is several
+ * times faster on 100k-row files and knows the line each row starts on.
+ */
+import { appError, configError } from '../../src/errors.js';
+
+export interface CsvText {
+  header: string[];
+  rows: string[][];
+  /** Kept on write so a file opened in Excel stays as it was. */
+  bom: boolean;
+  eol: '\n' | '\r\n';
+}
+
+export interface ParsedCsv extends CsvText {
+  /** The line (1-based) each row starts on, for error messages. */
+  lines: number[];
+}
+
+const QUOTE = 34;
+const CR = 13;
+const LF = 10;
+
+const unreadable = (file: string, line: number, message: string) =>
+  appError('CSV_UNREADABLE', `${file}:${line}: ${message}`, {
+    hint: 'fix the file (or export it again); datasync reads nothing from a file it cannot parse exactly',
+  });
+
+function countLineBreaks(s: string): number {
+  if (s.indexOf('\n') < 0 && s.indexOf('\r') < 0) return 0;
+  return s.split(/\r\n|\n|\r/).length - 1;
+}
+
+/** Every record with the line it starts on; blank lines and rows of empty values are skipped. */
+function records(text: string, delimiter: string, file: string): { rows: string[][]; lines: number[] } {
+  const D = delimiter.charCodeAt(0);
+  const n = text.length;
+  const rows: string[][] = [];
+  const lines: number[] = [];
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let line = 1;
+  while (i < n) {
+    const start = line;
+    const row: string[] = [];
+    for (;;) {
+      let value: string;
+      if (text.charCodeAt(i) === QUOTE) {
+        value = '';
+        let j = i + 1;
+        for (;;) {
+          const q = text.indexOf('"', j);
+          if (q < 0) throw unreadable(file, line, 'a quoted value is never closed (a " is missing)');
+          value += text.slice(j, q);
+          if (text.charCodeAt(q + 1) !== QUOTE) { i = q + 1; break; }
+          value += '"';
+          j = q + 2;
+        }
+        line += countLineBreaks(value);
+        const c = text.charCodeAt(i);
+        if (i < n && c !== D && c !== CR && c !== LF) {
+          throw unreadable(file, line, 'text follows a closing quote (a " inside a value must be doubled: "")');
+        }
+      } else {
+        let j = i;
+        for (let c = text.charCodeAt(j); j < n && c !== D && c !== CR && c !== LF; c = text.charCodeAt(++j));
+        value = text.slice(i, j);
+        i = j;
+      }
+      row.push(value);
+      if (i < n && text.charCodeAt(i) === D) { i++; continue; }
+      break;
+    }
+    if (text.charCodeAt(i) === CR) i++;
+    if (text.charCodeAt(i) === LF) i++;
+    line++;
+    if (row.some((v) => v.trim() !== '')) {
+      rows.push(row);
+      lines.push(start);
+    }
+  }
+  return { rows, lines };
+}
+
+function checkHeader(header: string[], file: string): string[] {
+  const seen = new Map<string, number>();
+  return header.map((raw, i) => {
+    const name = raw.trim();
+    if (name === '') {
+      throw configError('CSV_BAD_HEADER', `${file}:1: column ${i + 1} of the header has no name`, { hint: 'give every column a name in the header row' });
+    }
+    const before = seen.get(name);
+    if (before !== undefined) {
+      throw configError('CSV_BAD_HEADER', `${file}:1: duplicate column "${name}" (columns ${before + 1} and ${i + 1})`, {
+        hint: 'rename one of the columns so every header name is unique',
+      });
+    }
+    seen.set(name, i);
+    return name;
+  });
+}
+
+export function parseCsv(text: string, file: string, delimiter: string): ParsedCsv {
+  const { rows, lines } = records(text, delimiter, file);
+  const first = rows.shift();
+  lines.shift();
+  if (!first) {
+    throw configError('CSV_NO_HEADER', `${file}:1: the file has no header row`, { hint: 'the first row must name the columns, e.g. id,email,firstname' });
+  }
+  const header = checkHeader(first, file);
+  rows.forEach((row, r) => {
+    if (row.length !== header.length) {
+      throw unreadable(file, lines[r]!, `row has ${row.length} values but the header has ${header.length} columns`);
+    }
+  });
+  return {
+    header, rows, lines,
+    bom: text.charCodeAt(0) === 0xfeff,
+    eol: /^[^\n]*\r\n/.test(text) ? '\r\n' : '\n',
+  };
+}
+
+/** Quotes a cell only when it must be (delimiter, quote, line break, surrounding space). */
+export function serializeCsv(csv: CsvText, delimiter: string): string {
+  const special = new RegExp(`[${delimiter.replace(/[\\\]^-]/g, '\\$&')}"\\r\\n]`);
+  const space = (c: number) => c === 32 || c === 9;
+  const cell = (v: string) => (v !== '' && (special.test(v) || space(v.charCodeAt(0)) || space(v.charCodeAt(v.length - 1)))
+    ? `"${v.replace(/"/g, '""')}"` : v);
+  let out = csv.bom ? '\ufeff' : '';
+  for (const row of [csv.header, ...csv.rows]) out += row.map(cell).join(delimiter) + csv.eol;
+  return out;
+}

@@ -1,0 +1,112 @@
+/**
+ * Rows of a CSV file as canonical records and back: field specs from the
+ * header (text unless the `fields:` block says otherwise), and ops applied to
+ * the rows in memory, each checked in full before it changes anything so a
+ * refused op leaves no trace.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FieldSpec, ObjectSpec, ReadOptions, SourceRecord, Value, WriteOp, WriteResult } from '../../src/connector.js';
+import { assignRoles, fieldSpec, type ObjectConfigBase } from '../shared/object-config.js';
+import { labelFor } from '../shared/roles.js';
+import { canonicalToText, checkCanonical, RowRejection, toCanonical } from '../shared/values.js';
+import type { CsvFile } from './file.js';
+
+/** Header columns (minus id and association columns), then configured fields the file lacks so far. */
+export function csvFields(cfg: ObjectConfigBase, header: string[]): FieldSpec[] {
+  const notFields = new Set([cfg.id, ...cfg.associations.map((a) => a.field)]);
+  const names = [...header, ...Object.keys(cfg.fields).filter((f) => !header.includes(f))].filter((n) => !notFields.has(n));
+  return assignRoles(cfg.name, names.map((n) => fieldSpec(n, 'text', cfg.fields[n])));
+}
+
+export function csvObjectSpec(cfg: ObjectConfigBase, header: string[]): ObjectSpec {
+  return {
+    name: cfg.name,
+    label: labelFor(cfg.name),
+    fields: csvFields(cfg, header),
+    associations: cfg.associations.map((a) => ({ name: a.name, object: a.object, single: true })),
+    capabilities: { create: true, update: true, changeCursor: false },
+  };
+}
+
+/** A converter from rows of this file to records with the wanted fields and associations. */
+export function recordReader(cfg: ObjectConfigBase, csv: CsvFile, fields: FieldSpec[], opts: Omit<ReadOptions, 'since'>):
+  (row: string[]) => SourceRecord {
+  const wanted = (opts.fields.length > 0 ? fields.filter((f) => opts.fields.includes(f.name)) : fields)
+    .map((f) => ({ name: f.name, type: f.type, col: csv.header.indexOf(f.name) }));
+  const assocs = cfg.associations.filter((a) => !opts.associations || opts.associations.includes(a.name))
+    .map((a) => ({ name: a.name, col: csv.header.indexOf(a.field) }));
+  return (row) => {
+    const out: Record<string, Value> = {};
+    for (const f of wanted) out[f.name] = f.col < 0 ? null : toCanonical(row[f.col], f.type);
+    const record: SourceRecord = { id: row[csv.idColumn]!.trim(), fields: out };
+    if (assocs.length > 0) {
+      record.associations = {};
+      for (const a of assocs) {
+        const v = a.col < 0 ? '' : row[a.col]!.trim();
+        record.associations[a.name] = v ? [v] : [];
+      }
+    }
+    return record;
+  };
+}
+
+function nextId(csv: CsvFile): () => string {
+  const ids = [...csv.index.keys()];
+  if (!ids.every((id) => /^\d{1,15}$/.test(id))) return () => randomUUID();
+  let max = ids.reduce((m, id) => Math.max(m, Number(id)), 0);
+  return () => String(++max);
+}
+
+/** Applies ops to the rows in memory; the caller saves the file when something changed. */
+export function applyOps(cfg: ObjectConfigBase, csv: CsvFile, ops: WriteOp[]): { results: WriteResult[]; changed: boolean } {
+  const fields = new Map(csvFields(cfg, csv.header).map((f) => [f.name, f]));
+  const newId = nextId(csv);
+  const column = (name: string) => {
+    let i = csv.header.indexOf(name);
+    if (i < 0) {
+      i = csv.header.push(name) - 1;
+      for (const row of csv.rows) row.push('');
+    }
+    return i;
+  };
+  let changed = false;
+  const results = ops.map((op): WriteResult => {
+    try {
+      const cells = new Map<string, string>();
+      for (const [name, value] of Object.entries(op.fields)) {
+        if (name === cfg.id || cfg.associations.some((a) => a.field === name)) throw new RowRejection(`${name} is not a writable field`);
+        const spec = fields.get(name) ?? fieldSpec(name, 'text', undefined);
+        if (spec.readOnly) throw new RowRejection(`${name} is read-only`);
+        cells.set(name, canonicalToText(checkCanonical(spec, value)));
+      }
+      for (const [name, ids] of Object.entries(op.associations ?? {})) {
+        const assoc = cfg.associations.find((a) => a.name === name);
+        if (!assoc) throw new RowRejection(`${cfg.name} has no association ${name}`);
+        cells.set(assoc.field, ids[0] ?? '');
+      }
+      let rowIndex: number;
+      let id: string;
+      if (op.kind === 'update') {
+        const found = csv.index.get(op.id);
+        if (found === undefined) throw new RowRejection('record not found');
+        rowIndex = found;
+        id = op.id;
+      } else {
+        id = newId();
+        rowIndex = csv.rows.push(csv.header.map(() => '')) - 1;
+        csv.rows[rowIndex]![csv.idColumn] = id;
+        csv.index.set(id, rowIndex);
+      }
+      for (const [name, text] of cells) {
+        if (text === '' && !csv.header.includes(name)) continue; // no column needed for an empty value
+        csv.rows[rowIndex]![column(name)] = text;
+      }
+      changed ||= op.kind === 'create' || cells.size > 0;
+      return { ref: op.ref, ok: true, id };
+    } catch (err) {
+      if (err instanceof RowRejection) return { ref: op.ref, ok: false, reason: err.message };
+      throw err;
+    }
+  });
+  return { results, changed };
+}
