@@ -82,7 +82,9 @@ export interface SyncSummary {
 
 /** One piece of work of a run: a pair to merge, or a record to create on the other side. */
 export type Unit =
-  | { kind: 'pair'; link: LinkRow | null; a: SourceRecord | null; b: SourceRecord | null; key?: string }
+  | { kind: 'pair'; link: LinkRow | null; a: SourceRecord | null; b: SourceRecord | null; key?: string;
+      /** A side was excluded until this run: the other side is fetched even if it did not change. */
+      resumed?: boolean }
   | { kind: 'create'; from: Side; record: SourceRecord };
 
 export type PairPlan = { unit: Extract<Unit, { kind: 'pair' }>; merge: MergeResult | null; aId: string; bId: string };
