@@ -29,6 +29,49 @@ export async function main(argv: string[]): Promise<void> {
       exitCode = await action(cmd.opts(), program.opts<GlobalOptions>(), positional);
     };
 
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+  program.command('connect')
+    .argument('[app]', 'the app to connect: hubspot, sqlite or csv')
+    .description('add a connection: check its credential, read its objects and fields, store it in the state')
+    .option('--name <name>', 'the connection name (default: the app name); several connections of one app need different names')
+    .option('--token <token>', 'HubSpot private-app token (prefer --token-env: a flag can stay in shell history)')
+    .option('--token-env <var>', 'read the token from this environment variable')
+    .option('--base-url <url>', 'HubSpot API address (e.g. the bundled emulator, http://127.0.0.1:4010)')
+    .option('--path <path>', 'sqlite: the database file; csv: the folder of the CSV files')
+    .option('--object <name[=table]>', 'sqlite/csv: an object and its table or file (repeatable; default: every table / NAME.csv)', collect)
+    .option('--oauth', 'HubSpot: authorize through OAuth instead of a private-app token')
+    .option('--client-id <id>', 'with --oauth: your HubSpot app\'s client id')
+    .option('--client-secret <secret>', 'with --oauth: its client secret (or $HUBSPOT_CLIENT_SECRET)')
+    .option('--redirect-uri <uri>', 'with --oauth: the redirect URL registered for the app')
+    .option('--code <code>', 'with --oauth: the authorization code (asked for when missing)')
+    .option('--force', 'replace a stored connection of the same name')
+    .option('--list', 'list the stored connections (secrets shown as their last four characters at most)')
+    .option('--remove <name>', 'remove a stored connection (refused while a sync in the YAML uses it)')
+    .option('--json', 'print the result as JSON on stdout')
+    .addHelpText('after', '\nCredentials are stored in the state file named by the YAML (`state:`), or in .datasync/state.db\nin the current folder when there is no YAML yet; the YAML gets a block without any secret.\n\nExamples:\n  $ datasync connect hubspot                       # asks for the token (masked)\n  $ datasync connect hubspot --name portal2 --token-env HUBSPOT_TOKEN_2\n  $ datasync connect sqlite --name crm --path ./crm.db --object contacts=people\n  $ datasync connect --list\n  $ datasync connect --remove portal2')
+    .action(wrap(() => import('./commands/connect.js')));
+
+  program.command('configure')
+    .argument('[sync]', 'the sync to edit (or to create with this name)')
+    .description('set up a sync step by step (or edit one): connections, object, direction, default app, mappings, rules, filters, associations, review, save')
+    .option('--between <a,b>', 'the two connections, comma-separated')
+    .option('--object <object>', 'the object to sync: contacts, companies, deals, …')
+    .option('--direction <direction>', 'two-way, to-a or to-b (or \'A -> B\' in connection names)')
+    .option('--default-app <connection>', 'the connection whose value wins conflicts')
+    .option('--map <a:field=b:field>', 'a custom mapping (repeatable); add |values=x:y,… for option values', collect)
+    .option('--defaults', 'use the default mappings (the default for a new sync)')
+    .option('--no-defaults', 'turn the default mappings off')
+    .option('--only-with-email', 'contacts: sync only contacts with an email (the default)')
+    .option('--no-only-with-email', 'contacts: also sync contacts without an email')
+    .option('--filter <conn:field:op[:value]>', 'a filter condition (repeatable), e.g. crm:country:eq:SE or crm:tags:in:a|b', collect)
+    .option('--associations', 'keep links to records of other synced objects (the default)')
+    .option('--no-associations', 'do not keep links to records of other synced objects')
+    .option('--sync-now', 'after saving, run the sync once ("save and sync")')
+    .option('-y, --yes', 'no questions: take the flags (and the current values when editing), save')
+    .addHelpText('after', '\nOn a terminal it asks step by step (flags pre-fill the answers). Without a terminal, give --yes\nand at least --between and --object for a new sync.\n\nExamples:\n  $ datasync configure\n  $ datasync configure contacts\n  $ datasync configure contacts --between hubspot,crm --object contacts --direction two-way \\\n      --default-app hubspot --map hubspot:jobtitle=crm:title --yes')
+    .action(wrap(() => import('./commands/configure.js')));
+
   program.command('run')
     .description('one pass of every active sync (or the named ones)')
     .option('--once', 'run one pass and exit (what cron calls; the default)')

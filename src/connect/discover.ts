@@ -1,0 +1,74 @@
+/**
+ * The objects of a SQLite file or a folder of CSV files, for
+ * `connect sqlite|csv --path`: each table (or `NAME.csv`) becomes an object
+ * of the same name unless `--object NAME=TABLE` says otherwise.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { configError } from '../errors.js';
+
+type Block = Record<string, unknown>;
+
+/** `contacts=people` → ['contacts', 'people']; `contacts` → ['contacts', 'contacts']. */
+function parseObjectFlag(flag: string): [string, string] {
+  const [name, target] = flag.split('=', 2).map((s) => s.trim());
+  if (!name) throw configError('BAD_OBJECT', `--object ${flag}: expected NAME or NAME=TABLE`, { hint: 'e.g. --object contacts=people' });
+  return [name, target || name];
+}
+
+export async function discoverObjects(app: 'sqlite' | 'csv', abs: string, flags: string[]): Promise<Block> {
+  return app === 'sqlite' ? sqliteObjects(abs, flags) : csvObjects(abs, flags);
+}
+
+async function sqliteObjects(file: string, flags: string[]): Promise<Block> {
+  if (!existsSync(file)) {
+    throw configError('NO_DATABASE', `no SQLite database at ${file}`, { hint: 'give the database file with --path' });
+  }
+  const { default: Database } = await import('better-sqlite3');
+  let db;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw configError('NO_DATABASE', `${file} cannot be opened as a SQLite database: ${(err as Error).message}`);
+  }
+  try {
+    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((t) => t.name);
+    const wanted = flags.length > 0 ? flags.map(parseObjectFlag) : tables.map((t): [string, string] => [t, t]);
+    const objects: Record<string, Block> = {};
+    for (const [name, table] of wanted) {
+      if (!tables.includes(table)) {
+        throw configError('NO_TABLE', `${file} has no table "${table}" (object ${name})`, { hint: `tables there: ${tables.join(', ') || 'none'}` });
+      }
+      const cols = db.prepare(`SELECT name, pk FROM pragma_table_info(?)`).all(table) as { name: string; pk: number }[];
+      const pks = cols.filter((c) => c.pk > 0);
+      const block: Block = { table };
+      if (pks.length === 1 && pks[0]!.name !== 'id') block.id = pks[0]!.name;
+      const changed = cols.find((c) => /^(updated_at|modified_at|updated|modified|last_modified)$/i.test(c.name));
+      if (changed) block.updated_at = changed.name;
+      objects[name] = block;
+    }
+    if (Object.keys(objects).length === 0) throw configError('NO_TABLE', `${file} has no tables`, { hint: 'create a table per object first' });
+    return { path: file, objects };
+  } finally {
+    db.close();
+  }
+}
+
+function csvObjects(target: string, flags: string[]): Block {
+  const isFile = existsSync(target) && statSync(target).isFile();
+  const dir = isFile ? path.dirname(target) : target;
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw configError('NO_FOLDER', `no folder at ${dir}`, { hint: 'give the folder of the CSV files (or one CSV file) with --path' });
+  }
+  const files = readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.csv')).sort();
+  const wanted = flags.length > 0
+    ? flags.map((f) => { const [n, t] = parseObjectFlag(f); return [n, t === n ? `${n}.csv` : t] as [string, string]; })
+    : (isFile ? [path.basename(target)] : files).map((f): [string, string] => [f.replace(/\.csv$/i, ''), f]);
+  const objects: Record<string, Block> = {};
+  for (const [name, file] of wanted) {
+    if (!files.includes(file)) throw configError('NO_FILE', `${dir} has no file "${file}" (object ${name})`, { hint: `CSV files there: ${files.join(', ') || 'none'}` });
+    objects[name] = { file };
+  }
+  if (Object.keys(objects).length === 0) throw configError('NO_FILE', `${dir} has no CSV files`, { hint: 'write one NAME.csv per object, with a header row' });
+  return { dir, objects };
+}
