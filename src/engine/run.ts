@@ -163,7 +163,21 @@ export function storedCredentials(config: Config): Map<string, Record<string, un
   if (!existsSync(config.state)) return out;
   const db = openState(config.state, { readonly: true });
   try {
-    for (const c of new StateStore(db).listConnections()) out.set(c.name, c.credential);
+    for (const c of new StateStore(db).listConnections()) {
+    const oauth = c.credential.oauth as Record<string, unknown> | undefined;
+    // A refreshed OAuth token is stored at once (HubSpot: refresh tokens are long-lived, access tokens 30 min).
+    const onCredentialRefresh = oauth && ((t: { accessToken: string; refreshToken: string; expiresAt: number | string }) => {
+      const state = openState(config.state);
+      try {
+        new StateStore(state).updateCredential(c.name, {
+          ...c.credential, oauth: { ...oauth, access_token: t.accessToken, refresh_token: t.refreshToken, expires_at: t.expiresAt },
+        });
+      } finally {
+        state.close();
+      }
+    });
+    out.set(c.name, onCredentialRefresh ? { ...c.credential, onCredentialRefresh } : c.credential);
+  }
   } finally {
     db.close();
   }
