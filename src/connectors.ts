@@ -10,7 +10,16 @@ const LOADERS: Record<string, () => Promise<{ factory: ConnectorFactory }>> = {
 
 export const APPS = Object.keys(LOADERS);
 
+/** Factories registered at run time, before the built-in ones (tests inject in-memory apps). */
+const REGISTERED = new Map<string, ConnectorFactory>();
+
+export function registerConnector(factory: ConnectorFactory): void {
+  REGISTERED.set(factory.app, factory);
+}
+
 export async function loadConnector(app: string): Promise<ConnectorFactory> {
+  const registered = REGISTERED.get(app);
+  if (registered) return registered;
   const load = LOADERS[app];
   if (!load) {
     throw configError('UNKNOWN_APP', `unknown app "${app}"`, { hint: `use one of: ${APPS.join(', ')}` });

@@ -15,8 +15,13 @@
  */
 import { configError } from '../../src/errors.js';
 
-/** Most (id, modified) pairs kept; beyond it the oldest are re-read, which is harmless. */
-const MAX_SEEN = 500;
+/**
+ * Most (id, modified) pairs kept; beyond it the oldest are re-read, which is
+ * harmless but costs searches on every idle pass after a bulk write (a bulk
+ * create puts thousands of records inside one overlap window). 20,000 pairs
+ * keep the cursor under ~500 KB in the state.
+ */
+const MAX_SEEN = 20_000;
 
 export interface Cursor {
   /** Epoch ms of the newest last-modified value read. */

@@ -76,16 +76,19 @@ export function matchRecords(records: { a: KeyedRecord[]; b: KeyedRecord[] }, lo
       for (const key of r.keys) {
         for (const id of holders(there, key)) {
           const them = `${there}:${id}`;
-          if (consumed.has(them) || duplicate.has(them) || lookups.isLinked(there, id)) continue;
+          if (consumed.has(them) || lookups.isLinked(there, id)) continue;
           if (!candidates.has(id)) candidates.set(id, key);
         }
       }
-      if (candidates.size === 1) {
+      // A candidate that is itself a duplicate cannot be paired, and it still
+      // holds the key: creating this record there would add one more.
+      const pairable = [...candidates.keys()].filter((id) => !duplicate.has(`${there}:${id}`));
+      if (candidates.size === 1 && pairable.length === 1) {
         const [id, key] = [...candidates][0]!;
         consumed.add(me);
         consumed.add(`${there}:${id}`);
         outcomes.push(side === 'a' ? { kind: 'pair', a: r.id, b: id, key } : { kind: 'pair', a: id, b: r.id, key });
-      } else if (candidates.size > 1) {
+      } else if (candidates.size > 0) {
         duplicate.add(me);
         outcomes.push({ kind: 'duplicate', side, id: r.id, key: r.keys[0]!, others: [...candidates.keys()] });
       } else if (side === 'a' || !consumed.has(me)) {

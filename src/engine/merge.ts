@@ -138,8 +138,13 @@ export function createFields(mappings: FieldMapping[], from: Side, fields: Field
   const out: Fields = {};
   const base: Base = {};
   for (const m of mappings) {
-    if (!canFlow(m, from)) continue;
     const v = fields[from === 'a' ? m.a.name : m.b.name] ?? null;
+    // Not sent, so the new record holds nothing there: that is its base too
+    // (else a later change of the source side would be merged as a first match).
+    if (!canFlow(m, from)) {
+      base[mappingKey(m)] = from === 'a' ? [v, null] : [null, v];
+      continue;
+    }
     const to = carry(m, from, v);
     if (!isEmpty(to)) out[from === 'a' ? m.b.name : m.a.name] = to;
     base[mappingKey(m)] = from === 'a' ? [v, isEmpty(to) ? null : to] : [isEmpty(to) ? null : to, v];

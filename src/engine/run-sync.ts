@@ -111,10 +111,14 @@ async function applyAll(ctx: SyncContext, units: Unit[], summary: SyncSummary, h
 async function completePairs(ctx: SyncContext, batch: Unit[], scan: Record<Side, SideScan>): Promise<void> {
   const need: Record<Side, string[]> = { a: [], b: [] };
   const incomplete = (u: Extract<Unit, { kind: 'pair' }>) => !u.link || ctx.mappings.some((m) => !u.link!.base[mappingKey(m)]);
+  // A side marked failed holds a change an app refused: its base is older than
+  // the record, so read it rather than take the base for it (and lose the change).
+  const failed = (side: Side, id: string) => ctx.store.getStatus(ctx.sync.name, side, id)?.status === 'failed';
   for (const u of batch) {
-    if (u.kind !== 'pair' || !(incomplete(u) || u.resumed)) continue;
-    if (!u.a && u.link) need.a.push(u.link.a_id);
-    if (!u.b && u.link) need.b.push(u.link.b_id);
+    if (u.kind !== 'pair' || !u.link) continue;
+    const whole = incomplete(u) || u.resumed;
+    if (!u.a && (whole || failed('a', u.link.a_id))) need.a.push(u.link.a_id);
+    if (!u.b && (whole || failed('b', u.link.b_id))) need.b.push(u.link.b_id);
   }
   for (const side of SIDES) {
     if (need[side].length === 0) continue;

@@ -1,0 +1,587 @@
+/**
+ * Model-based property test of the whole engine (after vdirsyncer's
+ * SyncMachine): two in-memory apps, random people's edits on both sides,
+ * runs of `runOnce` with random interruptions, and after every clean run the
+ * invariants of SPEC §4:
+ *
+ *  (a) every live link holds what the SPEC §4 rules say, computed by a small
+ *      reference model of the rules from the records as they were before the
+ *      run; links the model cannot follow (a write was refused) fall back to
+ *      "agree, or one side empty, or a record is marked failed";
+ *  (b) a one-way source is never written (whole sync, and the one-way
+ *      number → text mapping);
+ *  (c) no record is linked twice, links persist, every record the engine made
+ *      is linked, nothing is created while an unlinked record of the target
+ *      holds its match key, and no pairable or creatable record is left over;
+ *  (d) a run right after a clean run writes nothing;
+ *  (e) the same commands with the runs interrupted (crash before/after an
+ *      app's write, crash while reading, abort between batches) and re-run
+ *      end with the same app contents and links, modulo the ids the engine
+ *      made.
+ *
+ * DATASYNC_PROPERTY_RUNS (default 100) and DATASYNC_PROPERTY_SEED tune it.
+ */
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { FieldSpec, Fields, ObjectSpec, Value } from '../../src/connector.js';
+import type { Config, Direction, SyncConfig } from '../../src/config/types.js';
+import { registerConnector } from '../../src/connectors.js';
+import { emailRule, matchKeys } from '../../src/engine/keys.js';
+import { runOnce } from '../../src/engine/run.js';
+import type { Flow } from '../../src/mapping/types.js';
+import { FaultPlan, MemoryApp, memoryFactory, REJECT, SimulatedCrash, type FaultKind } from '../support/memory-connector.js';
+
+type Side = 'a' | 'b';
+const SIDES = ['a', 'b'] as const;
+const other = (s: Side): Side => (s === 'a' ? 'b' : 'a');
+const CONN = { a: 'hub', b: 'crm' } as const;
+
+// ---- the two apps --------------------------------------------------------------
+
+const f = (name: string, type: FieldSpec['type'], role?: FieldSpec['role']): FieldSpec =>
+  ({ name, label: name, type, readOnly: false, ...(role ? { role } : {}) });
+const contacts = (fields: FieldSpec[]): ObjectSpec =>
+  ({ name: 'contacts', label: 'Contacts', fields, associations: [], capabilities: { create: true, update: true, changeCursor: true } });
+const SPEC = {
+  a: contacts([f('email', 'text', 'email'), f('firstname', 'text', 'firstname'), f('lastname', 'text', 'lastname'), f('notes', 'text'), f('score', 'number')]),
+  b: contacts([f('email', 'text', 'email'), f('first_name', 'text', 'firstname'), f('last_name', 'text', 'lastname'), f('remarks', 'text'), f('score_text', 'text')]),
+};
+
+/** The model's view of a mapping: field names, which way values flow, how they compare. */
+interface ModelMapping { a: string; b: string; flow: Flow; kind: 'email' | 'text' | 'number-to-text' }
+
+function modelMappings(direction: Direction): ModelMapping[] {
+  const flow: Flow = direction === 'two-way' ? 'both' : direction;
+  const maps: ModelMapping[] = [
+    { a: 'email', b: 'email', flow, kind: 'email' },
+    { a: 'firstname', b: 'first_name', flow, kind: 'text' },
+    { a: 'lastname', b: 'last_name', flow, kind: 'text' },
+    { a: 'notes', b: 'remarks', flow, kind: 'text' },
+  ];
+  // SPEC §5: a number is written into a text field one way, never back.
+  if (direction !== 'b-to-a') maps.push({ a: 'score', b: 'score_text', flow: 'a-to-b', kind: 'number-to-text' });
+  return maps;
+}
+
+// ---- the rules of SPEC §4, as a reference model of one field --------------------------
+
+const empty = (v: Value | undefined) => v === null || v === undefined || (typeof v === 'string' && v.trim() === '');
+const canFlow = (m: ModelMapping, from: Side) => m.flow === 'both' || m.flow === (from === 'a' ? 'a-to-b' : 'b-to-a');
+const carry = (m: ModelMapping, from: Side, v: Value): Value =>
+  v === null ? null : m.kind === 'number-to-text' && from === 'a' ? String(v) : v;
+/** The same value of one side's field (emails case-insensitive, numbers numerically). */
+function same(m: ModelMapping, side: Side, x: Value, y: Value): boolean {
+  if (empty(x) || empty(y)) return empty(x) && empty(y);
+  if (m.kind === 'email') return String(x).trim().toLowerCase() === String(y).trim().toLowerCase();
+  if (m.kind === 'number-to-text' && side === 'a') return Number(x) === Number(y);
+  return x === y;
+}
+const agree = (m: ModelMapping, va: Value, vb: Value) =>
+  (empty(va) && empty(vb)) || (canFlow(m, 'a') ? same(m, 'b', carry(m, 'a', va), vb) : same(m, 'a', carry(m, 'b', vb), va));
+
+type ModelBase = Record<string, [Value, Value]>;
+interface Policy { defaultSide: Side; clears: 'keep' | 'propagate' }
+
+/** What SPEC §4 says a merge of two linked records writes, field by field. */
+function modelMerge(maps: ModelMapping[], a: Fields, b: Fields, base: ModelBase | null, policy: Policy) {
+  const write: Record<Side, Fields> = { a: {}, b: {} };
+  const next: ModelBase = {};
+  for (const m of maps) {
+    const cur: Record<Side, Value> = { a: a[m.a] ?? null, b: b[m.b] ?? null };
+    const name = (s: Side) => (s === 'a' ? m.a : m.b);
+    const set = (to: Side) => {
+      cur[to] = carry(m, other(to), cur[other(to)]);
+      write[to][name(to)] = cur[to];
+    };
+    const prior = base?.[m.a];
+    if (!agree(m, cur.a, cur.b)) {
+      if (!prior) {
+        // First match: one-sided fills the empty side; two values: the default app wins; never against the direction.
+        if (empty(cur.a) || empty(cur.b)) {
+          const from: Side = empty(cur.a) ? 'b' : 'a';
+          if (canFlow(m, from)) set(other(from));
+        } else if (canFlow(m, policy.defaultSide)) set(other(policy.defaultSide));
+      } else {
+        const changed = { a: !same(m, 'a', cur.a, prior[0]), b: !same(m, 'b', cur.b, prior[1]) };
+        if (changed.a !== changed.b) {
+          const from: Side = changed.a ? 'a' : 'b';
+          // An empty value never overwrites a filled one, unless clears propagate.
+          if (canFlow(m, from) && (!empty(cur[from]) || policy.clears === 'propagate')) set(other(from));
+        } else if (changed.a) {
+          // A conflict: the default app wins, unless its value is empty; never against the direction.
+          const w = policy.defaultSide;
+          if (!empty(cur[w]) && canFlow(m, w)) set(other(w));
+        }
+      }
+    }
+    next[m.a] = [cur.a, cur.b];
+  }
+  return { write, base: next };
+}
+
+/** The record SPEC §4 creates on the other side of `source`, and the base it leaves. */
+function modelCreate(maps: ModelMapping[], from: Side, source: Fields) {
+  const made: Fields = {};
+  const base: ModelBase = {};
+  for (const m of maps) {
+    const v = source[from === 'a' ? m.a : m.b] ?? null;
+    const to = canFlow(m, from) ? carry(m, from, v) : null;
+    if (!empty(to)) made[from === 'a' ? m.b : m.a] = to;
+    base[m.a] = from === 'a' ? [v, empty(to) ? null : to] : [empty(to) ? null : to, v];
+  }
+  return { made, base };
+}
+
+// ---- the world: two apps, a state file, and what the model remembers -------------------
+
+interface LinkRow { a_id: string; b_id: string; deleted: Side | null }
+interface Params { direction: Direction; defaultSide: Side; clears: 'keep' | 'propagate'; batchSize: number; pageSize: number }
+interface Target { k: number; partner: boolean }
+interface FaultSpec { kind: FaultKind; at: number }
+
+/** State files in memory where the OS offers it: a run fsyncs its state several times. */
+const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+
+class World {
+  readonly dir = mkdtempSync(join(SCRATCH, 'datasync-model-'));
+  readonly apps: Record<Side, MemoryApp>;
+  readonly config: Config;
+  readonly maps: ModelMapping[];
+  readonly policy: Policy;
+  private userIds: Record<Side, string[]> = { a: [], b: [] };
+  links: LinkRow[] = [];
+  failed = new Set<string>(); // `${side}:${id}`
+  private base = new Map<string, ModelBase>(); // link `${a}|${b}` -> model base
+  private tainted = new Set<string>();
+  faultsFired = 0;
+
+  constructor(readonly params: Params, readonly cleanOnly: boolean) {
+    this.apps = { a: new MemoryApp('hub', SPEC.a, params.pageSize), b: new MemoryApp('crm', SPEC.b, params.pageSize) };
+    this.maps = modelMappings(params.direction);
+    this.policy = { defaultSide: params.defaultSide, clears: params.clears };
+    const custom = [{ fields: { hub: 'notes', crm: 'remarks' }, where: 'model:1:1' }];
+    if (params.direction !== 'b-to-a') custom.push({ fields: { hub: 'score', crm: 'score_text' }, where: 'model:2:1' });
+    const sync: SyncConfig = {
+      name: 'contacts', object: 'contacts', between: [CONN.a, CONN.b], direction: params.direction,
+      defaultApp: CONN[params.defaultSide], match: 'default', mappings: { defaults: true, custom: true, fields: custom },
+      rules: { onlyWithEmail: true }, filters: {}, associations: false, clears: params.clears, enabled: true, where: 'model:1:1',
+    };
+    this.config = {
+      file: join(this.dir, 'sync.yaml'), baseDir: this.dir, version: 1, state: join(this.dir, 'state.db'), interval: 300_000,
+      connections: {
+        hub: { name: 'hub', app: 'memory', baseDir: this.dir, instance: this.apps.a },
+        crm: { name: 'crm', app: 'memory', baseDir: this.dir, instance: this.apps.b },
+      },
+      syncs: [sync],
+    };
+  }
+
+  dispose(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  // --- a person's changes ---------------------------------------------------------
+  seed(initial: Record<Side, Values[]>): void {
+    for (const s of SIDES) for (const v of initial[s]) this.create(s, spell(s, v));
+  }
+  create(side: Side, fields: Fields): void {
+    this.userIds[side].push(this.apps[side].insert(fields));
+  }
+  /** The k-th record a person made on `side`, or (partner) the record linked to the k-th one of the other side. */
+  resolve(side: Side, t: Target): string | null {
+    const from = t.partner ? other(side) : side;
+    const ids = this.userIds[from];
+    if (ids.length === 0) return null;
+    const id = ids[t.k % ids.length]!;
+    if (!t.partner) return this.apps[side].has(id) ? id : null;
+    const link = this.links.find((l) => l[from === 'a' ? 'a_id' : 'b_id'] === id);
+    const partner = link ? (side === 'a' ? link.a_id : link.b_id) : null;
+    return partner !== null && this.apps[side].has(partner) ? partner : null;
+  }
+  edit(side: Side, t: Target, fields: Fields): void {
+    const id = this.resolve(side, t);
+    if (id) this.apps[side].edit(id, fields);
+  }
+  remove(side: Side, t: Target): void {
+    const id = this.resolve(side, t);
+    if (id) this.apps[side].remove(id);
+  }
+
+  // --- runs -----------------------------------------------------------------------
+  private readState(): void {
+    if (!existsSync(this.config.state)) return;
+    const db = new Database(this.config.state, { readonly: true, fileMustExist: true });
+    try {
+      this.links = db.prepare(`SELECT a_id, b_id, deleted FROM links WHERE sync = 'contacts'`).all() as LinkRow[];
+      this.failed = new Set((db.prepare(`SELECT side, record_id FROM record_status WHERE sync = 'contacts' AND status = 'failed'`)
+        .all() as { side: Side; record_id: string }[]).map((r) => `${r.side}:${r.record_id}`));
+    } finally {
+      db.close();
+    }
+  }
+
+  private async interruptedRun(fault: FaultSpec, retryFailed: boolean): Promise<void> {
+    const controller = new AbortController();
+    const plan = new FaultPlan(fault.kind, fault.at, controller);
+    for (const s of SIDES) this.apps[s].fault = plan;
+    try {
+      await runOnce(this.config, { signal: controller.signal, batchSize: this.params.batchSize, retryFailed });
+    } catch (err) {
+      if (!(err instanceof SimulatedCrash)) throw err;
+    } finally {
+      for (const s of SIDES) this.apps[s].fault = null;
+    }
+    if (plan.fired) this.faultsFired++;
+    this.readState();
+    this.checkOneWay();
+  }
+
+  private async cleanRun(retryFailed: boolean): Promise<void> {
+    const result = await runOnce(this.config, { batchSize: this.params.batchSize, retryFailed });
+    expect(result.interrupted).toBe(false);
+    for (const s of result.summaries) expect(s.outcome, JSON.stringify(s.error)).not.toBe('error');
+    this.readState();
+    this.checkOneWay();
+  }
+
+  /** A `run` command: (interruptions, unless this world runs clean only), a clean run, checks, and a second run. */
+  async run(faults: FaultSpec[], retryFailed: boolean, thenNoop = true): Promise<void> {
+    const before = { a: this.apps.a.snapshot(), b: this.apps.b.snapshot() };
+    const linksBefore = this.links;
+    const failedBefore = this.failed;
+    if (!this.cleanOnly) for (const fault of faults) await this.interruptedRun(fault, retryFailed);
+    await this.cleanRun(retryFailed);
+    const after = { a: this.apps.a.snapshot(), b: this.apps.b.snapshot() };
+    this.checkLinks(before, linksBefore, after, failedBefore);
+    this.checkContents(before, linksBefore, after);
+    this.checkNothingLeft(after);
+    // (d) A run right after a clean run writes nothing.
+    if (!thenNoop) return;
+    // A write the app refuses is not a write: an echo of the engine's own
+    // write may make it retry a failed record once (see the report).
+    const applied = { a: this.apps.a.writeCount(), b: this.apps.b.writeCount() };
+    const links = JSON.stringify(this.links);
+    await this.cleanRun(false);
+    expect({ a: this.apps.a.writeCount(), b: this.apps.b.writeCount() }, '(d) a run right after a clean run writes nothing').toEqual(applied);
+    expect(this.apps.a.snapshot()).toEqual(after.a);
+    expect(this.apps.b.snapshot()).toEqual(after.b);
+    expect(JSON.stringify(this.links), '(d) links unchanged by a no-op run').toBe(links);
+  }
+
+  // --- invariants ---------------------------------------------------------------
+  /** (b) A one-way source is never written. */
+  private checkOneWay(): void {
+    const { direction } = this.params;
+    if (direction === 'a-to-b') expect(this.apps.a.writes.calls, '(b) a-to-b: hub (the source) was written').toBe(0);
+    if (direction === 'b-to-a') expect(this.apps.b.writes.calls, '(b) b-to-a: crm (the source) was written').toBe(0);
+    expect(this.apps.a.writes.fields.get('score') ?? 0, '(b) number -> text mapping wrote its source').toBe(0);
+  }
+
+  /** (c) Links: one per record, kept once made, deleted exactly when a record is gone, every created record linked. */
+  private checkLinks(before: Record<Side, Map<string, Fields>>, linksBefore: LinkRow[], after: Record<Side, Map<string, Fields>>,
+    failedBefore: Set<string>): void {
+    const col = (s: Side) => (s === 'a' ? 'a_id' : 'b_id');
+    for (const s of SIDES) {
+      const ids = this.links.map((l) => l[col(s)]);
+      expect(new Set(ids).size, `(c) a record of ${s} is linked twice`).toBe(ids.length);
+    }
+    for (const l of linksBefore) {
+      const now = this.links.find((x) => x.a_id === l.a_id);
+      expect(now?.b_id, `(c) link ${l.a_id}|${l.b_id} changed or vanished`).toBe(l.b_id);
+    }
+    for (const l of this.links) {
+      const gone = SIDES.filter((s) => !before[s].has(l[col(s)]) && !after[s].has(l[col(s)]));
+      if (l.deleted) expect(after[l.deleted].has(l[col(l.deleted)]), `(c) link ${l.a_id}|${l.b_id} marked deleted in ${l.deleted} but the record exists`).toBe(false);
+      else expect(gone, `(c) live link ${l.a_id}|${l.b_id} to a deleted record`).toEqual([]);
+    }
+    for (const s of SIDES) {
+      for (const r of this.apps[s].all()) {
+        if (r.origin !== 'engine') continue;
+        const link = this.links.find((l) => l[col(s)] === r.id);
+        expect(link, `(c) ${s}:${r.id} was created by the engine but is not linked (a duplicate)`).toBeDefined();
+        if (before[s].has(r.id)) continue;
+        // Created in this run: nothing on this side that was unlinked held its match key.
+        const keys = matchKeys('contacts', r.fields, SPEC[s], 'default', s);
+        const unlinkedBefore = [...before[s]].filter(([id, fields]) =>
+          !linksBefore.some((l) => l[col(s)] === id) && matchKeys('contacts', fields, SPEC[s], 'default', s).some((k) => keys.includes(k)));
+        expect(unlinkedBefore.map(([id]) => id),
+          `(c) ${s}:${r.id} (${keys.join()}) was created although unlinked ${s} records held that key${
+            unlinkedBefore.some(([id]) => failedBefore.has(`${s}:${id}`)) ? ' (failed as duplicates)' : ''}`).toEqual([]);
+      }
+    }
+  }
+
+  /** (a) Every record holds what the rules of SPEC §4 say; records not on a live link are left alone. */
+  private checkContents(before: Record<Side, Map<string, Fields>>, linksBefore: LinkRow[], after: Record<Side, Map<string, Fields>>): void {
+    const live = this.links.filter((l) => !l.deleted);
+    const onLive = { a: new Set(live.map((l) => l.a_id)), b: new Set(live.map((l) => l.b_id)) };
+    for (const s of SIDES) {
+      for (const [id, fields] of before[s]) {
+        if (!onLive[s].has(id) && after[s].has(id)) expect(after[s].get(id), `${s}:${id} is on no live link and must not change`).toEqual(fields);
+      }
+    }
+    const excluded = (s: Side, fields: Fields) => emailRule(fields, SPEC[s]) !== null;
+    for (const l of live) {
+      const key = `${l.a_id}|${l.b_id}`;
+      const wasLinked = linksBefore.some((x) => x.a_id === l.a_id && !x.deleted);
+      const pre = { a: before.a.get(l.a_id), b: before.b.get(l.b_id) };
+      const post = { a: after.a.get(l.a_id)!, b: after.b.get(l.b_id)! };
+      const expected: Record<Side, Fields> = { a: { ...(pre.a ?? {}) }, b: { ...(pre.b ?? {}) } };
+      const made = SIDES.find((s) => !pre[s]);
+      if (made) {
+        // Created in this run from the other side's record.
+        const from = other(made);
+        expect(wasLinked, `${key}: a new record on an old link`).toBe(false);
+        expect(pre[from], `${key}: both records are new`).toBeDefined();
+        const c = modelCreate(this.maps, from, pre[from]!);
+        expected[made] = c.made;
+        this.base.set(key, c.base);
+      } else if (!excluded('a', pre.a!) && !excluded('b', pre.b!)) {
+        const m = modelMerge(this.maps, pre.a!, pre.b!, wasLinked ? (this.base.get(key) ?? {}) : null, this.policy);
+        for (const s of SIDES) {
+          if (Object.values(m.write[s]).includes(REJECT)) this.tainted.add(key); // the app refuses it: the link is failed
+          Object.assign(expected[s], m.write[s]);
+        }
+        this.base.set(key, m.base);
+      }
+      if (SIDES.some((s) => this.failed.has(`${s}:${l[s === 'a' ? 'a_id' : 'b_id']}`))) this.tainted.add(key);
+      if (!this.tainted.has(key)) {
+        const fill = (s: Side, x: Fields) => Object.fromEntries(SPEC[s].fields.map((fl) => [fl.name, x[fl.name] ?? null]));
+        expect({ a: fill('a', post.a), b: fill('b', post.b) }, `(a) ${key} after the run (before: ${JSON.stringify(pre)})`)
+          .toEqual({ a: fill('a', expected.a), b: fill('b', expected.b) });
+      } else {
+        this.weakCheck(l, post);
+      }
+    }
+  }
+
+  /** A link the model cannot follow after a refused write: it agrees, or one side is empty, or a record is marked failed. */
+  private weakCheck(l: LinkRow, post: Record<Side, Fields>): void {
+    if (this.failed.has(`a:${l.a_id}`) || this.failed.has(`b:${l.b_id}`)) return;
+    if ([post.a, post.b].some((fields, i) => emailRule(fields, SPEC[SIDES[i]!]) !== null)) return; // excluded: not synced
+    for (const m of this.maps) {
+      const va = post.a[m.a] ?? null, vb = post.b[m.b] ?? null;
+      if (m.flow !== 'both' || empty(va) || empty(vb)) continue;
+      expect(agree(m, va, vb), `(a) ${l.a_id}|${l.b_id}: ${m.a}=${JSON.stringify(va)} and ${m.b}=${JSON.stringify(vb)} differ, and neither record is marked failed`).toBe(true);
+    }
+  }
+
+  /** (c) After a clean run no record that can be paired or created is left unlinked (unless marked failed or excluded). */
+  private checkNothingLeft(after: Record<Side, Map<string, Fields>>): void {
+    const linked = (s: Side, id: string) => this.links.some((l) => (s === 'a' ? l.a_id : l.b_id) === id);
+    const loose = (s: Side) => [...after[s]].filter(([id, fields]) =>
+      !linked(s, id) && !this.failed.has(`${s}:${id}`) && emailRule(fields, SPEC[s]) === null);
+    const creates = (s: Side) => this.params.direction === 'two-way' || this.params.direction === (s === 'a' ? 'a-to-b' : 'b-to-a');
+    for (const s of SIDES) {
+      if (creates(s)) expect(loose(s).map(([id]) => id), `(c) unlinked ${s} records that should have been created on the other side`).toEqual([]);
+    }
+    const keysOf = (s: Side) => new Set(loose(s).flatMap(([, fields]) => matchKeys('contacts', fields, SPEC[s], 'default', s)));
+    const a = keysOf('a');
+    expect([...keysOf('b')].filter((k) => a.has(k)), '(c) unlinked records on both sides share a match key').toEqual([]);
+  }
+
+  /** App contents and links, with the ids the engine made replaced by the record's contents. */
+  canonical(): unknown {
+    const tag = (s: Side, id: string) => {
+      const r = this.apps[s].record(id);
+      return !r ? `gone:${id}` : r.origin === 'user' ? id : `made:${JSON.stringify(r.fields)}`;
+    };
+    const apps = Object.fromEntries(SIDES.map((s) => [s,
+      this.apps[s].all().map((r) => JSON.stringify([r.origin === 'user' ? r.id : 'made', r.fields])).sort()]));
+    const links = this.links.map((l) => JSON.stringify([tag('a', l.a_id), tag('b', l.b_id), l.deleted])).sort();
+    return { apps, links };
+  }
+}
+
+// ---- commands ---------------------------------------------------------------------
+
+type Model = Record<string, never>;
+type Cmd = fc.AsyncCommand<Model, World>;
+
+/** A person's values, named abstractly and spelled in each app's field names. */
+interface Values { email?: Value; first?: Value; last?: Value; note?: Value; score?: Value }
+const NAMES = {
+  a: { email: 'email', first: 'firstname', last: 'lastname', note: 'notes', score: 'score' },
+  b: { email: 'email', first: 'first_name', last: 'last_name', note: 'remarks', score: 'score_text' },
+} as const;
+const spell = (s: Side, v: Values): Fields =>
+  Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [NAMES[s][k as keyof Values], x as Value]));
+
+const emailArb = fc.oneof(
+  { weight: 12, arbitrary: fc.constantFrom<Value>('ann@x.se', 'ANN@x.se', 'bo@x.se', 'cy@x.se', 'dee@y.se', 'ed@y.se', 'flo@y.se', 'gus@z.se', 'hal@z.se') },
+  { weight: 1, arbitrary: fc.constantFrom<Value>(null, 'not-an-email') },
+);
+const textArb = fc.oneof(
+  { weight: 30, arbitrary: fc.constantFrom<Value>('Ann', 'Bo', 'Cy', 'Dee', '', null) },
+  { weight: 1, arbitrary: fc.constant<Value>(REJECT) },
+);
+const scoreArb = (s: Side) => (s === 'a' ? fc.constantFrom<Value>(1, 2.5, 10, null) : fc.constantFrom<Value>('1', '2.5', 'ten', null));
+const sideArb = fc.constantFrom<Side>('a', 'b');
+const targetArb = fc.record({ k: fc.nat(20), partner: fc.boolean() });
+const valuesArb = (s: Side, all: boolean) => {
+  const r = { email: emailArb, first: textArb, last: textArb, note: textArb, score: scoreArb(s) };
+  return all ? fc.record(r) : fc.record(r, { requiredKeys: [] });
+};
+
+class CreateCmd implements Cmd {
+  constructor(readonly side: Side, readonly values: Values) {}
+  check = () => true;
+  async run(_m: Model, w: World) {
+    w.create(this.side, spell(this.side, this.values));
+  }
+  toString = () => `create(${this.side}, ${JSON.stringify(this.values)})`;
+}
+class EditCmd implements Cmd {
+  constructor(readonly side: Side, readonly target: Target, readonly values: Values) {}
+  check = () => true;
+  async run(_m: Model, w: World) {
+    w.edit(this.side, this.target, spell(this.side, this.values));
+  }
+  toString = () => `edit(${this.side}, ${JSON.stringify(this.target)}, ${JSON.stringify(this.values)})`;
+}
+class ClearCmd implements Cmd {
+  constructor(readonly side: Side, readonly target: Target, readonly field: keyof Values) {}
+  check = () => true;
+  async run(_m: Model, w: World) {
+    w.edit(this.side, this.target, spell(this.side, { [this.field]: null }));
+  }
+  toString = () => `clear(${this.side}, ${JSON.stringify(this.target)}, ${this.field})`;
+}
+class DeleteCmd implements Cmd {
+  constructor(readonly side: Side, readonly target: Target) {}
+  check = () => true;
+  async run(_m: Model, w: World) {
+    w.remove(this.side, this.target);
+  }
+  toString = () => `delete(${this.side}, ${JSON.stringify(this.target)})`;
+}
+class RunCmd implements Cmd {
+  /** `thenNoop`: check (d) with a second run at once (which also lets the engine read back its own writes). */
+  constructor(readonly faults: FaultSpec[], readonly retryFailed: boolean, readonly thenNoop = true) {}
+  check = () => true;
+  async run(_m: Model, w: World) {
+    await w.run(this.faults, this.retryFailed, this.thenNoop);
+  }
+  toString = () => `run(${JSON.stringify(this.faults)}${this.retryFailed ? ', retry-failed' : ''}${this.thenNoop ? '' : ', no second run'})`;
+}
+
+const faultArb = fc.record({
+  kind: fc.constantFrom<FaultKind>('crash-before-write', 'crash-after-write', 'crash-on-read', 'abort'),
+  at: fc.oneof(fc.nat(4), fc.nat(12)),
+});
+const commandsArb = fc.commands<Model, World, false>([
+  sideArb.chain((s) => valuesArb(s, true).map((v) => new CreateCmd(s, v))),
+  sideArb.chain((s) => fc.tuple(targetArb, valuesArb(s, false)).map(([t, v]) => new EditCmd(s, t, v))),
+  fc.tuple(sideArb, targetArb, fc.constantFrom<keyof Values>('email', 'first', 'last', 'note', 'score')).map(([s, t, k]) => new ClearCmd(s, t, k)),
+  fc.tuple(sideArb, targetArb).map(([s, t]) => new DeleteCmd(s, t)),
+  fc.tuple(fc.oneof({ weight: 1, arbitrary: fc.constant<FaultSpec[]>([]) }, { weight: 3, arbitrary: fc.array(faultArb, { minLength: 1, maxLength: 2 }) }),
+    fc.boolean(), fc.boolean()).map(([faults, retry, noop]) => new RunCmd(faults, retry, noop)),
+], { maxCommands: 30 });
+
+const paramsArb: fc.Arbitrary<Params> = fc.record({
+  direction: fc.constantFrom<Direction>('two-way', 'two-way', 'a-to-b', 'b-to-a'),
+  defaultSide: sideArb,
+  clears: fc.constantFrom<'keep' | 'propagate'>('keep', 'propagate'),
+  batchSize: fc.constantFrom(1, 2, 3, 200),
+  pageSize: fc.constantFrom(2, 3, 50),
+});
+
+/** Records both apps hold before the first run (the initial sync matches them). */
+const initialArb = fc.record({ a: fc.array(valuesArb('a', true), { maxLength: 6 }), b: fc.array(valuesArb('b', true), { maxLength: 6 }) });
+
+// ---- the property -------------------------------------------------------------------
+
+beforeAll(() => registerConnector(memoryFactory));
+const worlds: World[] = [];
+afterAll(() => {
+  for (const w of worlds) w.dispose();
+});
+
+const numRuns = Number(process.env['DATASYNC_PROPERTY_RUNS'] ?? 100);
+const seed = process.env['DATASYNC_PROPERTY_SEED'] ? Number(process.env['DATASYNC_PROPERTY_SEED']) : undefined;
+
+test('random edits on both sides and interrupted runs keep the SPEC §4 invariants', async () => {
+  await fc.assert(
+    fc.asyncProperty(paramsArb, initialArb, commandsArb, async (params, initial, cmds) => {
+      const interrupted = new World(params, false);
+      worlds.push(interrupted);
+      try {
+        interrupted.seed(initial);
+        await fc.asyncModelRun(() => ({ model: {}, real: interrupted }), cmds);
+        await interrupted.run([], false);
+        if (interrupted.faultsFired === 0) return;
+        // (e) The same commands without interruptions end in the same place.
+        const clean = new World(params, true);
+        worlds.push(clean);
+        try {
+          clean.seed(initial);
+          for (const c of cmds) await c.run({}, clean);
+          await clean.run([], false);
+          expect(interrupted.canonical(), '(e) interrupted runs re-run converge to the uninterrupted result').toEqual(clean.canonical());
+        } finally {
+          clean.dispose();
+        }
+      } finally {
+        interrupted.dispose();
+      }
+    }),
+    { numRuns, seed, verbose: 1 },
+  );
+});
+
+// ---- fixed scenarios through the same world and checks ---------------------------------
+
+const TWO_WAY: Params = { direction: 'two-way', defaultSide: 'a', clears: 'keep', batchSize: 200, pageSize: 50 };
+async function scenario(params: Params, cmds: Cmd[]): Promise<World> {
+  const w = new World(params, false);
+  worlds.push(w);
+  for (const c of cmds) await c.run({}, w);
+  await w.run([], false);
+  return w;
+}
+const ann = (over: Values = {}): Values => ({ email: 'ann@x.se', first: 'Ann', last: 'Berg', note: null, score: null, ...over });
+const first: Target = { k: 0, partner: false };
+const partnerOfFirst: Target = { k: 0, partner: true };
+
+test('scenario: duplicates on one side hold the other side\'s record with that email (nothing is created as a third)', async () => {
+  const w = await scenario(TWO_WAY, [
+    new CreateCmd('a', ann()), new CreateCmd('a', ann({ first: 'Anna' })), new CreateCmd('b', ann()), new RunCmd([], false),
+  ]);
+  expect(w.apps.a.all()).toHaveLength(2);
+  expect(w.links).toEqual([]);
+});
+
+test('scenario: a change refused by one app is not lost when the other app changes the record later', async () => {
+  const w = await scenario(TWO_WAY, [
+    new CreateCmd('a', ann()), new RunCmd([], false),
+    new EditCmd('a', first, { first: REJECT, last: 'Lund' }), new RunCmd([], false),
+    new EditCmd('b', partnerOfFirst, { note: 'called' }), new RunCmd([], false),
+  ]);
+  expect(w.links).toHaveLength(1);
+  const [link] = w.links;
+  expect(w.failed.has(`a:${link!.a_id}`), 'the record whose change was refused stays failed').toBe(true);
+  expect(w.apps.a.record(link!.a_id)?.fields).toMatchObject({ firstname: REJECT, lastname: 'Lund', notes: 'called' });
+  expect(w.apps.b.record(link!.b_id)?.fields).toMatchObject({ first_name: 'Ann', last_name: 'Berg', remarks: 'called' });
+});
+
+test('scenario: a change made in one app while the record was excluded in the other flows once it is back', async () => {
+  const w = await scenario(TWO_WAY, [
+    new CreateCmd('a', ann()), new RunCmd([], false),
+    new EditCmd('a', first, { email: null }), new RunCmd([], false),
+    new EditCmd('b', partnerOfFirst, { last: 'Lund' }), new RunCmd([], false),
+    new EditCmd('a', first, { email: 'ann@x.se' }), new RunCmd([], false),
+  ]);
+  expect(w.apps.a.record(w.links[0]!.a_id)?.fields['lastname']).toBe('Lund');
+});
+
+test('scenario: a one-way field left empty on a created record takes its source\'s first change, whatever the default app', async () => {
+  const w = await scenario({ ...TWO_WAY, defaultSide: 'b' }, [
+    new CreateCmd('b', ann({ score: '1' })), new RunCmd([], false, false),
+    new EditCmd('a', partnerOfFirst, { score: 10 }), new RunCmd([], false),
+  ]);
+  expect(w.apps.b.record(w.links[0]!.b_id)?.fields['score_text']).toBe('10');
+});

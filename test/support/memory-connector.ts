@@ -1,0 +1,208 @@
+/**
+ * An in-memory app behind the connector contract, for engine tests.
+ *
+ * Records have ids and a change sequence (the cursor is the last sequence
+ * read), so `read` with a cursor returns exactly what changed since. The test
+ * changes records "as a person would" (`insert`, `edit`, `remove`), can make
+ * the app refuse values (`REJECT`) and can inject one interruption per run:
+ * a crash in `write` before or after the ops are applied, a crash while
+ * reading, or an abort of the run's signal (the engine then stops between
+ * batches). Every write is counted per field, so tests can prove a one-way
+ * source is never written.
+ */
+import type {
+  Connector, ConnectorContext, ConnectorFactory, Fields, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, WriteOp, WriteResult,
+} from '../../src/connector.js';
+
+/** A value the app refuses to store (any field, create or update). */
+export const REJECT = 'REJECT';
+
+export interface StoredRecord {
+  id: string;
+  fields: Fields;
+  /** Change sequence of the last change. */
+  seq: number;
+  /** Made by a person (the test) or by the engine's create. */
+  origin: 'user' | 'engine';
+}
+
+export type FaultKind = 'crash-before-write' | 'crash-after-write' | 'crash-on-read' | 'abort';
+
+/**
+ * One interruption for one run, shared by both apps: it fires at the first
+ * event of its kind from event number `at` on (events: read pages and write
+ * calls of either app, counted from 0).
+ */
+export class FaultPlan {
+  private events = 0;
+  fired = false;
+  constructor(readonly kind: FaultKind, readonly at: number, readonly controller: AbortController) {}
+
+  /** Called at each event; returns what to do. */
+  hit(event: 'read' | 'write'): 'crash-before' | 'crash-after' | 'abort' | null {
+    const n = this.events++;
+    if (this.fired || n < this.at) return null;
+    const fire = (what: 'crash-before' | 'crash-after' | 'abort') => {
+      this.fired = true;
+      return what;
+    };
+    if (this.kind === 'abort') return fire('abort');
+    if (event === 'read' && this.kind === 'crash-on-read') return fire('crash-before');
+    if (event === 'write' && this.kind === 'crash-before-write') return fire('crash-before');
+    if (event === 'write' && this.kind === 'crash-after-write') return fire('crash-after');
+    return null;
+  }
+}
+
+export class SimulatedCrash extends Error {
+  constructor(where: string) {
+    super(`simulated crash ${where}`);
+    this.name = 'SimulatedCrash';
+  }
+}
+
+export class MemoryApp {
+  private records = new Map<string, StoredRecord>();
+  private seq = 0;
+  private userIds = 0;
+  private engineIds = 0;
+  /** Write calls with at least one op, ops received, and ops applied per field name. */
+  readonly writes = { calls: 0, ops: 0, fields: new Map<string, number>() };
+  /** The interruption of the current run, if any. */
+  fault: FaultPlan | null = null;
+
+  constructor(readonly name: string, readonly spec: ObjectSpec, readonly pageSize = 3) {}
+
+  // --- a person's changes --------------------------------------------------
+  insert(fields: Fields): string {
+    const id = `u${++this.userIds}`;
+    this.records.set(id, { id, fields: { ...fields }, seq: ++this.seq, origin: 'user' });
+    return id;
+  }
+  edit(id: string, fields: Fields): void {
+    const r = this.records.get(id);
+    if (!r) return;
+    r.fields = { ...r.fields, ...fields };
+    r.seq = ++this.seq;
+  }
+  remove(id: string): void {
+    this.records.delete(id);
+  }
+
+  // --- inspection ----------------------------------------------------------
+  has(id: string): boolean {
+    return this.records.has(id);
+  }
+  record(id: string): StoredRecord | undefined {
+    return this.records.get(id);
+  }
+  all(): StoredRecord[] {
+    return [...this.records.values()].sort((x, y) => x.seq - y.seq);
+  }
+  /** Every record's fields by id (a copy). */
+  snapshot(): Map<string, Fields> {
+    return new Map([...this.records].map(([id, r]) => [id, { ...r.fields }]));
+  }
+  writeCount(): number {
+    return [...this.writes.fields.values()].reduce((s, n) => s + n, 0);
+  }
+
+  // --- the connector ---------------------------------------------------------
+  connect(_ctx: ConnectorContext): Connector {
+    const app = this;
+    const pick = (r: StoredRecord, fields: string[]): SourceRecord => ({
+      id: r.id,
+      fields: Object.fromEntries((fields.length > 0 ? fields : app.spec.fields.map((f) => f.name)).map((f) => [f, r.fields[f] ?? null])),
+    });
+    const checkObject = (object: string) => {
+      if (object !== app.spec.name) throw new Error(`${app.name} has no object ${object}`);
+    };
+    return {
+      app: 'memory',
+      async check() {},
+      async describe() {
+        return [app.spec];
+      },
+      async *read(object: string, opts: ReadOptions): AsyncIterable<ReadBatch> {
+        checkObject(object);
+        const since = opts.since === null ? 0 : Number(opts.since);
+        const changed = app.all().filter((r) => r.seq > since);
+        if (changed.length === 0) {
+          app.event('read');
+          yield { records: [], cursor: opts.since ?? String(app.seq) };
+          return;
+        }
+        for (let i = 0; i < changed.length; i += app.pageSize) {
+          const page = changed.slice(i, i + app.pageSize);
+          app.event('read');
+          yield { records: page.map((r) => pick(r, opts.fields)), cursor: String(page[page.length - 1]!.seq) };
+        }
+      },
+      async get(object, ids, opts) {
+        checkObject(object);
+        return ids.flatMap((id) => {
+          const r = app.records.get(id);
+          return r ? [pick(r, opts.fields)] : [];
+        });
+      },
+      async missing(object, ids) {
+        checkObject(object);
+        return ids.filter((id) => !app.records.has(id));
+      },
+      async write(object: string, ops: WriteOp[]): Promise<WriteResult[]> {
+        checkObject(object);
+        if (ops.length === 0) return [];
+        const what = app.event('write');
+        if (what === 'crash-before') throw new SimulatedCrash(`before ${app.name} applied ${ops.length} op(s)`);
+        app.writes.calls++;
+        const results = ops.map((op) => app.apply(op));
+        if (what === 'crash-after') throw new SimulatedCrash(`after ${app.name} applied ${ops.length} op(s)`);
+        return results;
+      },
+      async close() {},
+    };
+  }
+
+  private event(kind: 'read' | 'write'): 'crash-before' | 'crash-after' | null {
+    const what = this.fault?.hit(kind) ?? null;
+    if (what === 'abort') {
+      this.fault!.controller.abort();
+      return null;
+    }
+    if (what === 'crash-before' && kind === 'read') throw new SimulatedCrash(`while ${this.name} was read`);
+    return what;
+  }
+
+  private apply(op: WriteOp): WriteResult {
+    this.writes.ops++;
+    for (const [name, v] of Object.entries(op.fields)) {
+      const f = this.spec.fields.find((x) => x.name === name);
+      if (!f) return { ref: op.ref, ok: false, reason: `${this.name} has no field ${name}` };
+      if (f.readOnly) return { ref: op.ref, ok: false, reason: `${name} is read-only` };
+      if (v === REJECT) return { ref: op.ref, ok: false, reason: `${name}: the value ${REJECT} is not allowed` };
+    }
+    let id: string;
+    if (op.kind === 'create') {
+      id = `e${++this.engineIds}`;
+      this.records.set(id, { id, fields: { ...op.fields }, seq: ++this.seq, origin: 'engine' });
+    } else {
+      const r = this.records.get(op.id);
+      if (!r) return { ref: op.ref, ok: false, reason: `no record ${op.id}` };
+      id = op.id;
+      r.fields = { ...r.fields, ...op.fields };
+      r.seq = ++this.seq;
+    }
+    for (const name of Object.keys(op.fields)) this.writes.fields.set(name, (this.writes.fields.get(name) ?? 0) + 1);
+    return { ref: op.ref, ok: true, id };
+  }
+}
+
+/** Connections name their MemoryApp in `instance`. */
+export const memoryFactory: ConnectorFactory = {
+  app: 'memory',
+  create(config, ctx) {
+    const app = config['instance'];
+    if (!(app instanceof MemoryApp)) throw new Error(`connection ${config.name}: no MemoryApp in \`instance\``);
+    return app.connect(ctx);
+  },
+};
