@@ -187,7 +187,7 @@ export class Workspace {
       env,
       extendEnv: false,
       stdin: 'ignore',
-      timeout: 30_000,
+      timeout: 45_000,
     });
     return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
   }
