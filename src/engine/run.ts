@@ -2,6 +2,7 @@
  * A run (SPEC §6 `run`): one pass of every active sync, in dependency order,
  * under the state's lock, recorded in the state's run history.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 import { DatasyncError, EXIT } from '../errors.js';
@@ -110,10 +111,16 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
       }
       ctx.associations = buildBridge(config, prepared.syncs, p, store);
       if (ctx.associations) ctx.mappings = [...p.mappings, ...ctx.associations.mappings];
+      const fingerprint = settingsFingerprint(ctx);
+      const before = store.getSync(sync.name)?.settings;
+      ctx.rescan = before !== null && before !== undefined && before !== fingerprint;
       try {
         const summary = await runSync(ctx);
         summary.mappings = describeMappings(ctx.mappings, sync.between[0], sync.between[1]);
-        if (!dryRun) store.setMappings(sync.name, summary.mappings);
+        if (!dryRun) {
+          store.setMappings(sync.name, summary.mappings);
+          store.setSettings(sync.name, fingerprint);
+        }
         summaries.push(summary);
       } catch (err) {
         if (err instanceof Stopped) {
@@ -152,6 +159,15 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
     db.close();
     lock?.release();
   }
+}
+
+/** What decides which records take part and how: when it changes, the next pass reads everything. */
+function settingsFingerprint(ctx: SyncContext): string {
+  const { sync } = ctx;
+  const filters = Object.fromEntries(Object.entries(sync.filters).map(([k, v]) => [k, v.map(({ field, op, value }) => ({ field, op, value }))]));
+  const mappings = ctx.mappings.map((m) => [m.a.name, m.a.type, m.b.name, m.b.type, m.flow, m.valuesAtoB ?? null]);
+  const text = JSON.stringify([sync.object, sync.between, sync.direction, sync.defaultApp, sync.match, sync.rules, filters, sync.clears, sync.associations, mappings]);
+  return createHash('sha256').update(text).digest('hex').slice(0, 32);
 }
 
 /**

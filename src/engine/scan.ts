@@ -34,7 +34,7 @@ export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> 
   const { sync, store, sides } = ctx;
   const s = sides[side];
   const initial = !store.hasCursor(sync.name, side);
-  const since = initial ? null : store.getCursor(sync.name, side);
+  const since = initial || ctx.rescan ? null : store.getCursor(sync.name, side);
   const opts = { fields: fieldsToRead(ctx, side), associations: ctx.associations?.names(side) };
   const records = new Map<string, SourceRecord>();
   let cursor = since;

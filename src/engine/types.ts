@@ -24,6 +24,12 @@ export interface SyncContext {
   progress?: (event: ProgressEvent) => void;
   /** Translates association ids through the links of other syncs (SPEC §4 Associations). */
   associations?: AssociationBridge;
+  /**
+   * Read everything, not only what changed since the cursors: the sync's
+   * settings changed, so records that did not change are checked again
+   * (HubSpot re-runs its initial sync when a sync's settings are saved).
+   */
+  rescan?: boolean;
   /** Records per write batch. */
   batchSize?: number;
 }

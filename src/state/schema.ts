@@ -23,6 +23,7 @@ export const MIGRATIONS: string[] = [
     scanned INTEGER NOT NULL DEFAULT 0,
     last_success_at TEXT,
     mappings TEXT,                -- JSON: the effective mappings of the last run
+    settings TEXT,                -- fingerprint of the settings of the last successful pass
     updated_at TEXT NOT NULL
   );
   -- A link pairs record a_id of connection a with b_id of connection b.

@@ -41,6 +41,7 @@ export interface SyncRow {
   scanned: number;
   last_success_at: string | null;
   mappings: string | null;
+  settings: string | null;
   updated_at: string;
 }
 
@@ -90,6 +91,9 @@ export class StateStore {
   }
   setMappings(name: string, mappings: unknown): void {
     this.q(`UPDATE syncs SET mappings = ? WHERE name = ?`).run(JSON.stringify(mappings), name);
+  }
+  setSettings(name: string, fingerprint: string): void {
+    this.q(`UPDATE syncs SET settings = ? WHERE name = ?`).run(fingerprint, name);
   }
   isEnabled(name: string): boolean {
     const row = this.q(`SELECT enabled FROM syncs WHERE name = ?`).get(name) as { enabled: number } | undefined;

@@ -6,12 +6,19 @@ import { renderError } from '../errors.js';
 import { startProgress } from '../progress.js';
 import { renderOutcomes, renderPlan, renderSummaryTable } from '../render/run.js';
 import { makeStyle } from '../render/style.js';
-import { toJson } from '../render/json.js';
+import { errorJson, toJson } from '../render/json.js';
 import { DatasyncError } from '../../errors.js';
 import { isAlive, readLock } from '../../state/lock.js';
 import type { Config } from '../../config/types.js';
 import type { SyncSummary } from '../../engine/types.js';
 import { requestPass } from '../../watch.js';
+
+/** The message on stderr; with --json, the error as JSON on stdout too. */
+function failed(err: unknown, flags: RunFlags): number {
+  const code = renderError(err);
+  if (flags.json) process.stdout.write(`${JSON.stringify(errorJson(err, code), null, 2)}\n`);
+  return code;
+}
 
 /** A watcher holds the lock: ask it for a pass now ("sync now") and report that pass. */
 async function askWatcher(config: Config, flags: RunFlags, signal: AbortSignal): Promise<number> {
@@ -38,7 +45,12 @@ export interface RunFlags {
 }
 
 export default async function run(flags: RunFlags, global: GlobalOptions): Promise<number> {
-  const config = await loadConfig({ file: global.config, cwd: process.cwd(), env: process.env });
+  let config: Config;
+  try {
+    config = await loadConfig({ file: global.config, cwd: process.cwd(), env: process.env });
+  } catch (err) {
+    return failed(err, flags);
+  }
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
@@ -64,7 +76,7 @@ export default async function run(flags: RunFlags, global: GlobalOptions): Promi
     progress.stop();
     const watcher = err instanceof DatasyncError && err.kind === 'lock' ? readLock(config.state) : null;
     if (watcher?.watch && isAlive(watcher)) return askWatcher(config, flags, controller.signal);
-    return renderError(err);
+    return failed(err, flags);
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
