@@ -5,10 +5,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { appError, configError } from '../../src/errors.js';
-import { parseCsv, serializeCsv, type CsvText } from './parse.js';
+import { parseCsv, rowSerializer, type CsvText } from './parse.js';
 
 export interface CsvObjectConfig {
   object: string;
@@ -27,6 +27,27 @@ export interface CsvFile extends CsvText {
   idColumn: number;
   /** id → row index. */
   index: Map<string, number>;
+  /**
+   * Each row's bytes as written last (with its line end), or undefined when
+   * it is new or changed since: a save encodes only those (see `saveCsv`).
+   */
+  rowBytes?: (Buffer | undefined)[];
+  /** The largest numeric id, null when some id is not numeric; computed on the first create. */
+  maxId?: number | null;
+}
+
+/**
+ * Identity of the file's current version (device, inode, size, change and
+ * modification times in ns): equal stamps mean a cached parse still holds.
+ * null when the file does not exist.
+ */
+export async function fileStamp(file: string): Promise<string | null> {
+  try {
+    const s = await stat(file, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return null;
+  }
 }
 
 const contentHash = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -78,16 +99,45 @@ export async function loadCsv(cfg: CsvObjectConfig): Promise<CsvFile> {
     }
     index.set(id, i);
   });
-  return { ...csv, hash: contentHash(bytes), idColumn, index };
+  return { ...csv, hash: contentHash(bytes), idColumn, index, rowBytes: [] };
 }
 
-export async function saveCsv(cfg: CsvObjectConfig, csv: CsvText): Promise<void> {
+/** Writes the file in 1 MB pieces (no second copy of a large file in memory), reusing `rowBytes`, then syncs it. */
+async function writeCsvText(path: string, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }, delimiter: string): Promise<void> {
+  const line = rowSerializer(delimiter);
+  const handle = await open(path, 'w');
+  try {
+    let parts: Buffer[] = [Buffer.from(`${csv.bom ? '\ufeff' : ''}${line(csv.header)}${csv.eol}`)];
+    let size = parts[0]!.length;
+    const cache = csv.rowBytes;
+    for (let i = 0; i < csv.rows.length; i++) {
+      let bytes = cache?.[i];
+      if (bytes === undefined) {
+        bytes = Buffer.from(line(csv.rows[i]!) + csv.eol);
+        if (cache) cache[i] = bytes;
+      }
+      parts.push(bytes);
+      size += bytes.length;
+      if (size >= 1 << 20) {
+        await handle.write(Buffer.concat(parts, size));
+        parts = [];
+        size = 0;
+      }
+    }
+    await handle.write(Buffer.concat(parts, size));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function saveCsv(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }): Promise<void> {
   const dir = dirname(cfg.file);
   const tmp = join(dir, `.${basename(cfg.file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     if (!existsSync(dir)) await mkdir(dir, { recursive: true });
     const mode = existsSync(cfg.file) ? (await stat(cfg.file)).mode & 0o777 : undefined;
-    await writeFile(tmp, serializeCsv(csv, cfg.delimiter), { flush: true });
+    await writeCsvText(tmp, csv, cfg.delimiter);
     if (mode !== undefined) await chmod(tmp, mode);
     await rename(tmp, cfg.file);
   } catch (err) {

@@ -21,7 +21,7 @@ import type {
 } from '../../src/connector.js';
 import { configError } from '../../src/errors.js';
 import { ConfigReader, type ObjectConfigBase } from '../shared/object-config.js';
-import { csvHash, loadCsv, saveCsv, type CsvObjectConfig } from './file.js';
+import { csvHash, fileStamp, loadCsv, saveCsv, type CsvFile, type CsvObjectConfig } from './file.js';
 import { applyOps, csvFields, csvObjectSpec, recordReader } from './records.js';
 
 interface CsvObject { base: ObjectConfigBase; file: CsvObjectConfig }
@@ -46,25 +46,35 @@ function parseConfig(config: ConnectionConfig) {
 class CsvConnector implements Connector {
   readonly app = 'csv';
   private readonly cfg: ReturnType<typeof parseConfig>;
+  /**
+   * The parsed file of each object with the stamp of the version it holds:
+   * a run reads, then writes batch after batch, and parsing a large file for
+   * every batch made an initial sync quadratic. A file changed by anyone else
+   * has another stamp and is parsed again.
+   */
+  private readonly parsed = new Map<string, { csv: CsvFile; stamp: string }>();
 
   constructor(private readonly config: ConnectionConfig) {
     this.cfg = parseConfig(config);
   }
 
   async check(): Promise<void> {
-    for (const { file } of this.cfg.objects.values()) await loadCsv(file);
+    for (const { file } of this.cfg.objects.values()) await this.load(file);
   }
 
   async describe(): Promise<ObjectSpec[]> {
     const out: ObjectSpec[] = [];
-    for (const { base, file } of this.cfg.objects.values()) out.push(csvObjectSpec(base, (await loadCsv(file)).header));
+    for (const { base, file } of this.cfg.objects.values()) out.push(csvObjectSpec(base, (await this.load(file)).header));
     return out;
   }
 
   async *read(object: string, opts: ReadOptions): AsyncIterable<ReadBatch> {
     const { base, file } = this.object(object);
-    if (opts.since !== null && opts.since === (await csvHash(file))) return;
-    const csv = await loadCsv(file);
+    const hash = await csvHash(file);
+    if (opts.since !== null && opts.since === hash) return;
+    const csv = await this.load(file);
+    // A version this connector wrote: its hash was left to be computed when needed.
+    if (csv.hash === '') csv.hash = hash;
     const toRecord = recordReader(base, csv, csvFields(base, csv.header), opts);
     const size = this.cfg.batchSize;
     for (let i = 0; i === 0 || i < csv.rows.length; i += size) {
@@ -75,7 +85,7 @@ class CsvConnector implements Connector {
 
   async get(object: string, ids: string[], opts: Omit<ReadOptions, 'since'>): Promise<SourceRecord[]> {
     const { base, file } = this.object(object);
-    const csv = await loadCsv(file);
+    const csv = await this.load(file);
     const toRecord = recordReader(base, csv, csvFields(base, csv.header), opts);
     return ids.flatMap((id) => {
       const i = csv.index.get(id);
@@ -84,17 +94,36 @@ class CsvConnector implements Connector {
   }
 
   async missing(object: string, ids: string[]): Promise<string[]> {
-    const csv = await loadCsv(this.object(object).file);
+    const csv = await this.load(this.object(object).file);
     return ids.filter((id) => !csv.index.has(id));
   }
 
   async write(object: string, ops: WriteOp[]): Promise<WriteResult[]> {
     if (ops.length === 0) return [];
     const { base, file } = this.object(object);
-    const csv = await loadCsv(file);
+    const csv = await this.load(file);
+    // The rows are changed in place: until the file is saved, the parse in hand is not the file's.
+    this.parsed.delete(file.object);
     const { results, changed } = applyOps(base, csv, ops);
-    if (changed) await saveCsv(file, csv);
+    if (changed) {
+      await saveCsv(file, csv);
+      csv.hash = '';
+    }
+    const stamp = await fileStamp(file.file);
+    if (stamp !== null) this.parsed.set(file.object, { csv, stamp });
     return results;
+  }
+
+  /** The parsed file, reused while its stamp is the one this connector last read or wrote. */
+  private async load(file: CsvObjectConfig): Promise<CsvFile> {
+    const before = await fileStamp(file.file);
+    const held = this.parsed.get(file.object);
+    if (held && before !== null && held.stamp === before) return held.csv;
+    const csv = await loadCsv(file);
+    const after = await fileStamp(file.file);
+    if (after !== null && after === before) this.parsed.set(file.object, { csv, stamp: after });
+    else this.parsed.delete(file.object);
+    return csv;
   }
 
   async close(): Promise<void> {}

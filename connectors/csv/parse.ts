@@ -124,13 +124,18 @@ export function parseCsv(text: string, file: string, delimiter: string): ParsedC
   };
 }
 
-/** Quotes a cell only when it must be (delimiter, quote, line break, surrounding space). */
-export function serializeCsv(csv: CsvText, delimiter: string): string {
+/** One row as text (without the line end); quotes a cell only when it must be (delimiter, quote, line break, surrounding space). */
+export function rowSerializer(delimiter: string): (row: string[]) => string {
   const special = new RegExp(`[${delimiter.replace(/[\\\]^-]/g, '\\$&')}"\\r\\n]`);
   const space = (c: number) => c === 32 || c === 9;
   const cell = (v: string) => (v !== '' && (special.test(v) || space(v.charCodeAt(0)) || space(v.charCodeAt(v.length - 1)))
     ? `"${v.replace(/"/g, '""')}"` : v);
+  return (row) => row.map(cell).join(delimiter);
+}
+
+export function serializeCsv(csv: CsvText, delimiter: string): string {
+  const line = rowSerializer(delimiter);
   let out = csv.bom ? '\ufeff' : '';
-  for (const row of [csv.header, ...csv.rows]) out += row.map(cell).join(delimiter) + csv.eol;
+  for (const row of [csv.header, ...csv.rows]) out += line(row) + csv.eol;
   return out;
 }

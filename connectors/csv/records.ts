@@ -50,11 +50,25 @@ export function recordReader(cfg: ObjectConfigBase, csv: CsvFile, fields: FieldS
   };
 }
 
+/**
+ * Numeric ids continue after the largest one; any other id means UUIDs. The
+ * scan over every id is done once per parsed file (`csv.maxId`), not once per
+ * write batch: a run writes a large file batch after batch.
+ */
 function nextId(csv: CsvFile): () => string {
-  const ids = [...csv.index.keys()];
-  if (!ids.every((id) => /^\d{1,15}$/.test(id))) return () => randomUUID();
-  let max = ids.reduce((m, id) => Math.max(m, Number(id)), 0);
-  return () => String(++max);
+  if (csv.maxId === undefined) {
+    let max: number | null = 0;
+    for (const id of csv.index.keys()) {
+      if (!/^\d{1,15}$/.test(id)) {
+        max = null;
+        break;
+      }
+      max = Math.max(max, Number(id));
+    }
+    csv.maxId = max;
+  }
+  if (csv.maxId === null) return () => randomUUID();
+  return () => String((csv.maxId = (csv.maxId as number) + 1));
 }
 
 /** Applies ops to the rows in memory; the caller saves the file when something changed. */
@@ -66,6 +80,7 @@ export function applyOps(cfg: ObjectConfigBase, csv: CsvFile, ops: WriteOp[]): {
     if (i < 0) {
       i = csv.header.push(name) - 1;
       for (const row of csv.rows) row.push('');
+      if (csv.rowBytes) csv.rowBytes.length = 0; // every row has a new cell
     }
     return i;
   };
@@ -101,6 +116,8 @@ export function applyOps(cfg: ObjectConfigBase, csv: CsvFile, ops: WriteOp[]): {
         if (text === '' && !csv.header.includes(name)) continue; // no column needed for an empty value
         csv.rows[rowIndex]![column(name)] = text;
       }
+      // Only rows already serialized need forgetting (a store far past the end would make the array sparse and slow).
+      if (csv.rowBytes && rowIndex < csv.rowBytes.length) csv.rowBytes[rowIndex] = undefined;
       changed ||= op.kind === 'create' || cells.size > 0;
       return { ref: op.ref, ok: true, id };
     } catch (err) {

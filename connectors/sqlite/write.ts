@@ -4,6 +4,7 @@
  * wrong type) fails alone while the others are applied.
  */
 import { randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
 import type { FieldSpec, Value, WriteOp, WriteResult } from '../../src/connector.js';
 import { checkCanonical, listToText, parseDatetime, RowRejection } from '../shared/values.js';
 import { isRowLevelSqliteError, quoteIdent, type Db } from './database.js';
@@ -19,24 +20,44 @@ type Stored = string | number | null;
  */
 export class ChangeClock {
   private last = 0;
+  private readonly facts = new Map<string, number | boolean>();
   next(newestInTable: number): number {
     this.last = Math.max(Date.now(), this.last + 1, newestInTable + 1);
     return this.last;
   }
+  /**
+   * A fact about a table that costs a full scan (its newest change time, the
+   * unit of a numeric date column), read once per connector, i.e. per run,
+   * instead of once per write batch, which made an initial sync quadratic in
+   * the table size. Once is enough: the cursor a run saves comes from its
+   * scan, before any of its writes, and `last` keeps our own writes in order.
+   */
+  fact<T extends number | boolean>(key: string, compute: () => T): T {
+    let v = this.facts.get(key) as T | undefined;
+    if (v === undefined) {
+      v = compute();
+      this.facts.set(key, v);
+    }
+    return v;
+  }
+}
+
+/** Prepared statements per database and SQL text: a write batch reuses them op after op. */
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+function prepared(db: Db, sql: string): Database.Statement {
+  let byText = statements.get(db);
+  if (!byText) statements.set(db, (byText = new Map()));
+  let stmt = byText.get(sql);
+  if (!stmt) byText.set(sql, (stmt = db.prepare(sql)));
+  return stmt;
 }
 
 const isNumericStorage = (c: Column) => c.affinity === 'integer' || c.affinity === 'real';
 
 export class TableWriter {
-  private epochSeconds = new Map<string, boolean>();
-  /** Newest change time in the table when the batch began (ms), read once per batch. */
-  private newest: number | undefined;
-
   constructor(private readonly db: Db, private readonly schema: TableSchema, private readonly clock: ChangeClock) {}
 
   write(ops: WriteOp[]): WriteResult[] {
-    this.epochSeconds.clear();
-    this.newest = undefined;
     const one = this.db.transaction((op: WriteOp) => this.apply(op));
     const all = this.db.transaction((list: WriteOp[]) => list.map((op): WriteResult => {
       try {
@@ -88,7 +109,7 @@ export class TableWriter {
     const sql = cols.length === 0
       ? `INSERT INTO ${quoteIdent(s.table)} DEFAULT VALUES`
       : `INSERT INTO ${quoteIdent(s.table)} (${cols.map(quoteIdent).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`;
-    const info = this.db.prepare(sql).run(...values.values());
+    const info = prepared(this.db, sql).run(...values.values());
     if (id !== undefined) return String(id);
     if (s.idIsRowid) return String(info.lastInsertRowid);
     const row = this.db.prepare(`SELECT ${quoteIdent(s.id.name)} AS id FROM ${quoteIdent(s.table)} WHERE rowid = ?`).get(info.lastInsertRowid) as { id: unknown };
@@ -101,10 +122,10 @@ export class TableWriter {
     const bound = bindId(id, s.id);
     let changes: number;
     if (values.size === 0) {
-      changes = this.db.prepare(`SELECT 1 FROM ${quoteIdent(s.table)} WHERE ${where}`).get(bound) ? 1 : 0;
+      changes = prepared(this.db, `SELECT 1 FROM ${quoteIdent(s.table)} WHERE ${where}`).get(bound) ? 1 : 0;
     } else {
       const sets = [...values.keys()].map((c) => `${quoteIdent(c)} = ?`).join(', ');
-      changes = this.db.prepare(`UPDATE ${quoteIdent(s.table)} SET ${sets} WHERE ${where}`).run(...values.values(), bound).changes;
+      changes = prepared(this.db, `UPDATE ${quoteIdent(s.table)} SET ${sets} WHERE ${where}`).run(...values.values(), bound).changes;
     }
     if (changes === 0) throw new RowRejection('record not found');
     return id;
@@ -119,11 +140,11 @@ export class TableWriter {
   private changeTime(): Stored {
     const s = this.schema;
     const col = s.updatedAt!;
-    if (this.newest === undefined) {
+    const newest = this.clock.fact(`newest:${s.table}`, () => {
       const row = this.db.prepare(`SELECT max(${changeTimeSql(col.name)}) AS ts FROM ${quoteIdent(s.table)}`).get() as { ts: string | null };
-      this.newest = row.ts ? parseDatetime(row.ts) ?? 0 : 0;
-    }
-    const ms = this.clock.next(this.newest);
+      return row.ts ? parseDatetime(row.ts) ?? 0 : 0;
+    });
+    const ms = this.clock.next(newest);
     return this.datetimeStored(ms, col);
   }
 
@@ -135,14 +156,11 @@ export class TableWriter {
 
   /** A numeric date column keeps the unit its values already use; an empty one gets milliseconds. */
   private usesEpochSeconds(column: Column): boolean {
-    let seconds = this.epochSeconds.get(column.name);
-    if (seconds === undefined) {
+    return this.clock.fact(`epochSeconds:${this.schema.table}.${column.name}`, () => {
       const c = quoteIdent(column.name);
       const row = this.db.prepare(`SELECT max(abs(${c})) AS m FROM ${quoteIdent(this.schema.table)} WHERE typeof(${c}) IN ('integer','real')`).get() as { m: number | null };
-      seconds = row.m !== null && row.m < 100_000_000_000;
-      this.epochSeconds.set(column.name, seconds);
-    }
-    return seconds;
+      return row.m !== null && row.m < 100_000_000_000;
+    });
   }
 
   /** A checked canonical value in the column's storage. */

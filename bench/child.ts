@@ -1,0 +1,57 @@
+/**
+ * Runs one measured job in its own process, so its peak memory is its own:
+ *
+ *   node dist/bench/child.js sync DIR       # runOnce on DIR/sync.yaml
+ *   node dist/bench/child.js baseline DIR   # the hand-written script
+ *
+ * Prints one JSON line: { ms, maxRssKb, ... }. `ms` is the job itself; the
+ * parent also times the whole process (start-up included).
+ */
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../src/config/load.js';
+import { runOnce } from '../src/engine/run.js';
+import { baseline } from './baseline.js';
+
+export interface ChildSide { connection: string; read: number; created: number; updated: number; unchanged: number; failed: number; excluded: number }
+export interface ChildReport {
+  ms: number;
+  maxRssKb: number;
+  exitCode?: number;
+  syncs?: { name: string; outcome: string; linked: number; conflicts: number; sides: ChildSide[] }[];
+  read?: number;
+  written?: number;
+}
+
+async function main(): Promise<void> {
+  const [kind, dir] = process.argv.slice(2);
+  if (!dir || (kind !== 'sync' && kind !== 'baseline')) throw new Error('usage: child.js sync|baseline DIR');
+  const t0 = performance.now();
+  let report: ChildReport;
+  if (kind === 'baseline') {
+    const r = baseline(dir);
+    report = { ms: performance.now() - t0, maxRssKb: 0, ...r };
+  } else {
+    const config = await loadConfig({ file: join(dir, 'sync.yaml'), cwd: dir, env: process.env });
+    // BENCH_BATCH_SIZE: what-if runs with another write batch size (the engine's default otherwise).
+    const batchSize = process.env.BENCH_BATCH_SIZE ? Number(process.env.BENCH_BATCH_SIZE) : undefined;
+    const result = await runOnce(config, { batchSize });
+    report = {
+      ms: performance.now() - t0,
+      maxRssKb: 0,
+      exitCode: result.exitCode,
+      syncs: result.summaries.map((s) => ({
+        name: s.sync, outcome: s.outcome, linked: s.linked, conflicts: s.conflicts,
+        sides: [s.sides.a, s.sides.b].map(({ connection, read, created, updated, unchanged, failed, excluded }) =>
+          ({ connection, read, created, updated, unchanged, failed, excluded })),
+      })),
+    };
+  }
+  report.maxRssKb = process.resourceUsage().maxRSS;
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,106 @@
+/** The one table (and the JSON) of a bench run, with issue 8's targets marked met / missed. */
+import type { ContactsResult, HubSpotResult } from './workloads.js';
+
+export interface BenchResult {
+  mode: 'quick' | 'full' | 'large';
+  cores: number;
+  node: string;
+  platform: string;
+  seed: number;
+  /** Set by --batch-size (a what-if); otherwise the engine's default. */
+  batchSize?: number;
+  startedAt: string;
+  contacts: ContactsResult[];
+  hubspot?: HubSpotResult;
+  large?: ContactsResult;
+  verdicts: Verdict[];
+}
+
+export interface Verdict { target: string; figure: string; met: boolean | null }
+
+type Row = [workload: string, n: string, figure: string, value: string, target: string, status: string];
+
+const int = (n: number) => Math.round(n).toLocaleString('en');
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const status = (met: boolean | null) => (met === null ? '' : met ? 'met' : 'MISSED');
+
+function contactRows(r: ContactsResult, verdicts: Verdict[]): Row[] {
+  const n = int(r.n);
+  const rows: Row[] = [];
+  const check = (target: string, figure: string, met: boolean): [string, string] => {
+    verdicts.push({ target: `${target} (N=${n})`, figure, met });
+    return [target, status(met)];
+  };
+  const b = r.baseline;
+  rows.push(['baseline (script)', n, 'wall (job) · peak RSS', `${secs(b.wallMs)} (${secs(b.jobMs)}) · ${b.peakRssMb} MB`, '', '']);
+  const read = r.w1.read.a + r.w1.read.b;
+  rows.push(['W1 initial sync', n, 'wall (job)', `${secs(r.w1.wallMs)} (${secs(r.w1.jobMs)})`,
+    ...(r.n === 100_000 ? check('< 10 s', secs(r.w1.wallMs), r.w1.wallMs < 10_000) : ['', ''] as [string, string])]);
+  rows.push(['', n, 'records/s (read, both sides)', `${int(read / (r.w1.wallMs / 1000))} (${int(read)} read)`, '', '']);
+  const ratio = r.w1.wallMs / b.wallMs;
+  rows.push(['', n, '× baseline (wall; job)', `${ratio.toFixed(1)}× ; ${(r.w1.jobMs / b.jobMs).toFixed(1)}×`,
+    ...check('≤ 5× baseline', `${ratio.toFixed(1)}×`, ratio <= 5)]);
+  rows.push(['', n, 'peak RSS · written · failed', `${r.w1.peakRssMb} MB · ${int(r.w1.written)} · ${r.w1.failed}`, '', '']);
+  if (r.w2) {
+    rows.push(['W2 no-op incremental', n, 'wall (job)', `${secs(r.w2.wallMs)} (${secs(r.w2.jobMs)})`,
+      ...(r.n === 100_000 ? check('< 1 s', secs(r.w2.wallMs), r.w2.wallMs < 1000) : ['', ''] as [string, string])]);
+    rows.push(['', n, 'records read sqlite · csv', `${int(r.w2.read.a)} · ${int(r.w2.read.b)}`, '', '']);
+  }
+  if (r.w2again) {
+    rows.push(['W2 again (steady state)', n, 'wall (job) · read sqlite · csv',
+      `${secs(r.w2again.wallMs)} (${secs(r.w2again.jobMs)}) · ${int(r.w2again.read.a)} · ${int(r.w2again.read.b)}`, '', '']);
+  }
+  if (r.w3) {
+    rows.push(['W3 1% edited each side', n, 'wall (job)', `${secs(r.w3.wallMs)} (${secs(r.w3.jobMs)})`, '', '']);
+    rows.push(['', n, 'edited sqlite · csv → written', `${int(r.w3.edited.sqlite)} · ${int(r.w3.edited.csv)} → ${int(r.w3.written)}`, '', '']);
+  }
+  return rows;
+}
+
+function hubspotRows(h: HubSpotResult, verdicts: Verdict[]): Row[] {
+  const n = `${int(h.contacts)}+${int(h.companies)}`;
+  const check = (target: string, figure: string, met: boolean): [string, string] => {
+    verdicts.push({ target: `W4 ${target}`, figure, met });
+    return [target, status(met)];
+  };
+  const pr = h.perRecord;
+  return [
+    ['W4 HubSpot ⇄ SQLite', n, `wall · rate limit`, `${secs(h.run.wallMs)} · ${h.rate.max}/${h.rate.windowMs / 1000}s (HubSpot: 190/10s${h.rate.windowMs === 10_000 ? '' : `, window ×${(10_000 / h.rate.windowMs).toFixed(1)} shorter`})`, '', ''],
+    ['', n, 'API calls/record read · write', `${pr.read.toFixed(4)} · ${pr.write.toFixed(4)} (${h.calls.read} + ${h.calls.write} calls)`,
+      ...check('≤ 0.025 calls/record', pr.total.toFixed(4), pr.total <= 0.025)],
+    ['', n, 'rate budget used (mean · peak window)', `${(h.budgetShare * 100).toFixed(0)}% · ${(h.peakShare * 100).toFixed(0)}% over ${secs(h.apiSpanMs)}`,
+      ...check('≥ 80% of budget', `${(h.budgetShare * 100).toFixed(0)}%`, h.budgetShare >= 0.8)],
+    ['', n, '429s · failed records', `${h.rateLimited} · ${h.failed}`, ...check('0 failed', String(h.failed), h.failed === 0)],
+  ];
+}
+
+export function buildRows(r: BenchResult): { rows: Row[]; verdicts: Verdict[] } {
+  const verdicts: Verdict[] = [];
+  const rows: Row[] = [];
+  for (const c of r.contacts) rows.push(...contactRows(c, verdicts));
+  if (r.hubspot) rows.push(...hubspotRows(r.hubspot, verdicts));
+  if (r.large) {
+    const l = r.large;
+    const met = l.w1.peakRssMb < 500;
+    verdicts.push({ target: 'W1 peak RSS at 1,000,000 < 500 MB', figure: `${l.w1.peakRssMb} MB`, met });
+    rows.push(['Scale: W1', int(l.n), 'peak RSS · wall', `${l.w1.peakRssMb} MB · ${secs(l.w1.wallMs)}`, '< 500 MB', status(met)]);
+    rows.push(['', int(l.n), 'baseline peak RSS · wall', `${l.baseline.peakRssMb} MB · ${secs(l.baseline.wallMs)}`, '', '']);
+  }
+  return { rows, verdicts };
+}
+
+export function renderTable(r: BenchResult, rows: Row[]): string {
+  const head: Row = ['workload', 'N', 'figure', 'value', 'target', 'status'];
+  const all = [head, ...rows];
+  const widths = head.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
+  const line = (row: Row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [
+    `datasync bench (${r.mode}) · ${r.cores} cores (os.availableParallelism) · node ${r.node} · ${r.platform} · seed ${r.seed} · write batch ${r.batchSize ?? 'engine default'} · ${r.startedAt}`,
+    '',
+    line(head), rule, ...rows.map(line),
+    '',
+    'wall = spawn to exit of a child process (node start-up included); job = config load + runOnce (or the script) inside it.',
+    'N = distinct contacts: 50% on both sides, 25% SQLite only, 25% CSV only; 12 mapped fields; W4 N = contacts+companies.',
+  ].join('\n');
+}

@@ -1,0 +1,54 @@
+/**
+ * The csv connector keeps the file it parsed (or wrote) between calls of one
+ * run; a file changed by another program in between must be read again, and
+ * a read after the connector's own write must report the written file's hash.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { Connector } from '../../src/connector.js';
+import { factory } from '../../connectors/csv/index.js';
+
+let dir: string;
+const file = () => join(dir, 'contacts.csv');
+const connect = (): Connector =>
+  factory.create({ name: 'export', app: 'csv', baseDir: dir, objects: { contacts: { file: 'contacts.csv' } } }, {});
+
+async function readAll(c: Connector, since: string | null = null) {
+  let cursor = since;
+  const records = [];
+  for await (const b of c.read('contacts', { since, fields: [] })) {
+    records.push(...b.records);
+    cursor = b.cursor ?? cursor;
+  }
+  return { records, cursor };
+}
+
+beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'datasync-csv-reuse-')); });
+afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+
+it('a file another program rewrote between two write batches is read again, and its edit is kept', async () => {
+  writeFileSync(file(), 'id,email,jobtitle\n1,ann@example.com,CEO\n2,bob@example.com,CTO\n');
+  const c = connect();
+  await readAll(c);
+  await c.write('contacts', [{ kind: 'update', ref: 'u1', id: '1', fields: { jobtitle: 'Chief' } }]);
+  // Someone edits the file between batches (same length, so only the stamp's times and inode tell).
+  writeFileSync(file(), readFileSync(file(), 'utf8').replace('bob@example.com,CTO', 'bob@example.com,CIO'));
+  await c.write('contacts', [{ kind: 'update', ref: 'u2', id: '1', fields: { email: 'ann@example.org' } }]);
+  expect(readFileSync(file(), 'utf8')).toBe('id,email,jobtitle\n1,ann@example.org,Chief\n2,bob@example.com,CIO\n');
+  await c.close();
+});
+
+it('after its own write, a read reports the hash of the file as written, so the next read from it is empty', async () => {
+  writeFileSync(file(), 'id,email\n1,ann@example.com\n');
+  const c = connect();
+  await readAll(c);
+  await c.write('contacts', [{ kind: 'create', ref: 'c1', fields: { email: 'bob@example.com' } }]);
+  const { records, cursor } = await readAll(c);
+  expect(records.map((r) => r.fields.email)).toEqual(['ann@example.com', 'bob@example.com']);
+  expect(cursor).toBe(`sha256:${createHash('sha256').update(readFileSync(file())).digest('hex')}`);
+  expect((await readAll(c, cursor)).records).toEqual([]);
+  await c.close();
+});
