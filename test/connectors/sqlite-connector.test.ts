@@ -176,13 +176,25 @@ describe('reading', () => {
 });
 
 describe('writing', () => {
-  it('stamps each write with a strictly increasing ms time after the newest in the table', async () => {
+  it('stamps a write batch with one ms time after the newest in the table, the next batch later', async () => {
     db.prepare(`INSERT INTO people (id, email, modified_at) VALUES (1, 'a@x.se', '2999-01-01 00:00:00')`).run();
     const c = connect();
     const ops = [1, 2, 3].map((i) => ({ kind: 'create' as const, ref: `r${i}`, fields: { email: `n${i}@x.se` } }));
     await c.write('contacts', ops);
+    await c.write('contacts', [{ kind: 'create', ref: 'r4', fields: { email: 'n4@x.se' } }]);
     const times = (db.prepare('SELECT modified_at FROM people WHERE id > 1 ORDER BY id').all() as { modified_at: string }[]).map((r) => r.modified_at);
-    expect(times).toEqual(['2999-01-01T00:00:00.001Z', '2999-01-01T00:00:00.002Z', '2999-01-01T00:00:00.003Z']);
+    expect(times).toEqual(['2999-01-01T00:00:00.001Z', '2999-01-01T00:00:00.001Z', '2999-01-01T00:00:00.001Z', '2999-01-01T00:00:00.002Z']);
+  });
+
+  it('does not run ahead of the clock on a bulk write', async () => {
+    const c = connect();
+    const ops = Array.from({ length: 5000 }, (_, i) => ({ kind: 'create' as const, ref: `r${i}`, fields: { email: `bulk${i}@x.se` } }));
+    const before = Date.now();
+    await c.write('contacts', ops);
+    const newest = (db.prepare('SELECT max(modified_at) AS t FROM people').get() as { t: string }).t;
+    // One stamp for the batch: within a few ms of the clock, not 5,000 ms ahead of it.
+    expect(Date.parse(newest) - Date.now()).toBeLessThanOrEqual(2);
+    expect(Date.parse(newest)).toBeGreaterThanOrEqual(before);
   });
 
   it('refuses constraint violations, wrong types, read-only and unknown fields per op', async () => {
