@@ -118,7 +118,9 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
       const r = ref ? results.get(ref) : undefined;
       if (ref && !r?.ok) failed[side] = r && !r.ok ? r.reason : 'no answer';
     }
-    store.updateBase(sync.name, aId, baseAfter(ctx, merge, unit.link?.base ?? {}, failed));
+    const base = baseAfter(ctx, merge, unit.link?.base ?? {}, failed);
+    // Unchanged pairs are most of an incremental run: write nothing for them.
+    if (!unit.link || JSON.stringify(base) !== JSON.stringify(unit.link.base)) store.updateBase(sync.name, aId, base);
     for (const side of ['a', 'b'] as const) {
       const rejected = failed[otherSide(side)];
       const id = side === 'a' ? aId : bId;

@@ -77,6 +77,9 @@ function check(db: StateDb, path: string, fresh: boolean): void {
       `${path} was written by a newer datasync (state version ${version}; this one knows up to ${SCHEMA_VERSION})`,
       'upgrade datasync; the file was left untouched');
   }
+  // A full integrity scan costs ~0.3 s on a large state: do it when the file
+  // will be written, not for read-only looks (health, stored credentials).
+  if (db.readonly) return;
   const integrity = db.pragma('quick_check', { simple: true });
   if (integrity !== 'ok') {
     throw stateError('STATE_DAMAGED', `the state file ${path} is damaged: ${String(integrity)}`,

@@ -105,6 +105,7 @@ export class StateStore {
   /** `stop --delete`: forget links, base, cursors and history of a sync. */
   forgetSync(name: string): void {
     this.transaction(() => {
+      this.statuses.delete(name);
       for (const table of ['links', 'match_keys', 'record_status', 'cursors', 'pending_creates']) {
         this.db.prepare(`DELETE FROM ${table} WHERE sync = ?`).run(name);
       }
@@ -155,6 +156,18 @@ export class StateStore {
     const col = side === 'a' ? 'a_id' : 'b_id';
     return toLink(this.q(`SELECT a_id, b_id, base, assoc, deleted FROM links WHERE sync = ? AND ${col} = ?`).get(sync, id) as RawLink | undefined);
   }
+  /** The links of many records of one side, in one query per 500 ids. */
+  linksBy(sync: string, side: Side, ids: string[]): LinkRow[] {
+    const col = side === 'a' ? 'a_id' : 'b_id';
+    const out: LinkRow[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = this.db.prepare(`SELECT a_id, b_id, base, assoc, deleted FROM links WHERE sync = ? AND ${col} IN (${chunk.map(() => '?').join(',')})`)
+        .all(sync, ...chunk) as RawLink[];
+      for (const r of rows) out.push(toLink(r)!);
+    }
+    return out;
+  }
   insertLink(sync: string, aId: string, bId: string, base: Base, assoc: AssocBase = {}): void {
     const t = now();
     this.q(`INSERT INTO links (sync, a_id, b_id, base, assoc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
@@ -194,15 +207,33 @@ export class StateStore {
     this.q(`DELETE FROM match_keys WHERE sync = ? AND side = ? AND record_id = ?`).run(sync, side, id);
     for (const key of keys) this.q(`INSERT INTO match_keys (sync, side, key, record_id) VALUES (?, ?, ?, ?)`).run(sync, side, key, id);
   }
+  /** Every match key of one side: what a run matches new records against. */
+  allKeys(sync: string, side: Side): { key: string; record_id: string }[] {
+    return this.q(`SELECT key, record_id FROM match_keys WHERE sync = ? AND side = ?`).all(sync, side) as { key: string; record_id: string }[];
+  }
   idsWithKey(sync: string, side: Side, key: string): string[] {
     return (this.q(`SELECT record_id FROM match_keys WHERE sync = ? AND side = ? AND key = ?`).all(sync, side, key) as { record_id: string }[])
       .map((r) => r.record_id);
   }
 
   // --- record statuses -------------------------------------------------------
+  /**
+   * Statuses of a sync, loaded once and kept current by this store's own
+   * writes: a run asks about every record it reads, and few have a status.
+   */
+  private statuses = new Map<string, Map<string, StatusRow>>();
+  private statusesOf(sync: string): Map<string, StatusRow> {
+    let m = this.statuses.get(sync);
+    if (!m) {
+      m = new Map();
+      const rows = this.q(`SELECT side, record_id, status, reason, attempts, next_retry_at, updated_at FROM record_status WHERE sync = ?`).all(sync) as StatusRow[];
+      for (const r of rows) m.set(`${r.side}:${r.record_id}`, r);
+      this.statuses.set(sync, m);
+    }
+    return m;
+  }
   getStatus(sync: string, side: Side, id: string): StatusRow | undefined {
-    return this.q(`SELECT side, record_id, status, reason, attempts, next_retry_at, updated_at FROM record_status WHERE sync = ? AND side = ? AND record_id = ?`)
-      .get(sync, side, id) as StatusRow | undefined;
+    return this.statusesOf(sync).get(`${side}:${id}`);
   }
   setFailed(sync: string, side: Side, id: string, reason: string): void {
     const prev = this.getStatus(sync, side, id);
@@ -214,6 +245,7 @@ export class StateStore {
             ON CONFLICT (sync, side, record_id) DO UPDATE SET status = 'failed', reason = excluded.reason,
               attempts = excluded.attempts, next_retry_at = excluded.next_retry_at, updated_at = excluded.updated_at`)
       .run(sync, side, id, reason, attempts, new Date(Date.now() + delayMs).toISOString(), now());
+    this.statusesOf(sync).set(`${side}:${id}`, { side, record_id: id, status: 'failed', reason, attempts, next_retry_at: new Date(Date.now() + delayMs).toISOString(), updated_at: now() });
   }
   setExcluded(sync: string, side: Side, id: string, reason: string): void {
     this.q(`INSERT INTO record_status (sync, side, record_id, status, reason, attempts, next_retry_at, updated_at)
@@ -221,8 +253,11 @@ export class StateStore {
             ON CONFLICT (sync, side, record_id) DO UPDATE SET status = 'excluded', reason = excluded.reason,
               attempts = 0, next_retry_at = NULL, updated_at = excluded.updated_at`)
       .run(sync, side, id, reason, now());
+    this.statusesOf(sync).set(`${side}:${id}`, { side, record_id: id, status: 'excluded', reason, attempts: 0, next_retry_at: null, updated_at: now() });
   }
   clearStatus(sync: string, side: Side, id: string): void {
+    const cache = this.statusesOf(sync);
+    if (!cache.delete(`${side}:${id}`)) return;
     this.q(`DELETE FROM record_status WHERE sync = ? AND side = ? AND record_id = ?`).run(sync, side, id);
   }
   /** Failed records due for a retry (all of them with `retryAll`). */
