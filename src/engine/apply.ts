@@ -7,6 +7,7 @@
 import type { Fields, SourceRecord, WriteOp, WriteResult } from '../connector.js';
 import type { Base, Side } from '../state/store.js';
 import { createFields, mappingKey, mergePair, type MergeResult } from './merge.js';
+import { fingerprint } from './fingerprint.js';
 import { matchKeys } from './keys.js';
 import type { PlannedAction, SyncContext, SyncSummary, Unit } from './types.js';
 
@@ -100,6 +101,9 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
       if (r?.ok) {
         const [aId, bId] = from === 'a' ? [source.id, r.id] : [r.id, source.id];
         store.insertLink(sync.name, aId, bId, d.base);
+        // The created record was written, not read: its fingerprint is known next time it is read.
+        const fp = fingerprint(ctx, from, source);
+        store.setHashes(sync.name, aId, from === 'a' ? fp : null, from === 'b' ? fp : null);
         store.setKeys(sync.name, to, r.id, keysOf(to, d.fields));
         store.clearStatus(sync.name, from, source.id);
       } else if (r?.existingId && !store.linkBy(sync.name, to, r.existingId)) {
@@ -111,7 +115,11 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
     }
     const { aId, bId, merge, unit } = d;
     if (!unit.link) store.insertLink(sync.name, aId, bId, {});
-    if (!merge) continue;
+    if (!merge) {
+      // Excluded: look at both records again when they next come by.
+      if (unit.link?.a_hash || unit.link?.b_hash) store.setHashes(sync.name, aId, null, null);
+      continue;
+    }
     const failed: Partial<Record<Side, string>> = {};
     for (const side of ['a', 'b'] as const) {
       const ref = d.refs[side];
@@ -120,7 +128,17 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
     }
     const base = baseAfter(ctx, merge, unit.link?.base ?? {}, failed);
     // Unchanged pairs are most of an incremental run: write nothing for them.
-    if (!unit.link || JSON.stringify(base) !== JSON.stringify(unit.link.base)) store.updateBase(sync.name, aId, base);
+    if (!unit.link || !sameBase(base, unit.link.base)) store.updateBase(sync.name, aId, base);
+    // Fingerprints of records read as they are now in sync; a side written to
+    // (or a pair with a refusal) is compared field by field next time.
+    const clean = !failed.a && !failed.b;
+    const hash = (side: Side) => {
+      if (!clean || d.refs[side]) return null;
+      const rec = unit[side];
+      return rec ? fingerprint(ctx, side, rec) : (side === 'a' ? unit.link?.a_hash : unit.link?.b_hash) ?? null;
+    };
+    const [ha, hb] = [hash('a'), hash('b')];
+    if (!unit.link || ha !== unit.link.a_hash || hb !== unit.link.b_hash) store.setHashes(sync.name, aId, ha, hb);
     for (const side of ['a', 'b'] as const) {
       const rejected = failed[otherSide(side)];
       const id = side === 'a' ? aId : bId;
@@ -129,6 +147,16 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
       else store.clearStatus(sync.name, side, id);
     }
   }
+}
+
+/** Equal bases: the merge hands back the stored entries themselves when nothing moved. */
+function sameBase(x: Base, y: Base): boolean {
+  const keys = Object.keys(x);
+  if (keys.length !== Object.keys(y).length) return false;
+  return keys.every((k) => {
+    const [p, q] = [x[k], y[k]];
+    return p === q || (p !== undefined && q !== undefined && p[0] === q[0] && p[1] === q[1]);
+  });
 }
 
 /** The merged base, keeping the old entry of every mapping whose write failed. */

@@ -72,6 +72,11 @@ export function mergePair(
     const prior = base?.[key];
     const va = a ? (a[m.a.name] ?? null) : (prior?.[0] ?? null);
     const vb = b ? (b[m.b.name] ?? null) : (prior?.[1] ?? null);
+    // Most fields of most pairs are exactly their base: nothing to decide.
+    if (prior && va === prior[0] && vb === prior[1]) {
+      result.base[key] = prior;
+      continue;
+    }
     const cur = { a: va, b: vb };
     const set = (side: Side, why: Why, conflict = false) => {
       const from = otherSide(side);

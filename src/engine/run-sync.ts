@@ -12,6 +12,7 @@ import { evaluateFilters } from './filters.js';
 import { emailRule, matchKeys } from './keys.js';
 import { matchRecords, type KeyedRecord } from './match.js';
 import { mappingKey } from './merge.js';
+import { fingerprint } from './fingerprint.js';
 import { fetchMissing, Interrupted, scanSide, Stopped, type SideScan } from './scan.js';
 import type { SideCounts, SyncContext, SyncSummary, Unit } from './types.js';
 
@@ -36,7 +37,16 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
   const links = new LinkCache(ctx);
   for (const side of SIDES) links.preload(side, scan[side].records.keys());
   markDeleted(ctx, scan, summary);
-  const { excluded, resumed } = classify(ctx, scan, summary);
+  // Linked records read exactly as when last in sync: nothing to classify, match or merge.
+  const same = { a: new Set<string>(), b: new Set<string>() };
+  for (const side of SIDES) {
+    for (const rec of scan[side].records.values()) {
+      const link = links.get(side, rec.id);
+      if (link && !link.deleted && unchangedSince(ctx, side, rec, link)) same[side].add(rec.id);
+    }
+    summary.sides[side].unchanged += same[side].size;
+  }
+  const { excluded, resumed } = classify(ctx, scan, summary, same);
   const isExcluded = (side: Side, id: string) =>
     excluded[side].get(id) ?? (store.getStatus(sync.name, side, id)?.status === 'excluded');
 
@@ -45,7 +55,7 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
   for (const side of SIDES) {
     for (const rec of scan[side].records.values()) {
       const link = links.get(side, rec.id);
-      if (!link || link.deleted) continue;
+      if (!link || link.deleted || same[side].has(rec.id)) continue;
       const unit: Extract<Unit, { kind: 'pair' }> = pairs.get(link.a_id) ?? { kind: 'pair' as const, link, a: null, b: null };
       unit[side] = rec;
       if (resumed[side].has(rec.id)) unit.resumed = true;
@@ -55,7 +65,7 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
   units.push(...pairs.values());
   const claimed = new Set<string>();
   units.push(...(await recoverPending(ctx, scan, links, claimed)));
-  units.push(...(await matchUnlinked(ctx, scan, links, claimed, isExcluded, summary)));
+  units.push(...(await matchUnlinked(ctx, scan, links, claimed, isExcluded, summary, same)));
 
   const adopted: { from: Side; sourceId: string; existingId: string }[] = [];
   const hooks = {
@@ -88,6 +98,14 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
   const failed = store.countStatuses(sync.name).failed;
   summary.outcome = summary.sides.a.failed + summary.sides.b.failed > 0 || (!ctx.dryRun && failed > 0) ? 'failed-records' : 'ok';
   return summary;
+}
+
+/** Read, but exactly as when last in sync, with no failure or exclusion on it: no need to look at it. */
+function unchangedSince(ctx: SyncContext, side: Side, rec: SourceRecord, link: LinkRow): boolean {
+  const stored = side === 'a' ? link.a_hash : link.b_hash;
+  if (stored === null || ctx.rescan) return false;
+  if (ctx.store.getStatus(ctx.sync.name, side, rec.id)) return false;
+  return fingerprint(ctx, side, rec) === stored;
 }
 
 async function applyAll(ctx: SyncContext, units: Unit[], summary: SyncSummary, hooks: Parameters<typeof applyBatch>[3], scan: Record<Side, SideScan>): Promise<void> {
@@ -173,17 +191,23 @@ function markDeleted(ctx: SyncContext, scan: Record<Side, SideScan>, summary: Sy
 class KeyIndex {
   private byKey = new Map<string, string[]>();
   private byId = new Map<string, string[]>();
-  constructor(rows: { key: string; record_id: string }[]) {
-    for (const { key, record_id: id } of rows) {
+  private readonly whole: boolean;
+  /** Loads every key of the side when many records were read; else asks the state key by key. */
+  constructor(private store: SyncContext['store'], private sync: string, private side: Side, readCount: number) {
+    this.whole = readCount > 2000;
+    if (!this.whole) return;
+    for (const { key, record_id: id } of store.allKeys(sync, side)) {
       (this.byKey.get(key) ?? this.byKey.set(key, []).get(key)!).push(id);
       (this.byId.get(id) ?? this.byId.set(id, []).get(id)!).push(key);
     }
   }
   ids(key: string): string[] {
+    if (!this.whole && !this.byKey.has(key)) this.byKey.set(key, this.store.idsWithKey(this.sync, this.side, key));
     return this.byKey.get(key) ?? [];
   }
   /** Whether the stored keys of a record differ from `keys` (so they need writing). */
   changed(id: string, keys: string[]): boolean {
+    if (!this.whole) return true;
     const old = this.byId.get(id) ?? [];
     return old.length !== keys.length || old.some((k, i) => k !== keys[i]);
   }
@@ -193,7 +217,7 @@ class KeyIndex {
  * Rules and filters (SPEC §4): which records take part. Returns id -> excluded,
  * and the records excluded before that pass again (`resumed`).
  */
-function classify(ctx: SyncContext, scan: Record<Side, SideScan>, summary: SyncSummary):
+function classify(ctx: SyncContext, scan: Record<Side, SideScan>, summary: SyncSummary, same: Record<Side, Set<string>>):
   { excluded: Record<Side, Map<string, boolean>>; resumed: Record<Side, Set<string>> } {
   const { sync, store, sides } = ctx;
   const out = { a: new Map<string, boolean>(), b: new Map<string, boolean>() };
@@ -202,6 +226,7 @@ function classify(ctx: SyncContext, scan: Record<Side, SideScan>, summary: SyncS
     const spec = sides[side].spec;
     const filters = sync.filters[sides[side].connection] ?? [];
     for (const rec of scan[side].records.values()) {
+      if (same[side].has(rec.id)) continue;
       let reason: string | null = null;
       if (sync.object === 'contacts' && sync.rules.onlyWithEmail) reason = emailRule(rec.fields, spec);
       if (!reason && filters.length > 0) {
@@ -285,18 +310,21 @@ async function pruneVanished(ctx: SyncContext, scan: Record<Side, SideScan>, key
 
 /** Pairs unlinked records by match key; the rest are created where the direction allows. */
 async function matchUnlinked(ctx: SyncContext, scan: Record<Side, SideScan>, links: LinkCache, claimed: Set<string>,
-  isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary): Promise<Unit[]> {
+  isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary, same: Record<Side, Set<string>>): Promise<Unit[]> {
   const { sync, store, sides } = ctx;
-  const index = { a: new KeyIndex(store.allKeys(sync.name, 'a')), b: new KeyIndex(store.allKeys(sync.name, 'b')) };
   const keyed: Record<Side, KeyedRecord[]> = { a: [], b: [] };
   for (const side of SIDES) {
     for (const rec of scan[side].records.values()) {
-      if (claimed.has(`${side}:${rec.id}`)) continue;
+      if (claimed.has(`${side}:${rec.id}`) || same[side].has(rec.id)) continue;
       const link = links.get(side, rec.id);
       if (link?.deleted) continue;
       keyed[side].push({ id: rec.id, keys: matchKeys(sync.object, rec.fields, sides[side].spec, sync.match, side), linked: link !== null });
     }
   }
+  const reads = keyed.a.length + keyed.b.length;
+  const index = { a: new KeyIndex(store, sync.name, 'a', reads), b: new KeyIndex(store, sync.name, 'b', reads) };
+  // Records whose keys were computed in this run; the others' stored keys stand.
+  const fresh = { a: new Set(keyed.a.map((r) => r.id)), b: new Set(keyed.b.map((r) => r.id)) };
   if (!ctx.dryRun) {
     store.transaction(() => {
       for (const side of SIDES) for (const r of keyed[side]) if (index[side].changed(r.id, r.keys)) store.setKeys(sync.name, side, r.id, r.keys);
@@ -304,7 +332,7 @@ async function matchUnlinked(ctx: SyncContext, scan: Record<Side, SideScan>, lin
   }
   const gone = await pruneVanished(ctx, scan, keyed, links, index);
   const outcomes = matchRecords(keyed, {
-    knownIds: (side, key) => index[side].ids(key).filter((id) => !scan[side].records.has(id) && !gone[side].has(id)),
+    knownIds: (side, key) => index[side].ids(key).filter((id) => !fresh[side].has(id) && !gone[side].has(id)),
     isLinked: (side, id) => links.get(side, id) !== null,
   });
   const need: Record<Side, string[]> = { a: [], b: [] };

@@ -35,6 +35,8 @@ export const MIGRATIONS: string[] = [
     base TEXT NOT NULL DEFAULT '{}',
     assoc TEXT,                   -- JSON base of associations {name: [aId, bId]}
     deleted TEXT,                 -- 'a' | 'b' when that side was deleted
+    a_hash TEXT,                  -- fingerprint of record a as last read in sync (null: unknown)
+    b_hash TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     PRIMARY KEY (sync, a_id),

@@ -13,9 +13,13 @@ export type AssocBase = Record<string, [string[], string[]]>;
 export interface LinkRow {
   a_id: string;
   b_id: string;
-  base: Base;
+  /** Parsed on first use: an unchanged record (same fingerprint) never needs it. */
+  readonly base: Base;
   assoc: AssocBase;
   deleted: Side | null;
+  /** Fingerprints of each record as last read while in sync; null when unknown. */
+  a_hash: string | null;
+  b_hash: string | null;
 }
 
 export interface StatusRow {
@@ -48,9 +52,19 @@ export interface SyncRow {
 const now = () => new Date().toISOString();
 const other = (side: Side): Side => (side === 'a' ? 'b' : 'a');
 
-interface RawLink { a_id: string; b_id: string; base: string; assoc: string | null; deleted: Side | null }
-const toLink = (r: RawLink | undefined): LinkRow | undefined =>
-  r && { a_id: r.a_id, b_id: r.b_id, base: JSON.parse(r.base) as Base, assoc: r.assoc ? JSON.parse(r.assoc) as AssocBase : {}, deleted: r.deleted };
+interface RawLink { a_id: string; b_id: string; base: string; assoc: string | null; deleted: Side | null; a_hash: string | null; b_hash: string | null }
+const LINK_COLUMNS = 'a_id, b_id, base, assoc, deleted, a_hash, b_hash';
+function toLink(r: RawLink | undefined): LinkRow | undefined {
+  if (!r) return undefined;
+  let base: Base | undefined;
+  return {
+    a_id: r.a_id, b_id: r.b_id, deleted: r.deleted, a_hash: r.a_hash, b_hash: r.b_hash,
+    assoc: r.assoc ? JSON.parse(r.assoc) as AssocBase : {},
+    get base() {
+      return (base ??= JSON.parse(r.base) as Base);
+    },
+  };
+}
 
 export class StateStore {
   constructor(readonly db: StateDb) {}
@@ -154,7 +168,7 @@ export class StateStore {
   // --- links ---------------------------------------------------------------
   linkBy(sync: string, side: Side, id: string): LinkRow | undefined {
     const col = side === 'a' ? 'a_id' : 'b_id';
-    return toLink(this.q(`SELECT a_id, b_id, base, assoc, deleted FROM links WHERE sync = ? AND ${col} = ?`).get(sync, id) as RawLink | undefined);
+    return toLink(this.q(`SELECT ${LINK_COLUMNS} FROM links WHERE sync = ? AND ${col} = ?`).get(sync, id) as RawLink | undefined);
   }
   /** The links of many records of one side, in one query per 500 ids. */
   linksBy(sync: string, side: Side, ids: string[]): LinkRow[] {
@@ -162,7 +176,7 @@ export class StateStore {
     const out: LinkRow[] = [];
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      const rows = this.db.prepare(`SELECT a_id, b_id, base, assoc, deleted FROM links WHERE sync = ? AND ${col} IN (${chunk.map(() => '?').join(',')})`)
+      const rows = this.db.prepare(`SELECT ${LINK_COLUMNS} FROM links WHERE sync = ? AND ${col} IN (${chunk.map(() => '?').join(',')})`)
         .all(sync, ...chunk) as RawLink[];
       for (const r of rows) out.push(toLink(r)!);
     }
@@ -172,6 +186,10 @@ export class StateStore {
     const t = now();
     this.q(`INSERT INTO links (sync, a_id, b_id, base, assoc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
       .run(sync, aId, bId, JSON.stringify(base), JSON.stringify(assoc), t, t);
+  }
+  /** Fingerprints of the two records as read in sync (null: unknown, compare field by field next time). */
+  setHashes(sync: string, aId: string, aHash: string | null, bHash: string | null): void {
+    this.q(`UPDATE links SET a_hash = ?, b_hash = ? WHERE sync = ? AND a_id = ?`).run(aHash, bHash, sync, aId);
   }
   updateBase(sync: string, aId: string, base: Base, assoc?: AssocBase): void {
     this.q(`UPDATE links SET base = ?, assoc = COALESCE(?, assoc), updated_at = ? WHERE sync = ? AND a_id = ?`)
