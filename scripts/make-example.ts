@@ -14,36 +14,13 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { stringify } from 'csv-stringify/sync';
+import { prng, type Rng } from './prng.js';
 
 const SEED = 20240601;
 const COMPANIES_PER_GROUP = 130; // shared, CRM only, export only → 260 per side
 const CONTACTS_PER_GROUP = 625; // → 1,250 per side
 
-/** mulberry32: small, fast, good enough for test data. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    chance: (p: number) => next() < p,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!,
-    shuffle: <T>(list: T[]): T[] => {
-      for (let i = list.length - 1; i > 0; i--) {
-        const j = Math.floor(next() * (i + 1));
-        [list[i], list[j]] = [list[j]!, list[i]!];
-      }
-      return list;
-    },
-  };
-}
-type Rng = ReturnType<typeof prng>;
+
 
 const FIRST = ['Anna', 'Erik', 'Maria', 'Lars', 'Sofia', 'Johan', 'Emma', 'Karl', 'Sara', 'Nils', 'Laura', 'Jonas', 'Ida', 'Oskar', 'Elin',
   'Lucas', 'Maja', 'Hugo', 'Alice', 'Liam', 'Olivia', 'Noah', 'Chloe', 'Ethan', 'Mia', 'Leon', 'Hanna', 'Felix', 'Julia', 'Max', 'Nora',
