@@ -62,6 +62,8 @@ function passLine(pass: number, result: RunResult, ms: number): string {
 
 /** Waits for the interval, a "sync now" request, or the stop signal. */
 function nextPass(statePath: string, ms: number, signal: AbortSignal): Promise<void> {
+  // Stopped during the pass: its 'abort' event has fired already and would never wake this wait.
+  if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       clearInterval(poll);

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { appError, configError } from '../../src/errors.js';
 import { parseCsv, rowSerializer, type CsvText } from './parse.js';
@@ -78,9 +78,38 @@ export async function csvHash(cfg: CsvObjectConfig): Promise<string> {
   return contentHash(await readBytes(cfg));
 }
 
+/** Keeps a BOM in the text (the parser notes it, so a write keeps it too). */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The file's text. Bytes that are not UTF-8 (a Latin-1 export, say) are an
+ * error naming the line: replacing them with U+FFFD would write mangled
+ * names into the other app.
+ */
+function decode(bytes: Buffer, cfg: CsvObjectConfig): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    let line = 1;
+    for (let start = 0, i = 0; i <= bytes.length; i++) {
+      if (i < bytes.length && bytes[i] !== 0x0a) continue;
+      try {
+        utf8.decode(bytes.subarray(start, i));
+      } catch {
+        break;
+      }
+      line++;
+      start = i + 1;
+    }
+    throw appError('CSV_NOT_UTF8', `${cfg.file}:${line}: the file is not UTF-8 text (another encoding, such as Latin-1 or Windows-1252?)`, {
+      hint: 'save or export the file as UTF-8 (in Excel: "CSV UTF-8"); datasync reads nothing from a file it cannot decode exactly',
+    });
+  }
+}
+
 export async function loadCsv(cfg: CsvObjectConfig): Promise<CsvFile> {
   const bytes = await readBytes(cfg);
-  const csv = parseCsv(bytes.toString('utf8'), cfg.file, cfg.delimiter);
+  const csv = parseCsv(decode(bytes, cfg), cfg.file, cfg.delimiter);
   const idColumn = csv.header.indexOf(cfg.id);
   if (idColumn < 0) {
     throw configError('CSV_ID_COLUMN_MISSING', `${cfg.file}:1: no id column "${cfg.id}" in the header (${csv.header.join(', ')})`, {
@@ -145,5 +174,25 @@ export async function saveCsv(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: 
     throw appError('CSV_WRITE_FAILED', `could not write CSV file ${cfg.file}: ${(err as Error).message}`, {
       hint: 'check that the folder is writable and the disk is not full', cause: err, transient: true,
     });
+  }
+  await removeStaleTemps(dir, basename(cfg.file));
+}
+
+/** Temp files of this CSV file left by a process that was killed while writing it (their pid is gone). */
+async function removeStaleTemps(dir: string, base: string): Promise<void> {
+  const prefix = `.${base}.`;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = name.startsWith(prefix) && name.endsWith('.tmp') ? Number(name.slice(prefix.length).split('.')[0]) : NaN;
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isRunning(pid)) continue;
+    await unlink(join(dir, name)).catch(() => undefined);
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -114,7 +114,12 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
       continue;
     }
     const { aId, bId, merge, unit } = d;
-    if (!unit.link) store.insertLink(sync.name, aId, bId, {});
+    if (!unit.link) {
+      store.insertLink(sync.name, aId, bId, {});
+      // A recovered create: its journal entry goes in the same transaction as the link that replaces it.
+      store.removePending(sync.name, 'a', bId);
+      store.removePending(sync.name, 'b', aId);
+    }
     if (!merge) {
       // Excluded: look at both records again when they next come by.
       if (unit.link?.a_hash || unit.link?.b_hash) store.setHashes(sync.name, aId, null, null);

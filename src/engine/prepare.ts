@@ -76,6 +76,7 @@ export async function prepare(config: Config, syncs: SyncConfig[], ctx: Connecto
       for (const [conn, objSpec] of [[sync.between[0], a], [sync.between[1], b]] as const) {
         problems.push(...validateFilters(sync.filters[conn] ?? [], objSpec, conn));
       }
+      problems.push(...matchProblems(sync, { a, b }));
       if (resolved.mappings.length === 0) {
         problems.push(`${sync.where}: sync "${sync.name}" maps no field: the two apps share no standard or same-named field; add mappings.fields`);
       }
@@ -89,4 +90,22 @@ export async function prepare(config: Config, syncs: SyncConfig[], ctx: Connecto
     await close();
     throw err;
   }
+}
+
+/**
+ * `match: {A: field, B: field}` must name a field of each app: an unknown one
+ * would give every record an empty key, and every record would be created
+ * again on the other side.
+ */
+function matchProblems(sync: SyncConfig, specs: { a: ObjectSpec; b: ObjectSpec }): string[] {
+  if (typeof sync.match !== 'object') return [];
+  const problems: string[] = [];
+  for (const [side, conn] of [['a', sync.between[0]], ['b', sync.between[1]]] as const) {
+    const field = sync.match[side];
+    const spec = specs[side];
+    if (!spec.fields.some((f) => f.name === field)) {
+      problems.push(`${sync.where}: sync "${sync.name}": match field ${conn}.${field}: ${conn} has no field "${field}" on ${spec.name}; fields there: ${spec.fields.map((f) => f.name).join(', ')}`);
+    }
+  }
+  return problems;
 }

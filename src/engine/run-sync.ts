@@ -272,8 +272,9 @@ async function recoverPending(ctx: SyncContext, scan: Record<Side, SideScan>, li
       if (!source) continue;
       claimed.add(`${to}:${made.id}`);
       claimed.add(`${from}:${source.id}`);
+      // The intent stays journalled until the pair's link is recorded (apply.ts): a run killed before
+      // that finds it again.
       units.push({ kind: 'pair', link: null, a: to === 'a' ? made : source, b: to === 'b' ? made : source, key: 'recovered create' });
-      if (!ctx.dryRun) store.removePending(sync.name, to, intent.source_id);
     }
   }
   return units;

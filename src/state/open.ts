@@ -4,7 +4,7 @@
  * newer datasync is refused and never overwritten.
  */
 import Database from 'better-sqlite3';
-import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatasyncError } from '../errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
@@ -41,19 +41,24 @@ export function openState(path: string, opts: { readonly?: boolean } = {}): Stat
   }
   if (fresh) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    createState(path);
   } else if (!looksLikeSqlite(path)) {
     throw stateError('STATE_NOT_DATASYNC', `${path} is not a datasync state file (not a SQLite database)`,
       'point `state:` in the YAML at another file; this one was left untouched');
   }
   let db: StateDb;
   try {
-    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: !fresh });
-    if (fresh) chmodSync(path, 0o600);
+    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: true });
+    if (opts.readonly && isBlank(db)) {
+      // An empty SQLite file (e.g. left by a datasync older than createState) is an empty state.
+      db.close();
+      return openMemoryState();
+    }
     if (!opts.readonly) db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 5000');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = OFF');
-    check(db, path, fresh);
+    check(db, path);
     if (!opts.readonly) migrate(db);
   } catch (err) {
     if (err instanceof DatasyncError) throw err;
@@ -63,10 +68,47 @@ export function openState(path: string, opts: { readonly?: boolean } = {}): Stat
   return db;
 }
 
-function check(db: StateDb, path: string, fresh: boolean): void {
+/**
+ * A new state is built in a private temp file and linked into place, so the
+ * state file never exists half-made: a run killed while creating it leaves
+ * either no state or a complete empty one (never a file without tables, on
+ * which every later run would fail).
+ */
+function createState(path: string): void {
+  const tmp = `${path}.${process.pid}.new`;
+  rmSync(tmp, { force: true });
+  rmSync(`${tmp}-journal`, { force: true });
+  try {
+    const db = new Database(tmp);
+    try {
+      chmodSync(tmp, 0o600);
+      migrate(db);
+    } finally {
+      db.close();
+    }
+    try {
+      linkSync(tmp, path);
+    } catch (err) {
+      // Another process created it meanwhile: use theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  } catch (err) {
+    throw stateError('STATE_CREATE_FAILED', `cannot create the state file ${path}: ${(err as Error).message}`,
+      'check that its folder is writable, or point `state:` in the YAML at another file');
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+function isBlank(db: StateDb): boolean {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master`).get() as { n: number };
+  return version === 0 && tables.n === 0;
+}
+
+function check(db: StateDb, path: string): void {
   const appId = db.pragma('application_id', { simple: true }) as number;
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (fresh) return;
   const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master`).get() as { n: number };
   if (appId !== APP_ID && !(appId === 0 && tables.n === 0)) {
     throw stateError('STATE_NOT_DATASYNC', `${path} is a SQLite database but not a datasync state file`,

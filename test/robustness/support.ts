@@ -1,0 +1,294 @@
+/**
+ * Support for the robustness tests: the BUILT `datasync` binary run in a
+ * temp folder (as a user runs it), killed or raced when a test needs it, the
+ * two seeded setups (SQLite ↔ CSV, HubSpot emulator ↔ SQLite) and their
+ * contents normalised so runs can be compared regardless of ids.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import Database from 'better-sqlite3';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { afterAll, beforeAll } from 'vitest';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../fixtures/hubspot-emulator/server.js';
+import { BIN, requireBuild } from '../e2e/support.js';
+
+export { BIN, requireBuild };
+
+export interface CliResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export interface Running {
+  child: ChildProcess;
+  done: Promise<CliResult>;
+  /** What it has written to stderr so far. */
+  stderr(): string;
+}
+
+/** The user's environment without anything that would change what datasync reads. */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env.DATASYNC_CONFIG;
+  delete env.FORCE_COLOR;
+  delete env.HUBSPOT_TOKEN;
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+/** Starts `node bin/datasync.js ...args` in `cwd`; `done` resolves when it exits (never rejects). */
+export function spawnCli(cwd: string, args: string[], env: Record<string, string | undefined> = {}): Running {
+  const started = Date.now();
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const done = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) => resolve({ exitCode: code, signal, stdout, stderr, ms: Date.now() - started }));
+  });
+  return { child, done, stderr: () => stderr };
+}
+
+/** Runs the CLI to the end (killed after `timeoutMs`). */
+export async function cli(cwd: string, args: string[], opts: { env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Promise<CliResult> {
+  const r = spawnCli(cwd, args, opts.env);
+  const timer = setTimeout(() => r.child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  try {
+    return await r.done;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Explains a CLI result in an assertion message. */
+export const show = (r: CliResult) => `exit ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}\n--- stdout:\n${r.stdout.slice(0, 3000)}\n--- stderr:\n${r.stderr.slice(0, 3000)}`;
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same kill moments. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Temp folders, removed after the file's tests (which may run concurrently);
+ * kept when KEEP_TEST_DIRS is set, for a post-mortem.
+ */
+export function useTempDirs(): () => string {
+  const made: string[] = [];
+  beforeAll(requireBuild);
+  afterAll(() => {
+    for (const d of made.splice(0)) if (!process.env.KEEP_TEST_DIRS) rmSync(d, { recursive: true, force: true });
+  });
+  return () => {
+    const d = mkdtempSync(join(tmpdir(), 'datasync-robust-'));
+    made.push(d);
+    return d;
+  };
+}
+
+/**
+ * sha256 of every file under `dir` (relative path → hash), to prove a command
+ * changed nothing. SQLite's `-shm` index and an empty `-wal` hold no data
+ * (any reader of a WAL database makes them) and are left out.
+ */
+export function hashTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (name.endsWith('-shm') || (name.endsWith('-wal') && st.size === 0)) continue;
+      else out[relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+// --- SQLite files -----------------------------------------------------------
+
+export function withDb<T>(file: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(file);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+export const PEOPLE_DDL = `CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, first_name TEXT, last_name TEXT,
+  job_title TEXT, modified_at TEXT)`;
+
+export interface Person { email: string | null; first_name: string | null; last_name: string | null; job_title: string | null }
+
+export function writePeople(file: string, people: Person[]): void {
+  withDb(file, (db) => {
+    db.exec(PEOPLE_DDL);
+    const ins = db.prepare('INSERT INTO people (email, first_name, last_name, job_title, modified_at) VALUES (?, ?, ?, ?, ?)');
+    db.transaction(() => {
+      for (const p of people) ins.run(p.email, p.first_name, p.last_name, p.job_title, '2024-01-01T00:00:00.000Z');
+    })();
+  });
+}
+
+/** Rows of a table without the columns that legitimately differ between runs (ids, change times). */
+export function tableRows(file: string, table: string, ignore: string[] = ['id', 'modified_at']): Record<string, unknown>[] {
+  return withDb(file, (db) => (db.prepare(`SELECT * FROM "${table}"`).all() as Record<string, unknown>[])
+    .map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !ignore.includes(k)))));
+}
+
+// --- CSV files --------------------------------------------------------------
+
+const csvCell = (v: string | null | undefined) => {
+  const s = v ?? '';
+  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+export function writeCsv(file: string, header: string[], rows: Record<string, string | null>[]): void {
+  const lines = [header.map(csvCell).join(','), ...rows.map((r) => header.map((h) => csvCell(r[h])).join(','))];
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+export function csvRows(file: string, ignore: string[] = ['id']): Record<string, string>[] {
+  const rows = parseCsv(readFileSync(file, 'utf8'), { columns: true, skip_empty_lines: true, bom: true }) as Record<string, string>[];
+  return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !ignore.includes(k))));
+}
+
+// --- comparing app contents ---------------------------------------------------
+
+/** Empty string and null are the same "no value" (a CSV cannot tell them apart). */
+const norm = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+
+/** Records as sorted, comparable lines: `email | field=value | …`, fields in name order. */
+export function normalise(rows: Record<string, unknown>[], emailField = 'email'): string[] {
+  return rows.map((r) => {
+    const keys = Object.keys(r).filter((k) => k !== emailField).sort();
+    return [norm(r[emailField]).trim().toLowerCase(), ...keys.map((k) => `${k}=${norm(r[k])}`)].join(' | ');
+  }).sort();
+}
+
+/** Emails held by more than one record (trimmed, any case); records without one are not counted. */
+export function duplicateEmails(rows: Record<string, unknown>[], emailField = 'email'): string[] {
+  const seen = new Map<string, number>();
+  for (const r of rows) {
+    const e = norm(r[emailField]).trim().toLowerCase();
+    if (e) seen.set(e, (seen.get(e) ?? 0) + 1);
+  }
+  return [...seen].filter(([, n]) => n > 1).map(([e]) => e);
+}
+
+export function emails(rows: Record<string, unknown>[], emailField = 'email'): Set<string> {
+  return new Set(rows.map((r) => norm(r[emailField]).trim().toLowerCase()).filter((e) => e !== ''));
+}
+
+// --- the HubSpot emulator -----------------------------------------------------
+
+export const EMU_TOKEN = 'pat-na1-emulator-robust-0000';
+
+export async function emulator(opts: EmulatorOptions = {}): Promise<Emulator> {
+  return startEmulator({ port: 0, token: EMU_TOKEN, rateLimit: { max: 190, windowMs: 10_000 }, ...opts });
+}
+
+export async function admin(emu: Emulator, method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`${emu.url}${path}`, {
+    method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status >= 400) throw new Error(`admin ${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** HubSpot contacts (not archived) with the given properties only. */
+export function hubspotContacts(emu: Emulator, properties: string[]): Record<string, unknown>[] {
+  return emu.store.list('contacts').map((r) => Object.fromEntries(properties.map((p) => [p, r.properties[p] ?? null])));
+}
+
+/** The state file's own view of itself. */
+export function stateIntegrity(file: string): string {
+  const db = new Database(file, { readonly: true });
+  try {
+    return String(db.pragma('integrity_check', { simple: true }));
+  } finally {
+    db.close();
+  }
+}
+
+export function stateCount(file: string, table: string): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+export const exists = existsSync;
+
+// --- a plain SQLite ↔ CSV contacts sync ----------------------------------------
+
+/**
+ * `crm.db` (table people) with contacts p0…p(n-1), `contacts.csv` with
+ * p(n/2)…p(n+n/2-1), and `sync.yaml` keeping them in step two-way.
+ */
+export function seedContacts(dir: string, n: number, sync: Record<string, unknown> = {}): void {
+  writePeople(join(dir, 'crm.db'), Array.from({ length: n }, (_, i) => ({
+    email: `p${i}@example.com`, first_name: `Ann${i}`, last_name: `Lee${i}`, job_title: i % 3 ? `Job ${i}` : null,
+  })));
+  writeCsv(join(dir, 'contacts.csv'), ['id', 'email', 'firstname', 'lastname', 'jobtitle'],
+    Array.from({ length: n }, (_, k) => {
+      const i = k + Math.floor(n / 2);
+      return { id: String(k + 1), email: `p${i}@example.com`, firstname: `Annie${i}`, lastname: '', jobtitle: `Csv ${i}` };
+    }));
+  writeFileSync(join(dir, 'sync.yaml'), [
+    'version: 1',
+    'connections:',
+    '  crm: { app: sqlite, path: ./crm.db, objects: { contacts: { table: people, id: id, updated_at: modified_at } } }',
+    '  exp: { app: csv, objects: { contacts: { file: contacts.csv, id: id } } }',
+    'syncs:',
+    `  - ${JSON.stringify({ name: 'contacts', object: 'contacts', between: ['crm', 'exp'], direction: 'two-way', default_app: 'crm', ...sync })}`,
+    '',
+  ].join('\n'));
+}
+
+/** The contacts of both apps of `seedContacts`. */
+export function contactsOf(dir: string): { crm: Record<string, unknown>[]; exp: Record<string, unknown>[] } {
+  return { crm: tableRows(join(dir, 'crm.db'), 'people'), exp: csvRows(join(dir, 'contacts.csv')) };
+}
+
+/** The process's result, or a failure if it has not exited within `ms` (it is then killed). */
+export async function exitWithin(running: Running, ms: number, what: string): Promise<CliResult> {
+  const timer = sleep(ms).then(() => null);
+  const r = await Promise.race([running.done, timer]);
+  if (r) return r;
+  running.child.kill('SIGKILL');
+  const late = await running.done;
+  throw new Error(`${what}: still running ${ms} ms later (killed)\n${show(late)}`);
+}
+
+/** Resolves once `check()` is true; rejects after `ms`. */
+export async function waitFor(what: string, check: () => boolean, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
