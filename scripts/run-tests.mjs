@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: build (end-to-end tests drive the built CLI), run every vitest
+// `npm test`: build (end-to-end tests drive the built CLI), type-check the tests, run every vitest
 // test, then print one plain closing line, `N passed, N failed`, that any CI
 // reader understands. Extra arguments go to vitest.
 import { spawnSync } from 'node:child_process';
@@ -13,6 +13,11 @@ const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit' })
 
 if (run(bin('tsc'), ['-p', 'tsconfig.json']) !== 0) {
   console.log('build failed: 0 passed, 1 failed');
+  process.exit(1);
+}
+// vitest strips types without checking them: check the tests' types too.
+if (run(bin('tsc'), ['-p', 'test/tsconfig.json', '--noEmit']) !== 0) {
+  console.log('type check of the tests failed: 0 passed, 1 failed');
   process.exit(1);
 }
 const report = path.join(root, '.tmp', 'vitest-report.json');

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { WriteOp } from '../../src/connector.js';
 import { DatasyncError } from '../../src/errors.js';
 import { admin, readAll, setup, TOKEN, type Setup } from './emulator-helpers.js';
 
@@ -95,7 +96,7 @@ describe('hubspot connector against the emulator', () => {
   it('creates and updates in batches; a 207 marks only the bad records', async () => {
     s = await setup();
     const [existing] = [s.emu.store.create('contacts', { email: 'keep@example.com' })];
-    const ops = [
+    const ops: WriteOp[] = [
       ...Array.from({ length: 120 }, (_, i) => ({ kind: 'create' as const, ref: `c${i}`, fields: { email: `new${i}@example.com`, annual_income: i } })),
       { kind: 'create' as const, ref: 'bad', fields: { email: 'bad@example.com', annual_income: 'lots' } },
       { kind: 'update' as const, ref: 'u1', id: existing!.id, fields: { firstname: 'Kept', date_of_birth: '1990-04-05' } },

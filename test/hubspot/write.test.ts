@@ -47,7 +47,7 @@ describe('write', () => {
 
   it('splits a batch refused as a whole until only the bad input fails', async () => {
     const calls: number[] = [];
-    agent.get(ORIGIN).intercept({ path: '/crm/v3/objects/contacts/batch/update', method: 'POST' }).reply((req) => {
+    agent.get(ORIGIN).intercept({ path: '/crm/v3/objects/contacts/batch/update', method: 'POST' }).reply<object>((req) => {
       const body = JSON.parse(String(req.body)) as { inputs: Array<{ id: string }> };
       calls.push(body.inputs.length);
       if (body.inputs.some((x) => x.id === '3')) {
