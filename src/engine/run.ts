@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 import { DatasyncError, EXIT } from '../errors.js';
-import { acquireLock, type Lock } from '../state/lock.js';
+import { acquireLock, isAlive, readLock, type Lock } from '../state/lock.js';
 import { openMemoryState, openState } from '../state/open.js';
 import { StateStore, type Side } from '../state/store.js';
 import { describeMappings } from '../mapping/describe.js';
@@ -66,7 +66,11 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
         status.queued = true;
       }
     },
-  }, (name) => stored.get(name));
+  }, (name) => stored.get(name)).catch((err: unknown) => {
+    // An app down or refusing before any sync started: `health` shows the syncs as Queued (error), not as listening.
+    if (!dryRun && err instanceof DatasyncError && err.kind === 'app') recordAppDown(config, selected, err, opts.lock != null);
+    throw err;
+  });
   const lock = dryRun || opts.lock ? null : acquireLock(config.state, `datasync ${process.argv.slice(2).join(' ')}`.trim());
   const db = dryRun && !existsSync(config.state) ? openMemoryState() : openState(config.state);
   const store = new StateStore(db);
@@ -201,3 +205,16 @@ export function storedCredentials(config: Config): Map<string, Record<string, un
 }
 
 export type { Side };
+
+/** Marks the syncs of a run that could not start because an app failed its check (never while another process runs). */
+function recordAppDown(config: Config, syncs: { name: string; enabled: boolean }[], err: DatasyncError, holdsLock: boolean): void {
+  const holder = readLock(config.state);
+  if (!existsSync(config.state) || (!holdsLock && holder !== null && isAlive(holder))) return;
+  const db = openState(config.state);
+  try {
+    const store = new StateStore(db);
+    for (const s of syncs) if (s.enabled && store.isEnabled(s.name) && store.getSync(s.name)) store.setSyncStatus(s.name, 'error', err.message);
+  } finally {
+    db.close();
+  }
+}
