@@ -204,11 +204,12 @@ export class StateStore {
     const col = side === 'a' ? 'a_id' : 'b_id';
     let after = '';
     for (;;) {
-      const rows = this.q(`SELECT ${col} AS id FROM links WHERE sync = ? AND deleted IS NULL AND ${col} > ? ORDER BY ${col} LIMIT ?`)
-        .all(sync, after, page) as { id: string }[];
-      if (rows.length === 0) return;
-      yield rows.map((r) => r.id);
-      after = rows[rows.length - 1]!.id;
+      // Plain ids, not row objects: this lists every link on every run.
+      const ids = this.q(`SELECT ${col} FROM links WHERE sync = ? AND deleted IS NULL AND ${col} > ? ORDER BY ${col} LIMIT ?`)
+        .pluck().all(sync, after, page) as string[];
+      if (ids.length === 0) return;
+      yield ids;
+      after = ids[ids.length - 1]!;
     }
   }
   countLinks(sync: string): { live: number; deleted: { a: number; b: number } } {
