@@ -5,13 +5,11 @@
  * state's write never creates the record twice (see `recoverPending`).
  */
 import type { Fields, SourceRecord, WriteOp, WriteResult } from '../connector.js';
-import type { Base, Side } from '../state/store.js';
+import { type Base, type Side, otherSide } from '../state/store.js';
 import { createFields, mappingKey, mergePair, type MergeResult } from './merge.js';
 import { fingerprint } from './fingerprint.js';
 import { matchKeys } from './keys.js';
 import type { PlannedAction, SyncContext, SyncSummary, Unit } from './types.js';
-
-const otherSide = (s: Side): Side => (s === 'a' ? 'b' : 'a');
 
 export interface BatchHooks {
   isExcluded(side: Side, id: string): boolean;

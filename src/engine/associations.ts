@@ -8,7 +8,6 @@
  * related sync's links), so the field merge rules apply to it unchanged.
  */
 import type { AssociationSpec, FieldSpec, Fields, SourceRecord } from '../connector.js';
-import type { Config } from '../config/types.js';
 import type { FieldMapping } from '../mapping/types.js';
 import type { Side, StateStore } from '../state/store.js';
 import type { PreparedSync } from './prepare.js';
@@ -27,7 +26,7 @@ const pseudo = (assoc: AssociationSpec): FieldSpec => ({
   name: `@${assoc.name}`, label: `${assoc.name} (association)`, type: assoc.single ? 'text' : 'checkboxes', readOnly: false,
 });
 
-export function buildBridge(_config: Config, all: PreparedSync[], p: PreparedSync, store: StateStore): AssociationBridge | undefined {
+export function buildBridge(all: PreparedSync[], p: PreparedSync, store: StateStore): AssociationBridge | undefined {
   const { sync } = p;
   if (!sync.associations) return undefined;
   const pairs: AssocPair[] = [];

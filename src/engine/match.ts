@@ -3,7 +3,7 @@
  * before anything is created. Pure: earlier runs' keys come in through
  * `MatchLookups`, so this is testable without a state file.
  */
-import type { Side } from '../state/store.js';
+import { type Side, otherSide } from '../state/store.js';
 
 export interface KeyedRecord {
   id: string;
@@ -39,8 +39,6 @@ function indexByKey(records: KeyedRecord[]): Index {
   }
   return index;
 }
-
-const otherSide = (s: Side): Side => (s === 'a' ? 'b' : 'a');
 
 /**
  * `records` holds every record read in this run that takes part in matching

@@ -7,7 +7,7 @@
 import type { Fields, Value } from '../connector.js';
 import { convertValue, isEmpty, sameValue } from '../mapping/convert.js';
 import type { FieldMapping } from '../mapping/types.js';
-import type { Base, Side } from '../state/store.js';
+import { type Base, type Side, otherSide } from '../state/store.js';
 
 export type Why =
   | 'changed in a'
@@ -56,8 +56,6 @@ export function agree(m: FieldMapping, va: Value, vb: Value): boolean {
     ? sameValue(carry(m, 'a', va), vb, m.b)
     : sameValue(carry(m, 'b', vb), va, m.a);
 }
-
-const otherSide = (s: Side): Side => (s === 'a' ? 'b' : 'a');
 
 /**
  * Merges a pair. `a`/`b` are the current fields of each side, or null when

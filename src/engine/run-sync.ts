@@ -6,7 +6,7 @@
  */
 import type { SourceRecord } from '../connector.js';
 import { sameValue } from '../mapping/convert.js';
-import type { LinkRow, Side } from '../state/store.js';
+import { type LinkRow, type Side, otherSide } from '../state/store.js';
 import { applyBatch } from './apply.js';
 import { evaluateFilters } from './filters.js';
 import { emailRule, matchKeys } from './keys.js';
@@ -17,7 +17,6 @@ import { fetchMissing, Interrupted, scanSide, Stopped, type SideScan } from './s
 import type { SideCounts, SyncContext, SyncSummary, Unit } from './types.js';
 
 const SIDES = ['a', 'b'] as const;
-const otherSide = (s: Side): Side => (s === 'a' ? 'b' : 'a');
 
 export function emptySummary(ctx: SyncContext): SyncSummary {
   const counts = (side: Side): SideCounts => ({

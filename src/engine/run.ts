@@ -113,7 +113,7 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
         summaries.push({ ...emptySummary(ctx), outcome: 'stopped' });
         continue;
       }
-      ctx.associations = buildBridge(config, prepared.syncs, p, store);
+      ctx.associations = buildBridge(prepared.syncs, p, store);
       if (ctx.associations) ctx.mappings = [...p.mappings, ...ctx.associations.mappings];
       const fingerprint = settingsFingerprint(ctx);
       const before = store.getSync(sync.name)?.settings;

@@ -4,7 +4,7 @@ import type { SyncConfig } from '../config/types.js';
 import type { FieldMapping } from '../mapping/types.js';
 import type { MappingRow } from '../mapping/describe.js';
 import type { LinkRow, Side, StateStore } from '../state/store.js';
-import type { FieldChange, MergeResult } from './merge.js';
+import type { FieldChange } from './merge.js';
 
 export interface SideContext {
   side: Side;
@@ -93,4 +93,3 @@ export type Unit =
       resumed?: boolean }
   | { kind: 'create'; from: Side; record: SourceRecord };
 
-export type PairPlan = { unit: Extract<Unit, { kind: 'pair' }>; merge: MergeResult | null; aId: string; bId: string };

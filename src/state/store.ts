@@ -50,7 +50,8 @@ export interface SyncRow {
 }
 
 const now = () => new Date().toISOString();
-const other = (side: Side): Side => (side === 'a' ? 'b' : 'a');
+/** The other side of a sync. */
+export const otherSide = (side: Side): Side => (side === 'a' ? 'b' : 'a');
 
 interface RawLink { a_id: string; b_id: string; base: string; assoc: string | null; deleted: Side | null; a_hash: string | null; b_hash: string | null }
 const LINK_COLUMNS = 'a_id, b_id, base, assoc, deleted, a_hash, b_hash';
@@ -322,4 +323,3 @@ export class StateStore {
   }
 }
 
-export { other };

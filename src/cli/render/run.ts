@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import type { Value } from '../../connector.js';
 import type { PlannedAction, SyncSummary } from '../../engine/types.js';
 import type { RunResult } from '../../engine/run.js';
+import { otherSide } from '../../state/store.js';
 import type { Style } from './style.js';
 
 const show = (v: Value): string => (v === null ? '(empty)' : Array.isArray(v) ? v.join(';') : JSON.stringify(v));
@@ -23,10 +24,9 @@ export function renderPlan(s: SyncSummary, style: Style): string[] {
 }
 
 function describeAction(a: PlannedAction, name: (s: 'a' | 'b') => string, style: Style): string[] {
-  const other = (s: 'a' | 'b') => (s === 'a' ? 'b' : 'a');
   switch (a.kind) {
     case 'create':
-      return [`  ${style.green('create')} in ${name(a.in)} from ${name(other(a.in))}#${a.from}: ` +
+      return [`  ${style.green('create')} in ${name(a.in)} from ${name(otherSide(a.in))}#${a.from}: ` +
         Object.entries(a.fields).map(([k, v]) => `${k}=${show(v)}`).join(', ')];
     case 'update':
       return [`  ${style.yellow('update')} ${name(a.in)}#${a.id}:`,
@@ -38,7 +38,7 @@ function describeAction(a: PlannedAction, name: (s: 'a' | 'b') => string, style:
     case 'exclude':
       return [`  ${style.dim('exclude')} ${name(a.side)}#${a.id}: ${a.reason}`];
     case 'deleted':
-      return [`  ${style.dim('deleted')} in ${name(a.side)}: #${a.id} (not deleted in ${name(other(a.side))}, not re-created)`];
+      return [`  ${style.dim('deleted')} in ${name(a.side)}: #${a.id} (not deleted in ${name(otherSide(a.side))}, not re-created)`];
   }
 }
 
