@@ -68,7 +68,11 @@ export interface ObjectSpec {
   capabilities: {
     create: boolean;
     update: boolean;
-    /** `read` with a cursor returns only what changed since it. */
+    /**
+     * true: `read` with a cursor returns only what changed since it.
+     * false: it yields no batch at all when nothing changed, else lists every
+     * record (so the engine knows a record not listed is gone).
+     */
     changeCursor: boolean;
   };
 }
@@ -130,6 +134,17 @@ export interface Connector {
   missing(object: string, ids: string[]): Promise<string[]>;
   /** Writes a batch; answers once per op, in any order, matched by `ref`. */
   write(object: string, ops: WriteOp[]): Promise<WriteResult[]>;
+  /**
+   * Optional. `since` is the last cursor a read of `object` gave; since that
+   * read, this connector may have written records. Answers a cursor from which
+   * a read skips this connector's own writes (the engine has recorded them)
+   * but still yields every change anyone else made after that read, including
+   * a later change to a record it wrote. When it cannot tell its writes from
+   * others' changes, it answers `since`. Without this method the engine keeps
+   * `since`, and the next run reads its own writes back (and finds them
+   * unchanged).
+   */
+  cursorAfterWrites?(object: string, since: string | null): Promise<string | null>;
   close(): Promise<void>;
 }
 

@@ -4,7 +4,7 @@
  * reader never sees half a file and a crash never leaves one.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, type BigIntStats } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { appError, configError } from '../../src/errors.js';
@@ -22,7 +22,7 @@ export interface CsvObjectConfig {
 }
 
 export interface CsvFile extends CsvText {
-  /** `sha256:<hex>` of the file's bytes. */
+  /** `sha256:<hex>` of the file's bytes (as read, or as this connector last saved them). */
   hash: string;
   idColumn: number;
   /** id → row index. */
@@ -42,13 +42,11 @@ export interface CsvFile extends CsvText {
  * null when the file does not exist.
  */
 export async function fileStamp(file: string): Promise<string | null> {
-  try {
-    const s = await stat(file, { bigint: true });
-    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-  } catch {
-    return null;
-  }
+  const s = await stat(file, { bigint: true }).catch(() => null);
+  return s === null ? null : stampOf(s);
 }
+
+const stampOf = (s: BigIntStats) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 
 const contentHash = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
@@ -131,10 +129,21 @@ export async function loadCsv(cfg: CsvObjectConfig): Promise<CsvFile> {
   return { ...csv, hash: contentHash(bytes), idColumn, index, rowBytes: [] };
 }
 
-/** Writes the file in 1 MB pieces (no second copy of a large file in memory), reusing `rowBytes`, then syncs it. */
-async function writeCsvText(path: string, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }, delimiter: string): Promise<void> {
+/**
+ * Writes the file in 1 MB pieces (no second copy of a large file in memory),
+ * reusing `rowBytes`, then syncs it. Hashes the pieces on the way, so the
+ * hash of what was written costs no read of the file.
+ */
+async function writeCsvText(path: string, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }, delimiter: string):
+  Promise<{ hash: string; written: BigIntStats }> {
   const line = rowSerializer(delimiter);
+  const hash = createHash('sha256');
   const handle = await open(path, 'w');
+  const put = (parts: Buffer[], size: number) => {
+    const piece = Buffer.concat(parts, size);
+    hash.update(piece);
+    return handle.write(piece);
+  };
   try {
     let parts: Buffer[] = [Buffer.from(`${csv.bom ? '\ufeff' : ''}${line(csv.header)}${csv.eol}`)];
     let size = parts[0]!.length;
@@ -148,27 +157,37 @@ async function writeCsvText(path: string, csv: CsvText & { rowBytes?: (Buffer | 
       parts.push(bytes);
       size += bytes.length;
       if (size >= 1 << 20) {
-        await handle.write(Buffer.concat(parts, size));
+        await put(parts, size);
         parts = [];
         size = 0;
       }
     }
-    await handle.write(Buffer.concat(parts, size));
+    await put(parts, size);
     await handle.sync();
+    return { hash: `sha256:${hash.digest('hex')}`, written: await handle.stat({ bigint: true }) };
   } finally {
     await handle.close();
   }
 }
 
-export async function saveCsv(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }): Promise<void> {
+export interface SavedCsv {
+  /** `sha256:<hex>` of the bytes written. */
+  hash: string;
+  /** The stamp of the file as written; null when another program had already replaced or changed it after the rename. */
+  stamp: string | null;
+}
+
+export async function saveCsv(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }): Promise<SavedCsv> {
   const dir = dirname(cfg.file);
   const tmp = join(dir, `.${basename(cfg.file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let saved: SavedCsv;
   try {
     if (!existsSync(dir)) await mkdir(dir, { recursive: true });
     const mode = existsSync(cfg.file) ? (await stat(cfg.file)).mode & 0o777 : undefined;
-    await writeCsvText(tmp, csv, cfg.delimiter);
+    const { hash, written } = await writeCsvText(tmp, csv, cfg.delimiter);
     if (mode !== undefined) await chmod(tmp, mode);
     await rename(tmp, cfg.file);
+    saved = { hash, stamp: await stampIfAsWritten(cfg.file, written) };
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw appError('CSV_WRITE_FAILED', `could not write CSV file ${cfg.file}: ${(err as Error).message}`, {
@@ -176,6 +195,20 @@ export async function saveCsv(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: 
     });
   }
   await removeStaleTemps(dir, basename(cfg.file));
+  return saved;
+}
+
+/**
+ * The file's stamp when it is still the file just written, untouched: a stat
+ * after the rename alone could return the stamp of another program's version
+ * saved in between, and the connector would then take it for its own. (The
+ * chmod and the rename change only the ctime.)
+ */
+async function stampIfAsWritten(file: string, written: BigIntStats): Promise<string | null> {
+  const now = await stat(file, { bigint: true }).catch(() => null);
+  const same = now !== null && now.dev === written.dev && now.ino === written.ino
+    && now.size === written.size && now.mtimeNs === written.mtimeNs;
+  return same ? stampOf(now) : null;
 }
 
 /** Temp files of this CSV file left by a process that was killed while writing it (their pid is gone). */

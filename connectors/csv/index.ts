@@ -13,7 +13,9 @@
  *
  * Changes are found by content hash: the cursor is `sha256:<hex>` of the file,
  * a read from the current hash yields nothing, any other read lists the whole
- * file (the engine compares each record with its base).
+ * file (the engine compares each record with its base). After a run's writes,
+ * `cursorAfterWrites` answers the hash of the file as this connector saved it,
+ * so the next run does not list the whole file again for the engine's own writes.
  */
 import { resolve } from 'node:path';
 import type {
@@ -25,6 +27,9 @@ import { csvHash, fileStamp, loadCsv, saveCsv, type CsvFile, type CsvObjectConfi
 import { applyOps, csvFields, csvObjectSpec, recordReader } from './records.js';
 
 interface CsvObject { base: ObjectConfigBase; file: CsvObjectConfig }
+
+/** A parsed file and the stamp of the version it holds. */
+interface Held { csv: CsvFile; stamp: string }
 
 function parseConfig(config: ConnectionConfig) {
   const reader = new ConfigReader(config);
@@ -52,7 +57,15 @@ class CsvConnector implements Connector {
    * every batch made an initial sync quadratic. A file changed by anyone else
    * has another stamp and is parsed again.
    */
-  private readonly parsed = new Map<string, { csv: CsvFile; stamp: string }>();
+  private readonly parsed = new Map<string, Held>();
+  /**
+   * Per object, what the file is since the last read: `since` is the hash that
+   * read gave, `hash` the file's hash after this connector's writes since (or
+   * `since` itself), `stamp` the file's stamp after the last save. A write
+   * made to any other version than `hash` ends the chain: another program
+   * changed the file in between, and only a full read from `since` shows it.
+   */
+  private readonly chains = new Map<string, { since: string; hash: string; stamp: string | null }>();
 
   constructor(private readonly config: ConnectionConfig) {
     this.cfg = parseConfig(config);
@@ -71,10 +84,12 @@ class CsvConnector implements Connector {
   async *read(object: string, opts: ReadOptions): AsyncIterable<ReadBatch> {
     const { base, file } = this.object(object);
     const hash = await csvHash(file);
-    if (opts.since !== null && opts.since === hash) return;
+    if (opts.since !== null && opts.since === hash) {
+      this.chains.set(file.object, { since: hash, hash, stamp: null });
+      return;
+    }
     const csv = await this.load(file);
-    // A version this connector wrote: its hash was left to be computed when needed.
-    if (csv.hash === '') csv.hash = hash;
+    this.chains.set(file.object, { since: csv.hash, hash: csv.hash, stamp: null });
     const toRecord = recordReader(base, csv, csvFields(base, csv.header), opts);
     const size = this.cfg.batchSize;
     for (let i = 0; i === 0 || i < csv.rows.length; i += size) {
@@ -101,29 +116,55 @@ class CsvConnector implements Connector {
   async write(object: string, ops: WriteOp[]): Promise<WriteResult[]> {
     if (ops.length === 0) return [];
     const { base, file } = this.object(object);
-    const csv = await this.load(file);
-    // The rows are changed in place: until the file is saved, the parse in hand is not the file's.
+    const { csv, stamp: loaded } = await this.hold(file);
+    const chain = this.chains.get(file.object);
+    // Any other version than the one the chain ends with holds another program's change.
+    const onChain = chain !== undefined && csv.hash === chain.hash;
+    // The rows are changed in place: until the file is saved, neither the parse in hand nor the chain is the file's.
     this.parsed.delete(file.object);
+    this.chains.delete(file.object);
     const { results, changed } = applyOps(base, csv, ops);
-    if (changed) {
-      await saveCsv(file, csv);
-      csv.hash = '';
-    }
-    const stamp = await fileStamp(file.file);
-    if (stamp !== null) this.parsed.set(file.object, { csv, stamp });
+    let stamp = loaded;
+    if (changed) ({ hash: csv.hash, stamp } = await saveCsv(file, csv));
+    if (stamp === null) return results;
+    this.parsed.set(file.object, { csv, stamp });
+    if (onChain) this.chains.set(file.object, { since: chain.since, hash: csv.hash, stamp });
     return results;
   }
 
-  /** The parsed file, reused while its stamp is the one this connector last read or wrote. */
+  /**
+   * The hash of the file as this connector's writes since the last read left
+   * it, when nothing else changed the file in between or since; otherwise
+   * `since` (also when nothing was written, or `since` is not what the last
+   * read gave).
+   */
+  async cursorAfterWrites(object: string, since: string | null): Promise<string | null> {
+    const { file } = this.object(object);
+    const chain = this.chains.get(file.object);
+    if (since === null || chain === undefined || chain.since !== since || chain.hash === since || chain.stamp === null) return since;
+    // Another stamp: someone changed the file after the last save.
+    return (await fileStamp(file.file)) === chain.stamp ? chain.hash : since;
+  }
+
   private async load(file: CsvObjectConfig): Promise<CsvFile> {
+    return (await this.hold(file)).csv;
+  }
+
+  /**
+   * The parsed file, reused while its stamp is the one this connector last
+   * read or wrote, with that stamp (null when the file changed while it was
+   * parsed: then the parse is not kept).
+   */
+  private async hold(file: CsvObjectConfig): Promise<{ csv: CsvFile; stamp: string | null }> {
     const before = await fileStamp(file.file);
     const held = this.parsed.get(file.object);
-    if (held && before !== null && held.stamp === before) return held.csv;
+    if (held && before !== null && held.stamp === before) return held;
     const csv = await loadCsv(file);
     const after = await fileStamp(file.file);
-    if (after !== null && after === before) this.parsed.set(file.object, { csv, stamp: after });
+    const stamp = after !== null && after === before ? after : null;
+    if (stamp !== null) this.parsed.set(file.object, { csv, stamp });
     else this.parsed.delete(file.object);
-    return csv;
+    return { csv, stamp };
   }
 
   async close(): Promise<void> {}

@@ -11,6 +11,16 @@ export type Db = Database.Database;
 
 export const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
+/** Prepared statements per database and SQL text: a write batch reuses them op after op. */
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+export function prepared(db: Db, sql: string): Database.Statement {
+  let byText = statements.get(db);
+  if (!byText) statements.set(db, (byText = new Map()));
+  let stmt = byText.get(sql);
+  if (!stmt) byText.set(sql, (stmt = db.prepare(sql)));
+  return stmt;
+}
+
 const sqliteCode = (err: unknown): string | undefined =>
   err instanceof Database.SqliteError ? err.code : undefined;
 

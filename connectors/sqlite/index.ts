@@ -18,7 +18,9 @@ import type {
 import { configError } from '../../src/errors.js';
 import { ConfigReader } from '../shared/object-config.js';
 import { databaseError, openDatabase, type Db } from './database.js';
-import { fetchIds, fetchRows, readTable, toRecord } from './read.js';
+import { missingIds } from './missing.js';
+import { cursorPastOwnWrites, WriteLog } from './own-writes.js';
+import { fetchRows, readTable, toRecord } from './read.js';
 import { bindId, objectSpec, resolveTable, type SqliteObjectConfig, type TableSchema } from './schema.js';
 import { ChangeClock, TableWriter } from './write.js';
 
@@ -40,6 +42,7 @@ class SqliteConnector implements Connector {
   private db: Db | undefined;
   private readonly schemas = new Map<string, TableSchema>();
   private readonly clock = new ChangeClock();
+  private readonly writes = new WriteLog();
   private readonly cfg: ReturnType<typeof parseConfig>;
 
   constructor(private readonly config: ConnectionConfig) {
@@ -73,16 +76,22 @@ class SqliteConnector implements Connector {
   }
 
   async missing(object: string, ids: string[]): Promise<string[]> {
-    return this.guard(() => {
-      const s = this.schema(object);
-      const found = new Set(fetchIds(this.open(), s, ids.map((id) => bindId(id, s.id))));
-      return ids.filter((id) => !found.has(id));
-    });
+    return this.guard(() => missingIds(this.open(), this.schema(object), ids));
   }
 
   async write(object: string, ops: WriteOp[]): Promise<WriteResult[]> {
     if (ops.length === 0) return [];
-    return this.guard(() => new TableWriter(this.open(), this.schema(object), this.clock).write(ops));
+    return this.guard(() => new TableWriter(this.open(), this.schema(object), this.clock, this.writes).write(ops));
+  }
+
+  /** Past this connector's writes since the last read, when a change cursor can tell them from others' (own-writes.ts). */
+  async cursorAfterWrites(object: string, since: string | null): Promise<string | null> {
+    return this.guard(() => {
+      const s = this.schema(object);
+      const written = this.writes.take(s);
+      if (since === null || !s.updatedAt) return since;
+      return cursorPastOwnWrites(this.open(), s, since, written, this.cfg.batchSize);
+    });
   }
 
   async close(): Promise<void> {

@@ -12,25 +12,37 @@
  * within one tick. When more than SEEN_LIMIT rows fall in that window, `seen`
  * is dropped and the next read skips rows with (time, id) <= (ts, id).
  *
+ * A cursor past this connector's own writes (own-writes.ts) is made right
+ * after them, and a bulk write fills the window. When more than SEEN_LIMIT
+ * rows fall in it, `own` maps each change time this connector gave rows of the
+ * window to a hash of the ids of all rows with that time. The next read passes
+ * over such a group unread while exactly those rows still have that time: a
+ * row changed since has another time, and another program's row with that
+ * very time changes the set, so the whole group is read. `seen` covers the
+ * other rows and, past SEEN_LIMIT, keeps the newest instead of being dropped:
+ * without it a change made later in that very second with a whole-second time
+ * would be skipped.
+ *
  * Without `updated_at` the cursor is `sha256:<hex>` of the whole table: the
  * same cursor again means an unchanged table and the read yields nothing.
  */
 import { createHash } from 'node:crypto';
 import type { ReadBatch, ReadOptions, SourceRecord, Value } from '../../src/connector.js';
 import { isoMs, toCanonical } from '../shared/values.js';
-import { quoteIdent, type Db } from './database.js';
+import { prepared, quoteIdent, type Db } from './database.js';
 import type { TableSchema } from './schema.js';
 
 type Row = Record<string, unknown>;
 /** Row ids as SQLite returns them (integer or text ids; blob ids are not supported). */
 export type Id = number | string;
 
-interface ChangeCursor { v: 1; ts: string; id: Id; from: string; seen?: Record<string, string> }
+interface ChangeCursor { v: 1; ts: string; id: Id; from: string; seen?: Record<string, string>; own?: Record<string, string> }
 
 const SEEN_LIMIT = 10_000;
 /** Slack for writers whose clocks or timestamps lag ours by up to this much. */
 const LOOKBACK_MS = 2000;
-const IN_CHUNK = 500;
+/** Ids per `IN (...)` query. */
+export const IN_CHUNK = 500;
 
 /** SQL giving the change time of a row as 'YYYY-MM-DDTHH:MM:SS.SSSZ' (or '' when unset), whatever its storage. */
 export function changeTimeSql(column: string): string {
@@ -47,6 +59,22 @@ function windowStart(ts: string): string {
 }
 
 const rowHash = (row: Row) => createHash('sha1').update(JSON.stringify(row)).digest('base64url').slice(0, 12);
+const groupHash = (ids: Id[]) => createHash('sha1').update(JSON.stringify(ids)).digest('base64url').slice(0, 16);
+
+/** Change times of the cursor's `own` groups whose rows are exactly those listed now with that time. */
+function intactGroups(keys: [string, Id][], own: Record<string, string> | undefined): Set<string> {
+  const intact = new Set<string>();
+  if (!own || typeof own !== 'object') return intact;
+  const groups = new Map<string, Id[]>();
+  for (const [ts, id] of keys) {
+    if (typeof own[ts] !== 'string') continue;
+    let ids = groups.get(ts);
+    if (!ids) groups.set(ts, (ids = []));
+    ids.push(id);
+  }
+  for (const [ts, ids] of groups) if (groupHash(ids) === own[ts]) intact.add(ts);
+  return intact;
+}
 
 function parseChangeCursor(since: string | null): ChangeCursor | null {
   if (!since?.startsWith('{')) return null;
@@ -57,6 +85,9 @@ function parseChangeCursor(since: string | null): ChangeCursor | null {
     return null;
   }
 }
+
+/** A cursor of the `{v:1, ...}` kind, from which a change listing can start. */
+export const isChangeCursor = (since: string | null): boolean => parseChangeCursor(since) !== null;
 
 export function toRecord(schema: TableSchema, row: Row, opts: ReadOptions): SourceRecord {
   const wanted = opts.fields.length > 0 ? opts.fields : schema.fields.map((f) => f.name);
@@ -93,54 +124,95 @@ export function fetchRows(db: Db, schema: TableSchema, ids: Id[]): Map<string, R
   return out;
 }
 
-/** Of the given ids, those present in the table (as strings). */
-export function fetchIds(db: Db, schema: TableSchema, ids: Id[]): string[] {
-  const out: string[] = [];
-  const id = quoteIdent(schema.id.name);
-  for (let i = 0; i < ids.length; i += IN_CHUNK) {
-    const chunk = ids.slice(i, i + IN_CHUNK);
-    const sql = `SELECT ${id} FROM ${quoteIdent(schema.table)} WHERE ${id} IN (${chunk.map(() => '?').join(',')})`;
-    for (const [v] of db.prepare(sql).raw().all(...chunk) as [unknown][]) out.push(String(v));
-  }
-  return out;
+/** A row as the change listing compares it: its change time and a hash of its content. */
+export interface RowState { ts: string; hash: string }
+
+/** The state of one row (undefined: no such row), read as the listing would. */
+export function rowState(db: Db, schema: TableSchema, id: Id): RowState | undefined {
+  const stmt = prepared(db, `SELECT ${changeTimeSql(schema.updatedAt!.name)}, * FROM ${quoteIdent(schema.table)} ` +
+    `WHERE ${quoteIdent(schema.id.name)} = ?`).raw();
+  const r = stmt.get(id) as unknown[] | undefined;
+  if (!r) return undefined;
+  const names = stmt.columns().slice(1).map((c) => c.name);
+  return { ts: r[0] as string, hash: rowHash(Object.fromEntries(names.map((n, i) => [n, r[i + 1]]))) };
 }
 
-/** Oldest change first, from the cursor's window on; pages are fetched by id so the table is sorted once. */
-async function* readChanges(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number): AsyncGenerator<ReadBatch> {
+/**
+ * Says whether a listed row is this connector's own write, left as it wrote
+ * it (own-writes.ts), and if so what the row was before its first such write
+ * (null: created by it). The row counts as unchanged when what it was before
+ * did, and is fetched only when a cursor needs its hash.
+ */
+export type Ours = (id: string, ts: string) => { before: RowState | null } | undefined;
+
+/**
+ * Oldest change first, from the cursor's window on; pages are fetched by id so the table is sorted once.
+ * Synchronous, so a caller can run it inside one read transaction (cursorPastOwnWrites).
+ */
+export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number, ours?: Ours): Generator<ReadBatch> {
   const from = parseChangeCursor(opts.since);
   const lower = !from ? '' : from.seen ? from.from : from.ts;
   // Materialised so the time expression is computed once per row, not for WHERE and ORDER BY each.
   const keys = db.prepare(`WITH k AS MATERIALIZED (SELECT ${changeTimeSql(schema.updatedAt!.name)} AS ts, ${quoteIdent(schema.id.name)} AS id ` +
     `FROM ${quoteIdent(schema.table)}) SELECT ts, id FROM k WHERE ts >= ? ORDER BY ts, id`).raw().all(lower) as [string, Id][];
-  /** Rows read, oldest first; those from `head` on are inside the window of the last one (hashed when a cursor is made). */
-  const window: { ts: string; id: string; row?: Row; hash?: string }[] = [];
+  const intact = intactGroups(keys, from?.own);
+  /**
+   * Rows read, oldest first; those from `head` on are inside the window of the last one (hashed when a cursor is made).
+   * A row passed over unread (`passed`: ours, or in an intact group) has neither `row` nor `hash` until a cursor needs it.
+   */
+  const window: { ts: string; id: string; key: Id; passed: boolean; row?: Row; hash?: string }[] = [];
   let head = 0;
   let second = '';
   let start = '';
   let last: { ts: string; id: Id } | undefined;
   let given = opts.since;
   let records: SourceRecord[] = [];
+  /** A row at `ts` is passed over by a read from the cursor: not listed from it, or in its window with the same content. */
+  const unchangedSince = (ts: string, id: Id, hash: () => string): boolean => {
+    if (from === null) return false;
+    if (!from.seen) return ts < from.ts || (ts === from.ts && id <= from.id);
+    const known = from.seen[String(id)];
+    return ts < from.from || (known !== undefined && known === hash());
+  };
+  /** Unchanged, and need not be fetched: in an intact group, or our own write over an unchanged row. */
+  const passedOver = (ts: string, id: Id): boolean => {
+    if (intact.has(ts)) return true;
+    const own = ours?.(String(id), ts);
+    if (!own) return false;
+    const { before } = own;
+    return before === null || unchangedSince(before.ts, id, () => before.hash);
+  };
   const cursor = () => {
     const inWindow = window.slice(head);
+    // Past our own writes, rows passed over are summed up per change time when they cannot all be hashed.
+    const ownTimes = new Set(ours && inWindow.length > SEEN_LIMIT ? inWindow.filter((e) => e.passed).map((e) => e.ts) : []);
+    const rest = inWindow.filter((e) => !ownTimes.has(e.ts));
+    const kept = rest.length <= SEEN_LIMIT ? rest : ours ? rest.slice(-SEEN_LIMIT) : undefined;
     let seen: Record<string, string> | undefined;
-    if (inWindow.length <= SEEN_LIMIT) {
+    if (kept) {
+      const late = fetchRows(db, schema, kept.filter((e) => e.hash === undefined && !e.row).map((e) => e.key));
       seen = {};
-      for (const e of inWindow) seen[e.id] = e.hash ??= rowHash(e.row!);
+      for (const e of kept) {
+        const row = e.row ?? late.get(e.id);
+        if (e.hash === undefined && !row) continue; // deleted since the listing: nothing to pass over
+        seen[e.id] = e.hash ??= rowHash(row!);
+      }
     }
-    return JSON.stringify({ v: 1, ts: last!.ts, id: last!.id, from: windowStart(last!.ts), ...(seen ? { seen } : {}) });
+    let own: Record<string, string> | undefined;
+    for (const t of ownTimes) (own ??= {})[t] = groupHash(inWindow.filter((e) => e.ts === t).map((e) => e.key));
+    return JSON.stringify({ v: 1, ts: last!.ts, id: last!.id, from: windowStart(last!.ts), ...(seen ? { seen } : {}), ...(own ? { own } : {}) });
   };
 
   for (let i = 0; i < keys.length; i += batchSize) {
     const page = keys.slice(i, i + batchSize);
-    const rows = fetchRows(db, schema, page.map(([, id]) => id));
-    for (const [rowTs, id] of page) {
+    const passed = page.map(([ts, id]) => passedOver(ts, id));
+    const rows = fetchRows(db, schema, page.filter((_, j) => !passed[j]).map(([, id]) => id));
+    for (const [j, [rowTs, id]] of page.entries()) {
       const row = rows.get(String(id));
-      if (!row) continue; // deleted since the listing
-      const entry: (typeof window)[number] = { ts: rowTs, id: String(id), row };
-      const known = from?.seen?.[entry.id];
-      const unchanged = from !== null && (from.seen
-        ? known !== undefined && known === (entry.hash = rowHash(row))
-        : rowTs < from.ts || (rowTs === from.ts && id <= from.id));
+      if (!row && !passed[j]) continue; // deleted since the listing
+      const entry: (typeof window)[number] = { ts: rowTs, id: String(id), key: id, passed: passed[j]!, row };
+      // `row!`: rows not passed over were fetched.
+      const unchanged = passed[j] || unchangedSince(rowTs, id, () => (entry.hash = rowHash(row!)));
       window.push(entry);
       if (rowTs.slice(0, 19) !== second) {
         second = rowTs.slice(0, 19);
@@ -148,7 +220,7 @@ async function* readChanges(db: Db, schema: TableSchema, opts: ReadOptions, batc
         for (; window[head]!.ts < start; head++) window[head]!.row = undefined; // let go of rows that left the window
       }
       last = { ts: rowTs, id };
-      if (!unchanged) records.push(toRecord(schema, row, opts));
+      if (!unchanged) records.push(toRecord(schema, row!, opts));
     }
     if (records.length >= batchSize) {
       given = cursor();
@@ -159,6 +231,10 @@ async function* readChanges(db: Db, schema: TableSchema, opts: ReadOptions, batc
   // Also when only unchanged rows followed: their hashes belong in the cursor.
   const end = last === undefined ? null : cursor();
   if (records.length > 0 || (end !== null && end !== given)) yield { records, cursor: end };
+}
+
+async function* readChanges(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number): AsyncGenerator<ReadBatch> {
+  yield* changeBatches(db, schema, opts, batchSize);
 }
 
 function tableHash(db: Db, schema: TableSchema): string {

@@ -4,11 +4,11 @@
  * wrong type) fails alone while the others are applied.
  */
 import { randomUUID } from 'node:crypto';
-import type Database from 'better-sqlite3';
 import type { FieldSpec, Value, WriteOp, WriteResult } from '../../src/connector.js';
 import { checkCanonical, listToText, parseDatetime, RowRejection } from '../shared/values.js';
-import { isRowLevelSqliteError, quoteIdent, type Db } from './database.js';
-import { changeTimeSql } from './read.js';
+import { isRowLevelSqliteError, prepared, quoteIdent, type Db } from './database.js';
+import type { RowWrite, WriteLog } from './own-writes.js';
+import { changeTimeSql, rowState } from './read.js';
 import { bindId, type Column, type TableSchema } from './schema.js';
 
 type Stored = string | number | null;
@@ -17,13 +17,16 @@ type Stored = string | number | null;
  * Change times written by this connector: ms precision, one per write batch,
  * strictly after both the last one it wrote and the newest one in the table,
  * so a saved cursor never sits after a later write, and never more than a
- * few ms ahead of the clock.
+ * few ms ahead of the clock. Never a whole hundredth of a second, so a time a
+ * coarser writer gives a row (SQLite's whole-second CURRENT_TIMESTAMP) is
+ * never taken for ours (own-writes.ts).
  */
 export class ChangeClock {
   private last = 0;
   private readonly facts = new Map<string, number | boolean>();
   next(newestInTable: number): number {
     this.last = Math.max(Date.now(), this.last + 1, newestInTable + 1);
+    if (this.last % 10 === 0) this.last += 1;
     return this.last;
   }
   /**
@@ -43,41 +46,51 @@ export class ChangeClock {
   }
 }
 
-/** Prepared statements per database and SQL text: a write batch reuses them op after op. */
-const statements = new WeakMap<Db, Map<string, Database.Statement>>();
-function prepared(db: Db, sql: string): Database.Statement {
-  let byText = statements.get(db);
-  if (!byText) statements.set(db, (byText = new Map()));
-  let stmt = byText.get(sql);
-  if (!stmt) byText.set(sql, (stmt = db.prepare(sql)));
-  return stmt;
-}
-
 const isNumericStorage = (c: Column) => c.affinity === 'integer' || c.affinity === 'real';
 
 export class TableWriter {
-  constructor(private readonly db: Db, private readonly schema: TableSchema, private readonly clock: ChangeClock) {}
+  constructor(private readonly db: Db, private readonly schema: TableSchema, private readonly clock: ChangeClock,
+    private readonly log: WriteLog) {}
 
-  /** One change time per write batch (see changeTime). */
+  /** One change time per write batch (see changeTime), and as stored. */
   private stamp: number | undefined;
+  private stored: Stored = null;
 
   write(ops: WriteOp[]): WriteResult[] {
     this.stamp = undefined;
+    /** The rows given the batch's change time, once their op succeeded. */
+    const stamped: RowWrite[] = [];
     const one = this.db.transaction((op: WriteOp) => this.apply(op));
     const all = this.db.transaction((list: WriteOp[]) => list.map((op): WriteResult => {
       try {
-        return { ref: op.ref, ok: true, id: one(op) };
+        const { id, stampedRow } = one(op);
+        if (stampedRow) stamped.push(stampedRow);
+        return { ref: op.ref, ok: true, id };
       } catch (err) {
         if (err instanceof RowRejection || isRowLevelSqliteError(err)) return { ref: op.ref, ok: false, reason: err.message };
         throw err;
       }
     }));
-    return all.immediate(ops);
+    const results = all.immediate(ops);
+    // Only now: a batch that failed as a whole was rolled back and wrote nothing.
+    if (this.stamp !== undefined) this.log.add(this.db, this.schema, stamped, this.stored!);
+    return results;
   }
 
-  private apply(op: WriteOp): string {
+  /** The record's id and, when the op set the row's change time, what the write log needs to know of it. */
+  private apply(op: WriteOp): { id: string; stampedRow?: RowWrite } {
+    const s = this.schema;
     const values = this.rowValues(op);
-    return op.kind === 'create' ? this.insert(values) : this.update(op.id, values);
+    if (op.kind === 'create') {
+      const id = this.insert(values);
+      return { id, stampedRow: s.updatedAt ? { id, before: null } : undefined };
+    }
+    // The row as it was: a change another program made to it since the last
+    // read is hidden by our change time, and must not pass for our own.
+    const bound = bindId(op.id, s.id);
+    const before = s.updatedAt && values.has(s.updatedAt.name) ? rowState(this.db, s, bound) : undefined;
+    const id = this.update(op.id, values);
+    return { id, stampedRow: before ? { id: String(bound), before } : undefined };
   }
 
   private rowValues(op: WriteOp): Map<string, Stored> {
@@ -154,8 +167,11 @@ export class TableWriter {
     // future), and a cursor saved from such a row skipped edits other
     // programs made meanwhile. Rows sharing a time are told apart by the
     // cursor's id and content hash.
-    this.stamp ??= this.clock.next(newest);
-    return this.datetimeStored(this.stamp, col);
+    if (this.stamp === undefined) {
+      this.stamp = this.clock.next(newest);
+      this.stored = this.datetimeStored(this.stamp, col);
+    }
+    return this.stored;
   }
 
   private datetimeStored(ms: number, column: Column): Stored {

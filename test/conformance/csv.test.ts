@@ -1,4 +1,4 @@
 import { makeCsvApp } from './csv-app.js';
 import { runConformanceSuite } from './suite.js';
 
-runConformanceSuite('csv', makeCsvApp);
+runConformanceSuite('csv', makeCsvApp, { cursorAfterWrites: true });

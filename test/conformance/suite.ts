@@ -43,7 +43,12 @@ export function sampleContact(app: ConformanceApp, i: number): Fields {
 
 const byId = (records: SourceRecord[]) => new Map(records.map((r) => [r.id, r]));
 
-export function runConformanceSuite(name: string, makeHarness: MakeHarness): void {
+export interface SuiteOptions {
+  /** The connector implements `cursorAfterWrites` (optional in the contract). */
+  cursorAfterWrites?: boolean;
+}
+
+export function runConformanceSuite(name: string, makeHarness: MakeHarness, options: SuiteOptions = {}): void {
   describe(`${name} connector conformance`, () => {
     let app: ConformanceApp;
     beforeEach(async () => { app = await makeHarness(); });
@@ -155,6 +160,52 @@ export function runConformanceSuite(name: string, makeHarness: MakeHarness): voi
       await app.edit('contacts', ids[0]!, { [app.fields.email]: 'quicker@example.com' });
       const third = await readAll(app, 'contacts', next.cursor);
       expect(byId(third.records).get(ids[0]!)?.fields[app.fields.email]).toBe('quicker@example.com');
+    });
+
+    // Registered for connectors that say they have it, so a connector without it has no skipped tests.
+    if (options.cursorAfterWrites) describe('cursorAfterWrites', () => {
+      const after = (since: string | null) => app.connector.cursorAfterWrites!('contacts', since);
+      it('is implemented', () => expect(typeof app.connector.cursorAfterWrites).toBe('function'));
+
+      it('passes over the connector\'s own writes since the read', async () => {
+        const ids = await app.seed('contacts', [1, 2, 3].map((i) => ({ fields: contact(i) })));
+        const first = await readAll(app, 'contacts', null);
+        const results = await app.connector.write('contacts', [
+          { kind: 'update', ref: 'u', id: ids[1]!, fields: { [app.fields.email]: 'ours@example.com' } },
+          create('c', contact(9)),
+        ]);
+        expect(results.every((r) => r.ok)).toBe(true);
+        const cursor = await after(first.cursor);
+        expect((await readAll(app, 'contacts', cursor)).records).toEqual([]);
+        // Changed by someone else afterwards: read again, the record written included.
+        await app.edit('contacts', ids[1]!, { [app.fields.email]: 'theirs@example.com' });
+        const next = await readAll(app, 'contacts', cursor);
+        expect(byId(next.records).get(ids[1]!)?.fields[app.fields.email]).toBe('theirs@example.com');
+      });
+
+      it('still yields a change another program made between the read and the writes', async () => {
+        const ids = await app.seed('contacts', [1, 2, 3].map((i) => ({ fields: contact(i) })));
+        const first = await readAll(app, 'contacts', null);
+        await app.edit('contacts', ids[0]!, { [app.fields.email]: 'meanwhile@example.com' });
+        await app.connector.write('contacts', [{ kind: 'update', ref: 'u', id: ids[2]!, fields: { [app.fields.email]: 'ours@example.com' } }]);
+        const next = await readAll(app, 'contacts', await after(first.cursor));
+        expect(byId(next.records).get(ids[0]!)?.fields[app.fields.email]).toBe('meanwhile@example.com');
+      });
+
+      it('still yields a change another program made after the writes', async () => {
+        const ids = await app.seed('contacts', [1, 2, 3].map((i) => ({ fields: contact(i) })));
+        const first = await readAll(app, 'contacts', null);
+        await app.connector.write('contacts', [{ kind: 'update', ref: 'u', id: ids[2]!, fields: { [app.fields.email]: 'ours@example.com' } }]);
+        await app.edit('contacts', ids[0]!, { [app.fields.email]: 'later@example.com' });
+        const next = await readAll(app, 'contacts', await after(first.cursor));
+        expect(byId(next.records).get(ids[0]!)?.fields[app.fields.email]).toBe('later@example.com');
+      });
+
+      it('answers the cursor it was given when nothing was written', async () => {
+        await app.seed('contacts', [1, 2].map((i) => ({ fields: contact(i) })));
+        const first = await readAll(app, 'contacts', null);
+        expect(await after(first.cursor)).toBe(first.cursor);
+      });
     });
 
     it('missing() reports deleted ids and not live ones; get() leaves them out', async () => {

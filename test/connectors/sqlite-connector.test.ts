@@ -235,3 +235,35 @@ describe('writing', () => {
     expect(row.changed).toBeLessThan(100_000_000_000);
   });
 });
+
+describe('missing', () => {
+  /** Lists under 10,000 ids are looked up by id; a list at least half the table's size reads the whole id column. */
+  async function bothWays(c: Connector, object: string, asked: string[]) {
+    const whole = await c.missing(object, asked);
+    const byId: string[] = [];
+    for (let i = 0; i < asked.length; i += 1000) byId.push(...(await c.missing(object, asked.slice(i, i + 1000))));
+    expect(byId).toEqual(whole);
+    return whole;
+  }
+
+  it('gives the same answer for a long list as for short ones, integer ids compared as the strings a read gives', async () => {
+    const insert = db.prepare('INSERT INTO people (id, email) VALUES (?, ?)');
+    db.transaction(() => { for (let i = 1; i <= 12_000; i++) insert.run(i, `p${i}@x.se`); })();
+    db.prepare('DELETE FROM people WHERE id % 7 = 0').run();
+    const odd = ['007', '7.0', '14.0', ' 5', '+5', '5 ', '5.0', 'abc', '0', '-1', '1e3', '12001', ''];
+    const asked = [...Array.from({ length: 12_000 }, (_, i) => String(i + 1)), ...odd, '3'];
+    const expected = [...Array.from({ length: 12_000 }, (_, i) => i + 1).filter((i) => i % 7 === 0).map(String), ...odd];
+    expect(await bothWays(connect(), 'contacts', asked)).toEqual(expected);
+  });
+
+  it('gives the same answer both ways for text ids, numeric-looking ones included', async () => {
+    const insert = db.prepare('INSERT INTO tags (code, label) VALUES (?, ?)');
+    db.transaction(() => { for (let i = 1; i <= 11_000; i++) insert.run(`t${i}`, 'x'); })();
+    insert.run('007', 'x');
+    insert.run('42', 'x');
+    db.prepare(`DELETE FROM tags WHERE code IN ('t5', 't10999')`).run();
+    const asked = [...Array.from({ length: 11_000 }, (_, i) => `t${i + 1}`), '007', '7', '42', '42.0', 'T1'];
+    const c = connect({ tags: { table: 'tags', id: 'code' } });
+    expect(await bothWays(c, 'tags', asked)).toEqual(['t5', 't10999', '7', '42.0', 'T1']);
+  });
+});
