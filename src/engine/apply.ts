@@ -8,6 +8,7 @@ import type { Fields, SourceRecord, WriteOp, WriteResult } from '../connector.js
 import { type Base, type Side, otherSide } from '../state/store.js';
 import { createFields, mappingKey, mergePair, type MergeResult } from './merge.js';
 import { fingerprint } from './fingerprint.js';
+import { exclusionReason } from './filters.js';
 import { matchKeys } from './keys.js';
 import type { PlannedAction, SyncContext, SyncSummary, Unit } from './types.js';
 
@@ -15,11 +16,19 @@ export interface BatchHooks {
   isExcluded(side: Side, id: string): boolean;
   /** A create refused because the record exists already: pair them in a later batch. */
   adopt(from: Side, sourceId: string, existingId: string): void;
+  /**
+   * A record written to `side` whose content afterwards could not be
+   * foreseen (see `afterWrite`): the next run must read it back.
+   */
+  unforeseen(side: Side): void;
 }
 
+/** A write to one side: the op, and whether an association of it waits for a related record. */
+interface Planned { op: WriteOp; waits: boolean }
+
 type Decided =
-  | { unit: Extract<Unit, { kind: 'pair' }>; aId: string; bId: string; merge: MergeResult | null; refs: Partial<Record<Side, string>> }
-  | { unit: Extract<Unit, { kind: 'create' }>; fields: Fields; base: Base; ref: string };
+  | { unit: Extract<Unit, { kind: 'pair' }>; aId: string; bId: string; merge: MergeResult | null; writes: Partial<Record<Side, Planned>> }
+  | { unit: Extract<Unit, { kind: 'create' }>; fields: Fields; base: Base; ref: string; write: Planned };
 
 export async function applyBatch(ctx: SyncContext, units: Unit[], summary: SyncSummary, hooks: BatchHooks): Promise<void> {
   const ops: Record<Side, WriteOp[]> = { a: [], b: [] };
@@ -48,7 +57,7 @@ function decide(ctx: SyncContext, unit: Unit, i: number, ops: Record<Side, Write
   const withAssoc = (side: Side, rec: SourceRecord | null): Fields | null =>
     rec && (bridge ? { ...rec.fields, ...bridge.values(side, rec) } : rec.fields);
   const split = (side: Side, fields: Fields, base: Base, prior: Base) => {
-    if (!bridge) return { fields, associations: undefined };
+    if (!bridge) return { fields, associations: undefined, dropped: [] };
     const out = bridge.split(side, fields);
     // A related record that is not in sync yet: that association waits.
     for (const key of out.dropped) {
@@ -60,24 +69,26 @@ function decide(ctx: SyncContext, unit: Unit, i: number, ops: Record<Side, Write
   if (unit.kind === 'create') {
     const to = otherSide(unit.from);
     const created = createFields(ctx.mappings, unit.from, withAssoc(unit.from, unit.record)!);
-    const { fields, associations } = split(to, created.fields, created.base, {});
+    const { fields, associations, dropped } = split(to, created.fields, created.base, {});
     const ref = `c${i}`;
-    ops[to].push({ kind: 'create', ref, fields, associations });
-    return { unit, fields, base: created.base, ref };
+    const op: WriteOp = { kind: 'create', ref, fields, associations };
+    ops[to].push(op);
+    return { unit, fields, base: created.base, ref, write: { op, waits: dropped.length > 0 } };
   }
   const aId = unit.a?.id ?? unit.link!.a_id;
   const bId = unit.b?.id ?? unit.link!.b_id;
-  if (hooks.isExcluded('a', aId) || hooks.isExcluded('b', bId)) return { unit, aId, bId, merge: null, refs: {} };
+  if (hooks.isExcluded('a', aId) || hooks.isExcluded('b', bId)) return { unit, aId, bId, merge: null, writes: {} };
   const prior = unit.link?.base ?? {};
   const merge = mergePair(ctx.mappings, withAssoc('a', unit.a), withAssoc('b', unit.b), unit.link?.base ?? null, policy);
-  const refs: Partial<Record<Side, string>> = {};
+  const writes: Partial<Record<Side, Planned>> = {};
   for (const side of ['a', 'b'] as const) {
-    const { fields, associations } = split(side, merge.write[side], merge.base, prior);
+    const { fields, associations, dropped } = split(side, merge.write[side], merge.base, prior);
     if (Object.keys(fields).length === 0 && !associations) continue;
-    refs[side] = `u${i}${side}`;
-    ops[side].push({ kind: 'update', ref: refs[side]!, id: side === 'a' ? aId : bId, fields, associations });
+    const op: WriteOp = { kind: 'update', ref: `u${i}${side}`, id: side === 'a' ? aId : bId, fields, associations };
+    ops[side].push(op);
+    writes[side] = { op, waits: dropped.length > 0 };
   }
-  return { unit, aId, bId, merge, refs };
+  return { unit, aId, bId, merge, writes };
 }
 
 async function write(ctx: SyncContext, side: Side, ops: WriteOp[]): Promise<WriteResult[]> {
@@ -99,10 +110,11 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
       if (r?.ok) {
         const [aId, bId] = from === 'a' ? [source.id, r.id] : [r.id, source.id];
         store.insertLink(sync.name, aId, bId, d.base);
-        // The created record was written, not read: its fingerprint is known next time it is read.
+        const made = afterWrite(ctx, to, r.id, null, d.write, hooks);
         const fp = fingerprint(ctx, from, source);
-        store.setHashes(sync.name, aId, from === 'a' ? fp : null, from === 'b' ? fp : null);
-        store.setKeys(sync.name, to, r.id, keysOf(to, d.fields));
+        const fpMade = made && fingerprint(ctx, to, made);
+        store.setHashes(sync.name, aId, from === 'a' ? fp : fpMade, from === 'b' ? fp : fpMade);
+        store.addKeys(sync.name, to, r.id, keysOf(to, d.fields));
         store.clearStatus(sync.name, from, source.id);
       } else if (r?.existingId && !store.linkBy(sync.name, to, r.existingId)) {
         hooks.adopt(from, source.id, r.existingId);
@@ -125,18 +137,25 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
     }
     const failed: Partial<Record<Side, string>> = {};
     for (const side of ['a', 'b'] as const) {
-      const ref = d.refs[side];
+      const ref = d.writes[side]?.op.ref;
       const r = ref ? results.get(ref) : undefined;
       if (ref && !r?.ok) failed[side] = r && !r.ok ? r.reason : 'no answer';
     }
     const base = baseAfter(ctx, merge, unit.link?.base ?? {}, failed);
     // Unchanged pairs are most of an incremental run: write nothing for them.
     if (!unit.link || !sameBase(base, unit.link.base)) store.updateBase(sync.name, aId, base);
-    // Fingerprints of records read as they are now in sync; a side written to
-    // (or a pair with a refusal) is compared field by field next time.
+    // Fingerprints of the records as they are now in sync: as read, or as
+    // written when that can be foreseen. Any other side written to (or a pair
+    // with a refusal) is compared field by field next time.
     const clean = !failed.a && !failed.b;
     const hash = (side: Side) => {
-      if (!clean || d.refs[side]) return null;
+      const write = d.writes[side];
+      if (write && !clean) hooks.unforeseen(side);
+      if (!clean) return null;
+      if (write) {
+        const now = afterWrite(ctx, side, side === 'a' ? aId : bId, unit[side], write, hooks);
+        return now && fingerprint(ctx, side, now);
+      }
       const rec = unit[side];
       return rec ? fingerprint(ctx, side, rec) : (side === 'a' ? unit.link?.a_hash : unit.link?.b_hash) ?? null;
     };
@@ -150,6 +169,34 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
       else store.clearStatus(sync.name, side, id);
     }
   }
+}
+
+/**
+ * The record as a write leaves it, when that can be foreseen: the record as
+ * read (nothing for a create) with the written fields and associations over
+ * it, and no association waiting. Its match keys are stored, as the next run
+ * may not read it back (`Connector.cursorAfterWrites`). Null when the record
+ * was not read, or when it would now be excluded by the rules or filters:
+ * then the next run must read it back and see.
+ */
+function afterWrite(ctx: SyncContext, side: Side, id: string, before: SourceRecord | null, write: Planned, hooks: BatchHooks): SourceRecord | null {
+  const { op } = write;
+  if (write.waits || (op.kind === 'update' && !before)) {
+    hooks.unforeseen(side);
+    return null;
+  }
+  const fields = { ...before?.fields, ...op.fields };
+  if (exclusionReason(ctx, side, fields) !== null) {
+    hooks.unforeseen(side);
+    return null;
+  }
+  if (op.kind === 'update') {
+    const { sync, sides, store } = ctx;
+    const keys = matchKeys(sync.object, fields, sides[side].spec, sync.match, side);
+    const old = matchKeys(sync.object, before!.fields, sides[side].spec, sync.match, side);
+    if (keys.length !== old.length || keys.some((k, i) => k !== old[i])) store.setKeys(sync.name, side, id, keys);
+  }
+  return { id, fields, associations: { ...before?.associations, ...op.associations } };
 }
 
 /** Equal bases: the merge hands back the stored entries themselves when nothing moved. */
@@ -202,7 +249,7 @@ function countDecided(summary: SyncSummary, decided: Decided[], results: Map<str
     summary.conflicts += d.merge.conflicts;
     let wrote = false;
     for (const side of ['a', 'b'] as const) {
-      const ref = d.refs[side];
+      const ref = d.writes[side]?.op.ref;
       if (!ref) continue;
       wrote = true;
       if (ok(ref)) summary.sides[side].updated++;

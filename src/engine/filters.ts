@@ -16,6 +16,9 @@ import type { FieldSpec, FieldType, Fields, ObjectSpec, Value } from '../connect
 import type { FilterCondition, FilterOp } from '../config/types.js';
 import { isEmpty, sameValue, toDate, toInstant, toNumber } from '../mapping/convert.js';
 import { unknownFieldHint } from '../mapping/suggest.js';
+import type { Side } from '../state/store.js';
+import { emailRule } from './keys.js';
+import type { SyncContext } from './types.js';
 
 const ORDERED: readonly FieldType[] = ['number', 'date', 'datetime', 'score', 'calculation'];
 const CONTAINS: readonly FieldType[] = ['text', 'checkboxes', 'multi', 'select'];
@@ -168,4 +171,18 @@ function show(v: unknown): string {
 function reasonFor(c: FilterCondition, v: Value): string {
   const wanted = c.op === 'is_empty' || c.op === 'is_not_empty' ? '' : ` ${show(c.value)}`;
   return `filter: ${c.field} ${c.op}${wanted} (was ${isEmpty(v) ? 'empty' : show(v)})`;
+}
+
+/** Why a record of `side` with these fields takes no part in the sync (SPEC §4 rules, then filters), or null. */
+export function exclusionReason(ctx: SyncContext, side: Side, fields: Fields): string | null {
+  const { sync, sides } = ctx;
+  const spec = sides[side].spec;
+  if (sync.object === 'contacts' && sync.rules.onlyWithEmail) {
+    const reason = emailRule(fields, spec);
+    if (reason) return reason;
+  }
+  const filters = sync.filters[sides[side].connection] ?? [];
+  if (filters.length === 0) return null;
+  const verdict = evaluateFilters(filters, fields, spec);
+  return verdict.pass ? null : verdict.reason;
 }

@@ -7,11 +7,11 @@ import { existsSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 import { DatasyncError, EXIT } from '../errors.js';
 import { acquireLock, isAlive, readLock, type Lock } from '../state/lock.js';
-import { openMemoryState, openState } from '../state/open.js';
+import { openMemoryState, openState, stateDamage } from '../state/open.js';
 import { StateStore, type Side } from '../state/store.js';
 import { describeMappings } from '../mapping/describe.js';
 import { buildBridge } from './associations.js';
-import { prepare, selectSyncs, syncOrder } from './prepare.js';
+import { prepare, selectSyncs, syncOrder, type PreparedSync } from './prepare.js';
 import { emptySummary, runSync } from './run-sync.js';
 import { Interrupted, Stopped } from './scan.js';
 import type { ProgressEvent, SyncContext, SyncSummary } from './types.js';
@@ -108,6 +108,7 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
         signal: opts.signal,
         progress,
         batchSize: opts.batchSize,
+        ownWrites: { a: !sharedObject(prepared.syncs, p, 0), b: !sharedObject(prepared.syncs, p, 1) },
       };
       if (!store.isEnabled(sync.name)) {
         summaries.push({ ...emptySummary(ctx), outcome: 'stopped' });
@@ -156,13 +157,21 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
     }
     return { runId, summaries, exitCode, interrupted };
   } catch (err) {
-    if (runId !== null) store.finishRun(runId, 'error', summaries, (err as Error).message);
-    throw err;
+    const damaged = stateDamage(err, config.state);
+    if (runId !== null && !damaged) store.finishRun(runId, 'error', summaries, (err as Error).message);
+    throw damaged ?? err;
   } finally {
     await prepared.close();
     db.close();
     lock?.release();
   }
+}
+
+/** Whether the app object on side `i` of `p` is written by another side of a sync of this run too. */
+function sharedObject(syncs: PreparedSync[], p: PreparedSync, i: 0 | 1): boolean {
+  const conn = p.sync.between[i];
+  const users = syncs.flatMap((q) => q.sync.between.filter((c) => c === conn && q.sync.object === p.sync.object));
+  return users.length > 1;
 }
 
 /** What decides which records take part and how: when it changes, the next pass reads everything. */

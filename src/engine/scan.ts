@@ -38,7 +38,9 @@ export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> 
   const opts = { fields: fieldsToRead(ctx, side), associations: ctx.associations?.names(side) };
   const records = new Map<string, SourceRecord>();
   let cursor = since;
+  let batches = 0;
   for await (const batch of s.connector.read(sync.object, { ...opts, since })) {
+    batches++;
     for (const r of batch.records) records.set(r.id, r);
     if (batch.cursor !== null) cursor = batch.cursor;
     ctx.progress?.({ phase: 'scan', sync: sync.name, side, connection: s.connection, records: records.size });
@@ -49,16 +51,23 @@ export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> 
   if (due.length > 0) {
     for (const r of await s.connector.get(sync.object, due, opts)) records.set(r.id, r);
   }
-  const deleted = await findDeleted(ctx, side, records);
+  // Without a change cursor a read lists everything or, when nothing changed, nothing (connector.ts).
+  const listing = s.spec.capabilities.changeCursor ? 'changes' : batches > 0 ? 'all' : 'unchanged';
+  const deleted = listing === 'unchanged' ? [] : await findDeleted(ctx, side, records, listing === 'all');
   return { records, cursor, initial, deleted };
 }
 
-async function findDeleted(ctx: SyncContext, side: Side, read: Map<string, SourceRecord>): Promise<string[]> {
+/**
+ * Linked records that are gone from the app. After a full listing, those not
+ * listed; else the app is asked about every linked record not read.
+ */
+async function findDeleted(ctx: SyncContext, side: Side, read: Map<string, SourceRecord>, listedAll: boolean): Promise<string[]> {
   const { sync, store, sides } = ctx;
   const deleted: string[] = [];
-  for (const page of store.linkedIds(sync.name, side)) {
+  for (const page of store.linkedIds(sync.name, side, 50_000)) {
     const unseen = page.filter((id) => !read.has(id));
-    if (unseen.length > 0) deleted.push(...(await sides[side].connector.missing(sync.object, unseen)));
+    if (unseen.length === 0) continue;
+    deleted.push(...(listedAll ? unseen : await sides[side].connector.missing(sync.object, unseen)));
   }
   return deleted;
 }

@@ -30,8 +30,14 @@ export interface SyncContext {
    * (HubSpot re-runs its initial sync when a sync's settings are saved).
    */
   rescan?: boolean;
-  /** Records per write batch. */
+  /** Records per write batch (default: by the number of records to apply, see `batchSizeFor`). */
   batchSize?: number;
+  /**
+   * Sides whose app object no other sync of this run writes: only there can
+   * the connector tell this sync's writes from everyone else's, so only there
+   * is the cursor moved past them (`Connector.cursorAfterWrites`).
+   */
+  ownWrites?: Record<Side, boolean>;
 }
 
 export interface AssociationBridge {

@@ -92,6 +92,11 @@ export const MIGRATIONS: string[] = [
     error TEXT
   );
   `,
+  // 2: the live links' ids without reading their rows (the deletion check lists them every run)
+  `
+  CREATE INDEX links_live_a ON links (sync, a_id) WHERE deleted IS NULL;
+  CREATE INDEX links_live_b ON links (sync, b_id) WHERE deleted IS NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

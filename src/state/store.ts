@@ -225,6 +225,10 @@ export class StateStore {
   // --- match keys ------------------------------------------------------------
   setKeys(sync: string, side: Side, id: string, keys: string[]): void {
     this.q(`DELETE FROM match_keys WHERE sync = ? AND side = ? AND record_id = ?`).run(sync, side, id);
+    this.addKeys(sync, side, id, keys);
+  }
+  /** Keys of a record that has none stored yet (just created). */
+  addKeys(sync: string, side: Side, id: string, keys: string[]): void {
     for (const key of keys) this.q(`INSERT INTO match_keys (sync, side, key, record_id) VALUES (?, ?, ?, ?)`).run(sync, side, key, id);
   }
   /** Every match key of one side: what a run matches new records against. */

@@ -139,7 +139,11 @@ function modelCreate(maps: ModelMapping[], from: Side, source: Fields) {
 // ---- the world: two apps, a state file, and what the model remembers -------------------
 
 interface LinkRow { a_id: string; b_id: string; deleted: Side | null }
-interface Params { direction: Direction; defaultSide: Side; clears: 'keep' | 'propagate'; batchSize: number; pageSize: number }
+interface Params {
+  direction: Direction; defaultSide: Side; clears: 'keep' | 'propagate'; batchSize: number; pageSize: number;
+  /** The apps' connectors implement `cursorAfterWrites` (runs then skip their own writes). */
+  ownCursor?: boolean;
+}
 interface Target { k: number; partner: boolean }
 interface FaultSpec { kind: FaultKind; at: number }
 
@@ -160,7 +164,8 @@ class World {
   faultsFired = 0;
 
   constructor(readonly params: Params, readonly cleanOnly: boolean) {
-    this.apps = { a: new MemoryApp('hub', SPEC.a, params.pageSize), b: new MemoryApp('crm', SPEC.b, params.pageSize) };
+    const own = params.ownCursor ?? false;
+    this.apps = { a: new MemoryApp('hub', SPEC.a, params.pageSize, own), b: new MemoryApp('crm', SPEC.b, params.pageSize, own) };
     this.maps = modelMappings(params.direction);
     this.policy = { defaultSide: params.defaultSide, clears: params.clears };
     const custom = [{ fields: { hub: 'notes', crm: 'remarks' }, where: 'model:1:1' }];
@@ -488,6 +493,7 @@ const paramsArb: fc.Arbitrary<Params> = fc.record({
   clears: fc.constantFrom<'keep' | 'propagate'>('keep', 'propagate'),
   batchSize: fc.constantFrom(1, 2, 3, 200),
   pageSize: fc.constantFrom(2, 3, 50),
+  ownCursor: fc.boolean(),
 });
 
 /** Records both apps hold before the first run (the initial sync matches them). */
@@ -584,4 +590,15 @@ test('scenario: a one-way field left empty on a created record takes its source\
     new EditCmd('a', partnerOfFirst, { score: 10 }), new RunCmd([], false),
   ]);
   expect(w.apps.b.record(w.links[0]!.b_id)?.fields['score_text']).toBe('10');
+});
+
+test('scenario: a record made like one whose create was interrupted is a duplicate of it, not a record to create', async () => {
+  // Found by the property (seed -677434611): the recovered create held no keys, so the newcomer was created on the other side.
+  const w = await scenario({ ...TWO_WAY, batchSize: 1 }, [
+    new CreateCmd('b', ann()), new RunCmd([{ kind: 'crash-after-write', at: 0 }], false, false),
+    new CreateCmd('a', ann({ first: 'Anna' })), new RunCmd([], false),
+  ]);
+  expect(w.apps.b.all(), 'nothing created in b for the newcomer').toHaveLength(1);
+  expect(w.apps.a.all()).toHaveLength(2);
+  expect(w.links).toHaveLength(1);
 });

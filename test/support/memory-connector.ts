@@ -71,7 +71,8 @@ export class MemoryApp {
   /** The interruption of the current run, if any. */
   fault: FaultPlan | null = null;
 
-  constructor(readonly name: string, readonly spec: ObjectSpec, readonly pageSize = 3) {}
+  /** With `ownCursor`, its connectors implement `cursorAfterWrites`. */
+  constructor(readonly name: string, readonly spec: ObjectSpec, readonly pageSize = 3, readonly ownCursor = false) {}
 
   // --- a person's changes --------------------------------------------------
   insert(fields: Fields): string {
@@ -117,7 +118,9 @@ export class MemoryApp {
     const checkObject = (object: string) => {
       if (object !== app.spec.name) throw new Error(`${app.name} has no object ${object}`);
     };
-    return {
+    /** Records this connector wrote, with the change sequence its write gave them. */
+    const ours = new Map<string, number>();
+    const connector: Connector = {
       app: 'memory',
       async check() {},
       async describe() {
@@ -156,11 +159,22 @@ export class MemoryApp {
         if (what === 'crash-before') throw new SimulatedCrash(`before ${app.name} applied ${ops.length} op(s)`);
         app.writes.calls++;
         const results = ops.map((op) => app.apply(op));
+        for (const r of results) if (r.ok) ours.set(r.id, app.records.get(r.id)!.seq);
         if (what === 'crash-after') throw new SimulatedCrash(`after ${app.name} applied ${ops.length} op(s)`);
         return results;
       },
       async close() {},
     };
+    if (this.ownCursor) {
+      connector.cursorAfterWrites = async (object, since) => {
+        checkObject(object);
+        const changed = since === null ? [] : app.all().filter((r) => r.seq > Number(since));
+        const foreign = changed.some((r) => ours.get(r.id) !== r.seq);
+        ours.clear();
+        return changed.length === 0 || foreign ? since : String(changed[changed.length - 1]!.seq);
+      };
+    }
+    return connector;
   }
 
   private event(kind: 'read' | 'write'): 'crash-before' | 'crash-after' | null {
