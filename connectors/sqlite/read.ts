@@ -52,6 +52,30 @@ export function changeTimeSql(column: string): string {
     `ELSE strftime('%Y-%m-%dT%H:%M:%fZ', ${c}) END, '')`;
 }
 
+/**
+ * SQL true for every row whose change time (`changeTimeSql`) may be at or
+ * after a lower bound, tested on the stored value: text that starts with a
+ * date from the day before the bound on (an offset such as +05:00 moves a
+ * time by less than a day) or that does not start with a date at all, a
+ * number from a day before the bound on in its unit (ms or s), anything else.
+ * Cheap next to a date function per row: a listing from a cursor evaluates
+ * that only for the rows let through (see `maybeSinceBounds`).
+ */
+export function maybeSinceSql(column: string): string {
+  const c = quoteIdent(column);
+  const numeric = `${c} < 0 OR (abs(${c}) >= 100000000000 AND ${c} >= :ms) OR (abs(${c}) < 100000000000 AND ${c} >= :s)`;
+  return `(CASE typeof(${c}) WHEN 'text' THEN ${c} >= :day OR ${c} NOT GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' ` +
+    `WHEN 'integer' THEN ${numeric} WHEN 'real' THEN ${numeric} ELSE 1 END)`;
+}
+
+/** The bounds of `maybeSinceSql` for a lower bound ('' or unparsable: every row). */
+export function maybeSinceBounds(lower: string): { day: string; ms: number; s: number } {
+  const at = Date.parse(lower);
+  if (lower === '' || Number.isNaN(at)) return { day: '', ms: -Number.MAX_VALUE, s: -Number.MAX_VALUE };
+  const dayBefore = at - 86_400_000;
+  return { day: new Date(dayBefore).toISOString().slice(0, 10), ms: dayBefore, s: Math.floor(dayBefore / 1000) };
+}
+
 /** Start of the window of rows a cursor at `ts` remembers (rows without a change time: all of them). */
 function windowStart(ts: string): string {
   const ms = Date.parse(ts);
@@ -152,9 +176,12 @@ export type Ours = (id: string, ts: string) => { before: RowState | null } | und
 export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number, ours?: Ours): Generator<ReadBatch> {
   const from = parseChangeCursor(opts.since);
   const lower = !from ? '' : from.seen ? from.from : from.ts;
-  // Materialised so the time expression is computed once per row, not for WHERE and ORDER BY each.
-  const keys = db.prepare(`WITH k AS MATERIALIZED (SELECT ${changeTimeSql(schema.updatedAt!.name)} AS ts, ${quoteIdent(schema.id.name)} AS id ` +
-    `FROM ${quoteIdent(schema.table)}) SELECT ts, id FROM k WHERE ts >= ? ORDER BY ts, id`).raw().all(lower) as [string, Id][];
+  // Materialised so the time expression is computed once per row, not for WHERE and ORDER BY each,
+  // and only for the rows a cheap test on the stored value lets through.
+  const col = schema.updatedAt!.name;
+  const keys = prepared(db, `WITH k AS MATERIALIZED (SELECT ${changeTimeSql(col)} AS ts, ${quoteIdent(schema.id.name)} AS id ` +
+    `FROM ${quoteIdent(schema.table)} WHERE ${maybeSinceSql(col)}) SELECT ts, id FROM k WHERE ts >= :lower ORDER BY ts, id`)
+    .raw().all({ lower, ...maybeSinceBounds(lower) }) as [string, Id][];
   const intact = intactGroups(keys, from?.own);
   /**
    * Rows read, oldest first; those from `head` on are inside the window of the last one (hashed when a cursor is made).
