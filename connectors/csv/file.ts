@@ -8,7 +8,7 @@ import { existsSync, type BigIntStats } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { appError, configError } from '../../src/errors.js';
-import { parseCsv, rowSerializer, type CsvText } from './parse.js';
+import { rowSerializer, scanCsv, type CsvText } from './parse.js';
 
 export interface CsvObjectConfig {
   object: string;
@@ -105,28 +105,50 @@ function decode(bytes: Buffer, cfg: CsvObjectConfig): string {
   }
 }
 
-export async function loadCsv(cfg: CsvObjectConfig): Promise<CsvFile> {
+/**
+ * Reads and checks the whole file: UTF-8, structure, header, the id column,
+ * an id on every row and no id twice. `keep` takes each row; without it no
+ * row is held. Returns the file's shape, hash, id column and id → row number.
+ */
+async function scanFile(cfg: CsvObjectConfig, keep?: (row: string[]) => void) {
   const bytes = await readBytes(cfg);
-  const csv = parseCsv(decode(bytes, cfg), cfg.file, cfg.delimiter);
-  const idColumn = csv.header.indexOf(cfg.id);
-  if (idColumn < 0) {
-    throw configError('CSV_ID_COLUMN_MISSING', `${cfg.file}:1: no id column "${cfg.id}" in the header (${csv.header.join(', ')})`, {
-      hint: `set \`objects.${cfg.object}.id\` to the column that identifies a row`,
-    });
-  }
   const index = new Map<string, number>();
-  csv.rows.forEach((row, i) => {
-    const id = row[idColumn]!.trim();
-    const problem = id === '' ? 'row has no id'
-      : index.has(id) ? `duplicate id "${id}" (also on line ${csv.lines[index.get(id)!]})` : undefined;
-    if (problem) {
-      throw appError('CSV_BAD_ID', `${cfg.file}:${csv.lines[i]}: ${problem}`, {
-        hint: `every row needs its own value in column "${cfg.id}"`,
+  const lines: number[] = [];
+  let idColumn = -1;
+  const shape = scanCsv(decode(bytes, cfg), cfg.file, cfg.delimiter, (header) => {
+    idColumn = header.indexOf(cfg.id);
+    if (idColumn < 0) {
+      throw configError('CSV_ID_COLUMN_MISSING', `${cfg.file}:1: no id column "${cfg.id}" in the header (${header.join(', ')})`, {
+        hint: `set \`objects.${cfg.object}.id\` to the column that identifies a row`,
       });
     }
-    index.set(id, i);
+    return (row, line) => {
+      const id = row[idColumn]!.trim();
+      const problem = id === '' ? 'row has no id'
+        : index.has(id) ? `duplicate id "${id}" (also on line ${lines[index.get(id)!]})` : undefined;
+      if (problem) {
+        throw appError('CSV_BAD_ID', `${cfg.file}:${line}: ${problem}`, {
+          hint: `every row needs its own value in column "${cfg.id}"`,
+        });
+      }
+      index.set(id, lines.length);
+      lines.push(line);
+      keep?.(row);
+    };
   });
-  return { ...csv, hash: contentHash(bytes), idColumn, index, rowBytes: [] };
+  return { shape, hash: contentHash(bytes), idColumn, index, lines };
+}
+
+export async function loadCsv(cfg: CsvObjectConfig): Promise<CsvFile> {
+  const rows: string[][] = [];
+  const { shape, hash, idColumn, index } = await scanFile(cfg, (row) => rows.push(row));
+  return { ...shape, rows, hash, idColumn, index, rowBytes: [] };
+}
+
+/** Checks the whole file as `loadCsv` does, holding none of its rows: its header and hash. */
+export async function checkCsv(cfg: CsvObjectConfig): Promise<{ header: string[]; hash: string }> {
+  const { shape, hash } = await scanFile(cfg);
+  return { header: shape.header, hash };
 }
 
 /**

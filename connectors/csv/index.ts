@@ -23,7 +23,7 @@ import type {
 } from '../../src/connector.js';
 import { configError } from '../../src/errors.js';
 import { ConfigReader, type ObjectConfigBase } from '../shared/object-config.js';
-import { csvHash, fileStamp, loadCsv, saveCsv, type CsvFile, type CsvObjectConfig } from './file.js';
+import { checkCsv, csvHash, fileStamp, loadCsv, saveCsv, type CsvFile, type CsvObjectConfig } from './file.js';
 import { applyOps, csvFields, csvObjectSpec, recordReader } from './records.js';
 
 interface CsvObject { base: ObjectConfigBase; file: CsvObjectConfig }
@@ -66,24 +66,42 @@ class CsvConnector implements Connector {
    * changed the file in between, and only a full read from `since` shows it.
    */
   private readonly chains = new Map<string, { since: string; hash: string; stamp: string | null }>();
+  /**
+   * Per object, the header and hash of the file as `check` found it whole and
+   * sound, with the stamp of that version: `describe` and `read` take them
+   * while the file keeps that stamp, so a run over an unchanged file parses
+   * none of it (a check holds no rows; a 100,000-row file took ~0.5 s to
+   * parse and hold, most of an incremental run).
+   */
+  private readonly checked = new Map<string, { stamp: string; header: string[]; hash: string }>();
 
   constructor(private readonly config: ConnectionConfig) {
     this.cfg = parseConfig(config);
   }
 
+  /** Checks every file whole (structure, ids) without holding its rows; see `checked`. */
   async check(): Promise<void> {
-    for (const { file } of this.cfg.objects.values()) await this.load(file);
+    for (const { file } of this.cfg.objects.values()) {
+      const before = await fileStamp(file.file);
+      if (before !== null && this.parsed.get(file.object)?.stamp === before) continue;
+      const { header, hash } = await checkCsv(file);
+      const after = await fileStamp(file.file);
+      if (after !== null && after === before) this.checked.set(file.object, { stamp: after, header, hash });
+    }
   }
 
   async describe(): Promise<ObjectSpec[]> {
     const out: ObjectSpec[] = [];
-    for (const { base, file } of this.cfg.objects.values()) out.push(csvObjectSpec(base, (await this.load(file)).header));
+    for (const { base, file } of this.cfg.objects.values()) {
+      const header = (await this.checkedNow(file))?.header ?? (await this.load(file)).header;
+      out.push(csvObjectSpec(base, header));
+    }
     return out;
   }
 
   async *read(object: string, opts: ReadOptions): AsyncIterable<ReadBatch> {
     const { base, file } = this.object(object);
-    const hash = await csvHash(file);
+    const hash = (await this.checkedNow(file))?.hash ?? (await csvHash(file));
     if (opts.since !== null && opts.since === hash) {
       this.chains.set(file.object, { since: hash, hash, stamp: null });
       return;
@@ -144,6 +162,12 @@ class CsvConnector implements Connector {
     if (since === null || chain === undefined || chain.since !== since || chain.hash === since || chain.stamp === null) return since;
     // Another stamp: someone changed the file after the last save.
     return (await fileStamp(file.file)) === chain.stamp ? chain.hash : since;
+  }
+
+  /** What `check` found of the file, while it is still that version. */
+  private async checkedNow(file: CsvObjectConfig): Promise<{ header: string[]; hash: string } | undefined> {
+    const known = this.checked.get(file.object);
+    return known && known.stamp === (await fileStamp(file.file)) ? known : undefined;
   }
 
   private async load(file: CsvObjectConfig): Promise<CsvFile> {

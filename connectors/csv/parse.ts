@@ -9,12 +9,16 @@
  */
 import { appError, configError } from '../../src/errors.js';
 
-export interface CsvText {
+/** A file but its rows. */
+export interface CsvShape {
   header: string[];
-  rows: string[][];
   /** Kept on write so a file opened in Excel stays as it was. */
   bom: boolean;
   eol: '\n' | '\r\n';
+}
+
+export interface CsvText extends CsvShape {
+  rows: string[][];
 }
 
 export interface ParsedCsv extends CsvText {
@@ -36,12 +40,10 @@ function countLineBreaks(s: string): number {
   return s.split(/\r\n|\n|\r/).length - 1;
 }
 
-/** Every record with the line it starts on; blank lines and rows of empty values are skipped. */
-function records(text: string, delimiter: string, file: string): { rows: string[][]; lines: number[] } {
+/** Hands `each` every record with the line it starts on; blank lines and rows of empty values are skipped. */
+function records(text: string, delimiter: string, file: string, each: (row: string[], line: number) => void): void {
   const D = delimiter.charCodeAt(0);
   const n = text.length;
-  const rows: string[][] = [];
-  const lines: number[] = [];
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 1;
   while (i < n) {
@@ -78,12 +80,8 @@ function records(text: string, delimiter: string, file: string): { rows: string[
     if (text.charCodeAt(i) === CR) i++;
     if (text.charCodeAt(i) === LF) i++;
     line++;
-    if (row.some((v) => v.trim() !== '')) {
-      rows.push(row);
-      lines.push(start);
-    }
+    if (row.some((v) => v.trim() !== '')) each(row, start);
   }
-  return { rows, lines };
 }
 
 function checkHeader(header: string[], file: string): string[] {
@@ -104,24 +102,41 @@ function checkHeader(header: string[], file: string): string[] {
   });
 }
 
-export function parseCsv(text: string, file: string, delimiter: string): ParsedCsv {
-  const { rows, lines } = records(text, delimiter, file);
-  const first = rows.shift();
-  lines.shift();
-  if (!first) {
-    throw configError('CSV_NO_HEADER', `${file}:1: the file has no header row`, { hint: 'the first row must name the columns, e.g. id,email,firstname' });
-  }
-  const header = checkHeader(first, file);
-  rows.forEach((row, r) => {
-    if (row.length !== header.length) {
-      throw unreadable(file, lines[r]!, `row has ${row.length} values but the header has ${header.length} columns`);
+/** Takes each row after the header, with the line it starts on. */
+export type RowSink = (row: string[], line: number) => void;
+
+/**
+ * Checks the whole text (structure, header, row lengths) and hands every row
+ * after the header to the sink `rows` makes for the header; keeps nothing
+ * itself, so checking a large file that is not read afterwards holds none of it.
+ */
+export function scanCsv(text: string, file: string, delimiter: string, rows: (header: string[]) => RowSink): CsvShape {
+  let header: string[] | undefined;
+  let sink: RowSink | undefined;
+  records(text, delimiter, file, (row, line) => {
+    if (!header) {
+      header = checkHeader(row, file);
+      sink = rows(header);
+    } else if (row.length !== header.length) {
+      throw unreadable(file, line, `row has ${row.length} values but the header has ${header.length} columns`);
+    } else {
+      sink!(row, line);
     }
   });
-  return {
-    header, rows, lines,
-    bom: text.charCodeAt(0) === 0xfeff,
-    eol: /^[^\n]*\r\n/.test(text) ? '\r\n' : '\n',
-  };
+  if (!header) {
+    throw configError('CSV_NO_HEADER', `${file}:1: the file has no header row`, { hint: 'the first row must name the columns, e.g. id,email,firstname' });
+  }
+  return { header, bom: text.charCodeAt(0) === 0xfeff, eol: /^[^\n]*\r\n/.test(text) ? '\r\n' : '\n' };
+}
+
+export function parseCsv(text: string, file: string, delimiter: string): ParsedCsv {
+  const rows: string[][] = [];
+  const lines: number[] = [];
+  const shape = scanCsv(text, file, delimiter, () => (row, line) => {
+    rows.push(row);
+    lines.push(line);
+  });
+  return { ...shape, rows, lines };
 }
 
 /** One row as text (without the line end); quotes a cell only when it must be (delimiter, quote, line break, surrounding space). */

@@ -52,3 +52,24 @@ it('after its own write, a read reports the hash of the file as written, so the 
   expect((await readAll(c, cursor)).records).toEqual([]);
   await c.close();
 });
+
+it('check() finds a broken row anywhere in the file, like a read', async () => {
+  writeFileSync(file(), 'id,email\n1,ann@example.com\n2,bob@example.com,extra\n');
+  await expect(connect().check()).rejects.toThrow(/contacts\.csv:3: row has 3 values but the header has 2 columns/);
+  writeFileSync(file(), 'id,email\n1,ann@example.com\n1,bob@example.com\n');
+  await expect(connect().check()).rejects.toThrow(/contacts\.csv:3: duplicate id "1" \(also on line 2\)/);
+});
+
+it('what check() found is used only while the file is that version: a file changed after it is described and read anew', async () => {
+  writeFileSync(file(), 'id,email\n1,ann@example.com\n');
+  const c = connect();
+  await c.check();
+  const first = await readAll(c);
+  expect(first.cursor).toBe(`sha256:${createHash('sha256').update(readFileSync(file())).digest('hex')}`);
+  writeFileSync(file(), 'id,email,jobtitle\n1,ann@example.com,CEO\n2,bob@example.com,CTO\n');
+  const spec = (await c.describe()).find((s) => s.name === 'contacts')!;
+  expect(spec.fields.map((f) => f.name)).toContain('jobtitle');
+  const next = await readAll(c, first.cursor);
+  expect(next.records.map((r) => r.id)).toEqual(['1', '2']);
+  await c.close();
+});
