@@ -84,6 +84,9 @@ export interface SourceRecord {
   associations?: Record<string, string[]>;
 }
 
+/** Object name → cursors saved for it (one per sync that reads it). */
+export type KnownCursors = ReadonlyMap<string, readonly string[]>;
+
 export interface ReadBatch {
   records: SourceRecord[];
   /**
@@ -119,8 +122,13 @@ export type WriteResult =
 
 export interface Connector {
   readonly app: string;
-  /** Checks the credential / file and throws an AppError if unusable. */
-  check(): Promise<void>;
+  /**
+   * Checks the credential / file and throws an AppError if unusable.
+   * `known`: per object, cursors the engine saved after reading it (or after
+   * `cursorAfterWrites`). A version of the data such a cursor stands for was
+   * read whole, or written by the connector, so it need not be checked again.
+   */
+  check(known?: KnownCursors): Promise<void>;
   describe(): Promise<ObjectSpec[]>;
   /** Pages through records, oldest change first when `since` is given. */
   read(object: string, opts: ReadOptions): AsyncIterable<ReadBatch>;

@@ -8,7 +8,7 @@ import { existsSync, type BigIntStats } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { appError, configError } from '../../src/errors.js';
-import { rowSerializer, scanCsv, type CsvText } from './parse.js';
+import { csvHeader, rowSerializer, scanCsv, type CsvText } from './parse.js';
 
 export interface CsvObjectConfig {
   object: string;
@@ -110,8 +110,7 @@ function decode(bytes: Buffer, cfg: CsvObjectConfig): string {
  * an id on every row and no id twice. `keep` takes each row; without it no
  * row is held. Returns the file's shape, hash, id column and id → row number.
  */
-async function scanFile(cfg: CsvObjectConfig, keep?: (row: string[]) => void) {
-  const bytes = await readBytes(cfg);
+function scanFile(cfg: CsvObjectConfig, bytes: Buffer, keep?: (row: string[]) => void) {
   const index = new Map<string, number>();
   const lines: number[] = [];
   let idColumn = -1;
@@ -141,14 +140,25 @@ async function scanFile(cfg: CsvObjectConfig, keep?: (row: string[]) => void) {
 
 export async function loadCsv(cfg: CsvObjectConfig): Promise<CsvFile> {
   const rows: string[][] = [];
-  const { shape, hash, idColumn, index } = await scanFile(cfg, (row) => rows.push(row));
+  const { shape, hash, idColumn, index } = scanFile(cfg, await readBytes(cfg), (row) => rows.push(row));
   return { ...shape, rows, hash, idColumn, index, rowBytes: [] };
 }
 
-/** Checks the whole file as `loadCsv` does, holding none of its rows: its header and hash. */
-export async function checkCsv(cfg: CsvObjectConfig): Promise<{ header: string[]; hash: string }> {
-  const { shape, hash } = await scanFile(cfg);
-  return { header: shape.header, hash };
+/**
+ * Checks the whole file as `loadCsv` does, holding none of its rows: its
+ * header and hash. A version whose hash is in `known` (read whole, or
+ * written by this connector, before) is not checked again: only its header
+ * is read.
+ */
+export async function checkCsv(cfg: CsvObjectConfig, known: readonly string[] = []): Promise<{ header: string[]; hash: string }> {
+  const bytes = await readBytes(cfg);
+  const hash = contentHash(bytes);
+  if (known.includes(hash)) {
+    const end = bytes.indexOf(0x0a);
+    const header = csvHeader(decode(end < 0 ? bytes : bytes.subarray(0, end + 1), cfg), cfg.file, cfg.delimiter);
+    if (header) return { header, hash };
+  }
+  return { header: scanFile(cfg, bytes).shape.header, hash };
 }
 
 /**

@@ -19,7 +19,7 @@
  */
 import { resolve } from 'node:path';
 import type {
-  ConnectionConfig, Connector, ConnectorFactory, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, WriteOp, WriteResult,
+  ConnectionConfig, Connector, ConnectorFactory, KnownCursors, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, WriteOp, WriteResult,
 } from '../../src/connector.js';
 import { configError } from '../../src/errors.js';
 import { ConfigReader, type ObjectConfigBase } from '../shared/object-config.js';
@@ -79,12 +79,15 @@ class CsvConnector implements Connector {
     this.cfg = parseConfig(config);
   }
 
-  /** Checks every file whole (structure, ids) without holding its rows; see `checked`. */
-  async check(): Promise<void> {
+  /**
+   * Checks every file whole (structure, ids) without holding its rows, but a
+   * version a saved cursor names (see `checked`, `checkCsv`).
+   */
+  async check(known?: KnownCursors): Promise<void> {
     for (const { file } of this.cfg.objects.values()) {
       const before = await fileStamp(file.file);
       if (before !== null && this.parsed.get(file.object)?.stamp === before) continue;
-      const { header, hash } = await checkCsv(file);
+      const { header, hash } = await checkCsv(file, known?.get(file.object));
       const after = await fileStamp(file.file);
       if (after !== null && after === before) this.checked.set(file.object, { stamp: after, header, hash });
     }

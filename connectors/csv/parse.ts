@@ -40,8 +40,11 @@ function countLineBreaks(s: string): number {
   return s.split(/\r\n|\n|\r/).length - 1;
 }
 
-/** Hands `each` every record with the line it starts on; blank lines and rows of empty values are skipped. */
-function records(text: string, delimiter: string, file: string, each: (row: string[], line: number) => void): void {
+/**
+ * Hands `each` every record with the line it starts on, until it answers
+ * false; blank lines and rows of empty values are skipped.
+ */
+function records(text: string, delimiter: string, file: string, each: (row: string[], line: number) => void | false): void {
   const D = delimiter.charCodeAt(0);
   const n = text.length;
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
@@ -80,7 +83,7 @@ function records(text: string, delimiter: string, file: string, each: (row: stri
     if (text.charCodeAt(i) === CR) i++;
     if (text.charCodeAt(i) === LF) i++;
     line++;
-    if (row.some((v) => v.trim() !== '')) each(row, start);
+    if (row.some((v) => v.trim() !== '') && each(row, start) === false) return;
   }
 }
 
@@ -127,6 +130,16 @@ export function scanCsv(text: string, file: string, delimiter: string, rows: (he
     throw configError('CSV_NO_HEADER', `${file}:1: the file has no header row`, { hint: 'the first row must name the columns, e.g. id,email,firstname' });
   }
   return { header, bom: text.charCodeAt(0) === 0xfeff, eol: /^[^\n]*\r\n/.test(text) ? '\r\n' : '\n' };
+}
+
+/** The header row of `text`, looking no further (undefined when the text holds no whole first row). */
+export function csvHeader(text: string, file: string, delimiter: string): string[] | undefined {
+  let header: string[] | undefined;
+  records(text, delimiter, file, (row) => {
+    header = checkHeader(row, file);
+    return false;
+  });
+  return header;
 }
 
 export function parseCsv(text: string, file: string, delimiter: string): ParsedCsv {

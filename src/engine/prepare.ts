@@ -3,7 +3,7 @@
  * checked, objects described, mappings and filters validated. Problems of all
  * syncs are reported together as one configuration error.
  */
-import type { Connector, ConnectorContext, ObjectSpec } from '../connector.js';
+import type { Connector, ConnectorContext, KnownCursors, ObjectSpec } from '../connector.js';
 import type { Config, SyncConfig } from '../config/types.js';
 import { loadConnector } from '../connectors.js';
 import { configError } from '../errors.js';
@@ -41,7 +41,7 @@ export function selectSyncs(config: Config, names: string[] | undefined): SyncCo
 }
 
 export async function prepare(config: Config, syncs: SyncConfig[], ctx: ConnectorContext,
-  credentials?: (name: string) => Record<string, unknown> | undefined): Promise<Prepared> {
+  credentials?: (name: string) => Record<string, unknown> | undefined, cursors?: (name: string) => KnownCursors | undefined): Promise<Prepared> {
   const connectors = new Map<string, Connector>();
   const close = async () => {
     await Promise.allSettled([...connectors.values()].map((c) => c.close()));
@@ -53,7 +53,7 @@ export async function prepare(config: Config, syncs: SyncConfig[], ctx: Connecto
       const factory = await loadConnector(conn.app);
       connectors.set(name, factory.create({ ...credentials?.(name), ...conn }, ctx));
     }
-    await Promise.all([...connectors.values()].map((c) => c.check()));
+    await Promise.all([...connectors].map(([name, c]) => c.check(cursors?.(name))));
     const described = new Map<string, ObjectSpec[]>();
     await Promise.all([...connectors].map(async ([name, c]) => described.set(name, await c.describe())));
 

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import type { Config } from '../config/types.js';
+import type { Config, SyncConfig } from '../config/types.js';
 import { DatasyncError, EXIT } from '../errors.js';
 import { acquireLock, isAlive, readLock, type Lock } from '../state/lock.js';
 import { openMemoryState, openState, stateDamage } from '../state/open.js';
@@ -54,7 +54,7 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
     }
     opts.progress?.(e);
   };
-  const stored = storedCredentials(config);
+  const stored = storedFacts(config, selected);
   const prepared = await prepare(config, selected.filter((s) => s.enabled), {
     signal: opts.signal,
     onWait: (reason, ms) => {
@@ -66,7 +66,7 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
         status.queued = true;
       }
     },
-  }, (name) => stored.get(name)).catch((err: unknown) => {
+  }, (name) => stored.credentials.get(name), (name) => stored.cursors.get(name)).catch((err: unknown) => {
     // An app down or refusing before any sync started: `health` shows the syncs as Queued (error), not as listening.
     if (!dryRun && err instanceof DatasyncError && err.kind === 'app') recordAppDown(config, selected, err, opts.lock != null);
     throw err;
@@ -187,30 +187,49 @@ function settingsFingerprint(ctx: SyncContext): string {
  * Credentials stored by `datasync connect`, by connection name. A value in
  * the YAML (e.g. `token: ${HUBSPOT_TOKEN}`) wins over a stored one.
  */
-export function storedCredentials(config: Config): Map<string, Record<string, unknown>> {
-  const out = new Map<string, Record<string, unknown>>();
-  if (!existsSync(config.state)) return out;
+/**
+ * What earlier runs stored that a run needs before it takes the lock (one
+ * read-only look at the state): the credentials of connections, and per
+ * connection and object the cursors saved for the given syncs (a hint for
+ * `Connector.check`).
+ */
+function storedFacts(config: Config, syncs: SyncConfig[]): {
+  credentials: Map<string, Record<string, unknown>>; cursors: Map<string, Map<string, string[]>>;
+} {
+  const credentials = new Map<string, Record<string, unknown>>();
+  const cursors = new Map<string, Map<string, string[]>>();
+  if (!existsSync(config.state)) return { credentials, cursors };
   const db = openState(config.state, { readonly: true });
   try {
-    for (const c of new StateStore(db).listConnections()) {
-    const oauth = c.credential.oauth as Record<string, unknown> | undefined;
-    // A refreshed OAuth token is stored at once (HubSpot: refresh tokens are long-lived, access tokens 30 min).
-    const onCredentialRefresh = oauth && ((t: { accessToken: string; refreshToken: string; expiresAt: number | string }) => {
-      const state = openState(config.state);
-      try {
-        new StateStore(state).updateCredential(c.name, {
-          ...c.credential, oauth: { ...oauth, access_token: t.accessToken, refresh_token: t.refreshToken, expires_at: t.expiresAt },
-        });
-      } finally {
-        state.close();
+    const store = new StateStore(db);
+    for (const c of store.listConnections()) {
+      const oauth = c.credential.oauth as Record<string, unknown> | undefined;
+      // A refreshed OAuth token is stored at once (HubSpot: refresh tokens are long-lived, access tokens 30 min).
+      const onCredentialRefresh = oauth && ((t: { accessToken: string; refreshToken: string; expiresAt: number | string }) => {
+        const state = openState(config.state);
+        try {
+          new StateStore(state).updateCredential(c.name, {
+            ...c.credential, oauth: { ...oauth, access_token: t.accessToken, refresh_token: t.refreshToken, expires_at: t.expiresAt },
+          });
+        } finally {
+          state.close();
+        }
+      });
+      credentials.set(c.name, onCredentialRefresh ? { ...c.credential, onCredentialRefresh } : c.credential);
+    }
+    for (const sync of syncs) {
+      for (const [i, side] of (['a', 'b'] as const).entries()) {
+        const cursor = store.getCursor(sync.name, side);
+        if (cursor === null) continue;
+        const conn = sync.between[i]!;
+        const objects = cursors.get(conn) ?? cursors.set(conn, new Map()).get(conn)!;
+        (objects.get(sync.object) ?? objects.set(sync.object, []).get(sync.object)!).push(cursor);
       }
-    });
-    out.set(c.name, onCredentialRefresh ? { ...c.credential, onCredentialRefresh } : c.credential);
-  }
+    }
   } finally {
     db.close();
   }
-  return out;
+  return { credentials, cursors };
 }
 
 export type { Side };

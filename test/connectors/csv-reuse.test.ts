@@ -73,3 +73,15 @@ it('what check() found is used only while the file is that version: a file chang
   expect(next.records.map((r) => r.id)).toEqual(['1', '2']);
   await c.close();
 });
+
+it('check() takes a version a saved cursor names as checked, and checks any other version whole', async () => {
+  // A duplicate id, so a whole check would refuse the file: only the cursor hint lets it pass.
+  writeFileSync(file(), 'id,email\n1,ann@example.com\n1,bob@example.com\n');
+  const hash = `sha256:${createHash('sha256').update(readFileSync(file())).digest('hex')}`;
+  await expect(connect().check(new Map([['contacts', [hash]]]))).resolves.toBeUndefined();
+  await expect(connect().check(new Map([['contacts', ['sha256:another-version']]]))).rejects.toThrow(/duplicate id "1"/);
+  const c = connect();
+  await c.check(new Map([['contacts', [hash]]]));
+  expect((await c.describe()).find((s) => s.name === 'contacts')!.fields.map((f) => f.name)).toEqual(['email']);
+  await c.close();
+});
