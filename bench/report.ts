@@ -65,7 +65,7 @@ function hubspotRows(h: HubSpotResult, verdicts: Verdict[]): Row[] {
   };
   const pr = h.perRecord;
   return [
-    ['W4 HubSpot ⇄ SQLite', n, `wall · rate limit`, `${secs(h.run.wallMs)} · ${h.rate.max}/${h.rate.windowMs / 1000}s (HubSpot: 190/10s${h.rate.windowMs === 10_000 ? '' : `, window ×${(10_000 / h.rate.windowMs).toFixed(1)} shorter`})`, '', ''],
+    ['W4 HubSpot ⇄ SQLite', n, `wall · rate limit`, `${secs(h.run.wallMs)} · ${h.rate.max}/${h.rate.windowMs / 1000}s (HubSpot: 190/10s${h.rate.windowMs === 10_000 ? '' : `, window ×${(10_000 / h.rate.windowMs).toFixed(1)} shorter`}${h.rate.max * 10_000 / h.rate.windowMs === 190 ? ', same rate' : ''})`, '', ''],
     ['', n, 'API calls/record read · write', `${pr.read.toFixed(4)} · ${pr.write.toFixed(4)} (${h.calls.read} + ${h.calls.write} calls)`,
       ...check('≤ 0.025 calls/record', pr.total.toFixed(4), pr.total <= 0.025)],
     ['', n, 'rate budget used (mean · peak window)', `${(h.budgetShare * 100).toFixed(0)}% · ${(h.peakShare * 100).toFixed(0)}% over ${secs(h.apiSpanMs)}`,

@@ -109,11 +109,10 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
       store.removePending(sync.name, to, source.id);
       if (r?.ok) {
         const [aId, bId] = from === 'a' ? [source.id, r.id] : [r.id, source.id];
-        store.insertLink(sync.name, aId, bId, d.base);
         const made = afterWrite(ctx, to, r.id, null, d.write, hooks);
         const fp = fingerprint(ctx, from, source);
         const fpMade = made && fingerprint(ctx, to, made);
-        store.setHashes(sync.name, aId, from === 'a' ? fp : fpMade, from === 'b' ? fp : fpMade);
+        store.insertLink(sync.name, aId, bId, d.base, { a: from === 'a' ? fp : fpMade, b: from === 'b' ? fp : fpMade });
         store.addKeys(sync.name, to, r.id, keysOf(to, d.fields));
         store.clearStatus(sync.name, from, source.id);
       } else if (r?.existingId && !store.linkBy(sync.name, to, r.existingId)) {
@@ -125,14 +124,14 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
     }
     const { aId, bId, merge, unit } = d;
     if (!unit.link) {
-      store.insertLink(sync.name, aId, bId, {});
       // A recovered create: its journal entry goes in the same transaction as the link that replaces it.
       store.removePending(sync.name, 'a', bId);
       store.removePending(sync.name, 'b', aId);
     }
     if (!merge) {
       // Excluded: look at both records again when they next come by.
-      if (unit.link?.a_hash || unit.link?.b_hash) store.setHashes(sync.name, aId, null, null);
+      if (!unit.link) store.insertLink(sync.name, aId, bId, {});
+      else if (unit.link.a_hash || unit.link.b_hash) store.setHashes(sync.name, aId, null, null);
       continue;
     }
     const failed: Partial<Record<Side, string>> = {};
@@ -142,8 +141,6 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
       if (ref && !r?.ok) failed[side] = r && !r.ok ? r.reason : 'no answer';
     }
     const base = baseAfter(ctx, merge, unit.link?.base ?? {}, failed);
-    // Unchanged pairs are most of an incremental run: write nothing for them.
-    if (!unit.link || !sameBase(base, unit.link.base)) store.updateBase(sync.name, aId, base);
     // Fingerprints of the records as they are now in sync: as read, or as
     // written when that can be foreseen. Any other side written to (or a pair
     // with a refusal) is compared field by field next time.
@@ -160,7 +157,12 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
       return rec ? fingerprint(ctx, side, rec) : (side === 'a' ? unit.link?.a_hash : unit.link?.b_hash) ?? null;
     };
     const [ha, hb] = [hash('a'), hash('b')];
-    if (!unit.link || ha !== unit.link.a_hash || hb !== unit.link.b_hash) store.setHashes(sync.name, aId, ha, hb);
+    if (!unit.link) store.insertLink(sync.name, aId, bId, base, { a: ha, b: hb });
+    else {
+      // Unchanged pairs are most of an incremental run: write nothing for them.
+      if (!sameBase(base, unit.link.base)) store.updateBase(sync.name, aId, base);
+      if (ha !== unit.link.a_hash || hb !== unit.link.b_hash) store.setHashes(sync.name, aId, ha, hb);
+    }
     for (const side of ['a', 'b'] as const) {
       const rejected = failed[otherSide(side)];
       const id = side === 'a' ? aId : bId;

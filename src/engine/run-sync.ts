@@ -49,7 +49,6 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
   const isExcluded = (side: Side, id: string) =>
     excluded[side].get(id) ?? (store.getStatus(sync.name, side, id)?.status === 'excluded');
 
-  const units: Unit[] = [];
   const pairs = new Map<string, Extract<Unit, { kind: 'pair' }>>();
   for (const side of SIDES) {
     for (const rec of scan[side].records.values()) {
@@ -61,10 +60,10 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
       pairs.set(link.a_id, unit);
     }
   }
-  units.push(...pairs.values());
   const claimed = new Set<string>();
-  units.push(...(await recoverPending(ctx, scan, links, claimed)));
-  units.push(...(await matchUnlinked(ctx, scan, links, claimed, isExcluded, summary, same)));
+  const recovered = await recoverPending(ctx, scan, links, claimed);
+  // concat, not push(...): a spread of a million units overflows the stack.
+  const units = ([...pairs.values()] as Unit[]).concat(recovered, await matchUnlinked(ctx, scan, links, claimed, isExcluded, summary, same));
 
   const adopted: { from: Side; sourceId: string; existingId: string }[] = [];
   // Sides where every record written is recorded as it now is (apply.ts afterWrite).

@@ -15,8 +15,17 @@ export interface SideScan {
   deleted: string[];
 }
 
+/** Per run context, the fields each side reads, for the mappings they were worked out from. */
+const toRead = new WeakMap<SyncContext, { mappings: SyncContext['mappings']; fields: Partial<Record<Side, string[]>> }>();
+
 /** Fields a side must read: mapped fields, match keys, filters, the email rule. */
 export function fieldsToRead(ctx: SyncContext, side: Side): string[] {
+  let known = toRead.get(ctx);
+  if (known?.mappings !== ctx.mappings) toRead.set(ctx, (known = { mappings: ctx.mappings, fields: {} }));
+  return (known.fields[side] ??= workOutFields(ctx, side));
+}
+
+function workOutFields(ctx: SyncContext, side: Side): string[] {
   const { sync, sides, mappings } = ctx;
   const spec = sides[side].spec;
   const names = new Set<string>();
@@ -67,7 +76,7 @@ async function findDeleted(ctx: SyncContext, side: Side, read: Map<string, Sourc
   for (const page of store.linkedIds(sync.name, side, 50_000)) {
     const unseen = page.filter((id) => !read.has(id));
     if (unseen.length === 0) continue;
-    deleted.push(...(listedAll ? unseen : await sides[side].connector.missing(sync.object, unseen)));
+    for (const id of listedAll ? unseen : await sides[side].connector.missing(sync.object, unseen)) deleted.push(id);
   }
   return deleted;
 }

@@ -57,6 +57,7 @@ export function openState(path: string, opts: { readonly?: boolean } = {}): Stat
     if (!opts.readonly) db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 5000');
     db.pragma('synchronous = NORMAL');
+    db.pragma('cache_size = -32768');
     db.pragma('foreign_keys = OFF');
     check(db, path);
     if (!opts.readonly) migrate(db);

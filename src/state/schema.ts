@@ -97,6 +97,20 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX links_live_a ON links (sync, a_id) WHERE deleted IS NULL;
   CREATE INDEX links_live_b ON links (sync, b_id) WHERE deleted IS NULL;
   `,
+  // 3: match keys clustered by key (two B-trees per key written instead of three)
+  `
+  CREATE TABLE match_keys_v3 (
+    sync TEXT NOT NULL,
+    side TEXT NOT NULL,
+    key TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    PRIMARY KEY (sync, side, key, record_id)
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO match_keys_v3 SELECT sync, side, key, record_id FROM match_keys;
+  DROP TABLE match_keys;
+  ALTER TABLE match_keys_v3 RENAME TO match_keys;
+  CREATE INDEX match_keys_by_record ON match_keys (sync, side, record_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

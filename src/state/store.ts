@@ -121,6 +121,7 @@ export class StateStore {
   forgetSync(name: string): void {
     this.transaction(() => {
       this.statuses.delete(name);
+      this.pending.delete(name);
       for (const table of ['links', 'match_keys', 'record_status', 'cursors', 'pending_creates']) {
         this.db.prepare(`DELETE FROM ${table} WHERE sync = ?`).run(name);
       }
@@ -183,10 +184,11 @@ export class StateStore {
     }
     return out;
   }
-  insertLink(sync: string, aId: string, bId: string, base: Base, assoc: AssocBase = {}): void {
+  /** A new link, with its base and the fingerprints of its records (see `setHashes`) in one write. */
+  insertLink(sync: string, aId: string, bId: string, base: Base, hashes: { a: string | null; b: string | null } = { a: null, b: null }): void {
     const t = now();
-    this.q(`INSERT INTO links (sync, a_id, b_id, base, assoc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-      .run(sync, aId, bId, JSON.stringify(base), JSON.stringify(assoc), t, t);
+    this.q(`INSERT INTO links (sync, a_id, b_id, base, assoc, a_hash, b_hash, created_at, updated_at) VALUES (?, ?, ?, ?, '{}', ?, ?, ?, ?)`)
+      .run(sync, aId, bId, JSON.stringify(base), hashes.a, hashes.b, t, t);
   }
   /** Fingerprints of the two records as read in sync (null: unknown, compare field by field next time). */
   setHashes(sync: string, aId: string, aHash: string | null, bHash: string | null): void {
@@ -229,7 +231,7 @@ export class StateStore {
   }
   /** Keys of a record that has none stored yet (just created). */
   addKeys(sync: string, side: Side, id: string, keys: string[]): void {
-    for (const key of keys) this.q(`INSERT INTO match_keys (sync, side, key, record_id) VALUES (?, ?, ?, ?)`).run(sync, side, key, id);
+    for (const key of keys) this.q(`INSERT OR IGNORE INTO match_keys (sync, side, key, record_id) VALUES (?, ?, ?, ?)`).run(sync, side, key, id);
   }
   /** Every match key of one side: what a run matches new records against. */
   allKeys(sync: string, side: Side): { key: string; record_id: string }[] {
@@ -302,11 +304,28 @@ export class StateStore {
   }
 
   // --- pending creates -------------------------------------------------------
+  /**
+   * The journalled creates of a sync (`side:source_id`), loaded once and kept
+   * current by this store's writes: every new pair asks to clear one, and
+   * nearly none has any.
+   */
+  private pending = new Map<string, Set<string>>();
+  private pendingOf(sync: string): Set<string> {
+    let set = this.pending.get(sync);
+    if (!set) {
+      const rows = this.q(`SELECT side, source_id FROM pending_creates WHERE sync = ?`).all(sync) as { side: Side; source_id: string }[];
+      set = new Set(rows.map((r) => `${r.side}:${r.source_id}`));
+      this.pending.set(sync, set);
+    }
+    return set;
+  }
   addPending(sync: string, side: Side, sourceId: string, fields: unknown): void {
     this.q(`INSERT OR REPLACE INTO pending_creates (sync, side, source_id, fields, created_at) VALUES (?, ?, ?, ?, ?)`)
       .run(sync, side, sourceId, JSON.stringify(fields), now());
+    this.pendingOf(sync).add(`${side}:${sourceId}`);
   }
   removePending(sync: string, side: Side, sourceId: string): void {
+    if (!this.pendingOf(sync).delete(`${side}:${sourceId}`)) return;
     this.q(`DELETE FROM pending_creates WHERE sync = ? AND side = ? AND source_id = ?`).run(sync, side, sourceId);
   }
   listPending(sync: string, side: Side): { source_id: string; fields: Record<string, Value> }[] {
