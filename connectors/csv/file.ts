@@ -106,11 +106,11 @@ function decode(bytes: Buffer, cfg: CsvObjectConfig): string {
 }
 
 /**
- * Reads and checks the whole file: UTF-8, structure, header, the id column,
- * an id on every row and no id twice. `keep` takes each row; without it no
- * row is held. Returns the file's shape, hash, id column and id → row number.
+ * Checks the whole file: UTF-8, structure, header, the id column,
+ * an id on every row and no id twice, handing each row to `keep`. Returns
+ * the file's shape, hash, id column and id → row number.
  */
-function scanFile(cfg: CsvObjectConfig, bytes: Buffer, keep?: (row: string[]) => void) {
+function scanFile(cfg: CsvObjectConfig, bytes: Buffer, keep: (row: string[]) => void) {
   const index = new Map<string, number>();
   const lines: number[] = [];
   let idColumn = -1;
@@ -132,25 +132,31 @@ function scanFile(cfg: CsvObjectConfig, bytes: Buffer, keep?: (row: string[]) =>
       }
       index.set(id, lines.length);
       lines.push(line);
-      keep?.(row);
+      keep(row);
     };
   });
   return { shape, hash: contentHash(bytes), idColumn, index, lines };
 }
 
 export async function loadCsv(cfg: CsvObjectConfig): Promise<CsvFile> {
+  return parsed(cfg, await readBytes(cfg));
+}
+
+function parsed(cfg: CsvObjectConfig, bytes: Buffer): CsvFile {
   const rows: string[][] = [];
-  const { shape, hash, idColumn, index } = scanFile(cfg, await readBytes(cfg), (row) => rows.push(row));
+  const { shape, hash, idColumn, index } = scanFile(cfg, bytes, (row) => rows.push(row));
   return { ...shape, rows, hash, idColumn, index, rowBytes: [] };
 }
 
+/** A file's header and hash, not checked again (see `checkCsv`). */
+export interface KnownCsv { header: string[]; hash: string }
+
 /**
- * Checks the whole file as `loadCsv` does, holding none of its rows: its
- * header and hash. A version whose hash is in `known` (read whole, or
- * written by this connector, before) is not checked again: only its header
- * is read.
+ * Checks the file: a version whose hash is in `known` (read whole, or
+ * written by this connector, before) only for its header; any other whole,
+ * as `loadCsv` does, keeping the parse (a read of it follows).
  */
-export async function checkCsv(cfg: CsvObjectConfig, known: readonly string[] = []): Promise<{ header: string[]; hash: string }> {
+export async function checkCsv(cfg: CsvObjectConfig, known: readonly string[] = []): Promise<KnownCsv | CsvFile> {
   const bytes = await readBytes(cfg);
   const hash = contentHash(bytes);
   if (known.includes(hash)) {
@@ -158,7 +164,7 @@ export async function checkCsv(cfg: CsvObjectConfig, known: readonly string[] = 
     const header = csvHeader(decode(end < 0 ? bytes : bytes.subarray(0, end + 1), cfg), cfg.file, cfg.delimiter);
     if (header) return { header, hash };
   }
-  return { header: scanFile(cfg, bytes).shape.header, hash };
+  return parsed(cfg, bytes);
 }
 
 /**

@@ -175,9 +175,14 @@ async function completePairs(ctx: SyncContext, batch: Unit[], scan: Record<Side,
 
 class LinkCache {
   private cache = { a: new Map<string, LinkRow | null>(), b: new Map<string, LinkRow | null>() };
-  constructor(private ctx: SyncContext) {}
+  /** No link at all yet (an initial sync): nothing to load or look up. */
+  private readonly none: boolean;
+  constructor(private ctx: SyncContext) {
+    this.none = !ctx.store.hasLinks(ctx.sync.name);
+  }
   /** Loads the links of every record read, a query per 500 ids instead of one per record. */
   preload(side: Side, ids: Iterable<string>): void {
+    if (this.none) return;
     const want = [...ids].filter((id) => !this.cache[side].has(id));
     for (const id of want) this.cache[side].set(id, null);
     for (const link of this.ctx.store.linksBy(this.ctx.sync.name, side, want)) {
@@ -186,6 +191,7 @@ class LinkCache {
     }
   }
   get(side: Side, id: string): LinkRow | null {
+    if (this.none) return null;
     const c = this.cache[side];
     if (!c.has(id)) c.set(id, this.ctx.store.linkBy(this.ctx.sync.name, side, id) ?? null);
     return c.get(id)!;

@@ -58,6 +58,7 @@ export function openState(path: string, opts: { readonly?: boolean } = {}): Stat
     db.pragma('busy_timeout = 5000');
     db.pragma('synchronous = NORMAL');
     db.pragma('cache_size = -32768');
+    db.pragma('wal_autocheckpoint = 16384');
     db.pragma('foreign_keys = OFF');
     check(db, path);
     if (!opts.readonly) migrate(db);

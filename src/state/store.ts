@@ -202,18 +202,25 @@ export class StateStore {
     const col = side === 'a' ? 'a_id' : 'b_id';
     this.q(`UPDATE links SET deleted = ?, updated_at = ? WHERE sync = ? AND ${col} = ? AND deleted IS NULL`).run(side, now(), sync, id);
   }
-  /** Ids on one side of every live link, in pages, for deletion checks. */
+  /**
+   * Ids on one side of every live link, in pages, for deletion checks. Every
+   * run lists them all: plain ids from the key index (no row is read), less
+   * the few deleted ones.
+   */
   *linkedIds(sync: string, side: Side, page = 5000): Generator<string[]> {
     const col = side === 'a' ? 'a_id' : 'b_id';
+    const gone = new Set(this.q(`SELECT ${col} FROM links WHERE sync = ? AND deleted IS NOT NULL`).pluck().all(sync) as string[]);
     let after = '';
     for (;;) {
-      // Plain ids, not row objects: this lists every link on every run.
-      const ids = this.q(`SELECT ${col} FROM links WHERE sync = ? AND deleted IS NULL AND ${col} > ? ORDER BY ${col} LIMIT ?`)
+      const ids = this.q(`SELECT ${col} FROM links WHERE sync = ? AND ${col} > ? ORDER BY ${col} LIMIT ?`)
         .pluck().all(sync, after, page) as string[];
       if (ids.length === 0) return;
-      yield ids;
       after = ids[ids.length - 1]!;
+      yield gone.size === 0 ? ids : ids.filter((id) => !gone.has(id));
     }
+  }
+  hasLinks(sync: string): boolean {
+    return this.q(`SELECT 1 FROM links WHERE sync = ? LIMIT 1`).get(sync) !== undefined;
   }
   countLinks(sync: string): { live: number; deleted: { a: number; b: number } } {
     const rows = this.q(`SELECT deleted, count(*) AS n FROM links WHERE sync = ? GROUP BY deleted`).all(sync) as { deleted: Side | null; n: number }[];
