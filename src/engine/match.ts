@@ -71,10 +71,15 @@ export function matchRecords(records: { a: KeyedRecord[]; b: KeyedRecord[] }, lo
       const me = `${side}:${r.id}`;
       if (r.linked || duplicate.has(me) || consumed.has(me)) continue;
       const candidates = new Map<string, string>(); // id -> key
+      const linkedThere: string[] = [];
       for (const key of r.keys) {
         for (const id of holders(there, key)) {
           const them = `${there}:${id}`;
-          if (consumed.has(them) || lookups.isLinked(there, id)) continue;
+          if (lookups.isLinked(there, id)) {
+            if (key === r.keys[0]) linkedThere.push(id);
+            continue;
+          }
+          if (consumed.has(them)) continue;
           if (!candidates.has(id)) candidates.set(id, key);
         }
       }
@@ -89,6 +94,11 @@ export function matchRecords(records: { a: KeyedRecord[]; b: KeyedRecord[] }, lo
       } else if (candidates.size > 0) {
         duplicate.add(me);
         outcomes.push({ kind: 'duplicate', side, id: r.id, key: r.keys[0]!, others: [...candidates.keys()] });
+      } else if (linkedThere.length > 0) {
+        // The other app has a record with this primary key already, paired
+        // with another: creating this one there would put the key on two.
+        duplicate.add(me);
+        outcomes.push({ kind: 'duplicate', side, id: r.id, key: r.keys[0]!, others: linkedThere.map((id) => `${there}:${id}`) });
       } else if (side === 'a' || !consumed.has(me)) {
         outcomes.push({ kind: 'unmatched', side, id: r.id });
       }

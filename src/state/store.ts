@@ -13,9 +13,9 @@ export type AssocBase = Record<string, [string[], string[]]>;
 export interface LinkRow {
   a_id: string;
   b_id: string;
-  /** Parsed on first use: an unchanged record (same fingerprint) never needs it. */
+  /** Read and parsed on first use: an unchanged record (same fingerprint) never needs it. */
   readonly base: Base;
-  assoc: AssocBase;
+  readonly assoc: AssocBase;
   deleted: Side | null;
   /** Fingerprints of each record as last read while in sync; null when unknown. */
   a_hash: string | null;
@@ -53,16 +53,23 @@ const now = () => new Date().toISOString();
 /** The other side of a sync. */
 export const otherSide = (side: Side): Side => (side === 'a' ? 'b' : 'a');
 
-interface RawLink { a_id: string; b_id: string; base: string; assoc: string | null; deleted: Side | null; a_hash: string | null; b_hash: string | null }
-const LINK_COLUMNS = 'a_id, b_id, base, assoc, deleted, a_hash, b_hash';
-function toLink(r: RawLink | undefined): LinkRow | undefined {
-  if (!r) return undefined;
+interface LinkBody { base: string; assoc: string | null }
+interface RawLink { a_id: string; b_id: string; deleted: Side | null; a_hash: string | null; b_hash: string | null }
+const LINK_COLUMNS = 'a_id, b_id, deleted, a_hash, b_hash';
+
+/** A link whose base and association base are read by `body` when first asked for. */
+function toLink(r: RawLink, body: () => LinkBody): LinkRow {
+  let raw: LinkBody | undefined;
   let base: Base | undefined;
+  let assoc: AssocBase | undefined;
   return {
     a_id: r.a_id, b_id: r.b_id, deleted: r.deleted, a_hash: r.a_hash, b_hash: r.b_hash,
-    assoc: r.assoc ? JSON.parse(r.assoc) as AssocBase : {},
     get base() {
-      return (base ??= JSON.parse(r.base) as Base);
+      return (base ??= JSON.parse((raw ??= body()).base) as Base);
+    },
+    get assoc() {
+      const text = (raw ??= body()).assoc;
+      return (assoc ??= text ? JSON.parse(text) as AssocBase : {});
     },
   };
 }
@@ -170,17 +177,23 @@ export class StateStore {
   // --- links ---------------------------------------------------------------
   linkBy(sync: string, side: Side, id: string): LinkRow | undefined {
     const col = side === 'a' ? 'a_id' : 'b_id';
-    return toLink(this.q(`SELECT ${LINK_COLUMNS} FROM links WHERE sync = ? AND ${col} = ?`).get(sync, id) as RawLink | undefined);
+    const r = this.q(`SELECT ${LINK_COLUMNS}, base, assoc FROM links WHERE sync = ? AND ${col} = ?`).get(sync, id) as (RawLink & LinkBody) | undefined;
+    return r && toLink(r, () => r);
   }
-  /** The links of many records of one side, in one query per 500 ids. */
+  /**
+   * The links of many records of one side, in one query per 500 ids, without
+   * their bases: most records of a run are read unchanged and never need one
+   * (reading them all was most of a run after a small change at 100,000).
+   */
   linksBy(sync: string, side: Side, ids: string[]): LinkRow[] {
     const col = side === 'a' ? 'a_id' : 'b_id';
     const out: LinkRow[] = [];
+    const body = (aId: string) => () => this.q(`SELECT base, assoc FROM links WHERE sync = ? AND a_id = ?`).get(sync, aId) as LinkBody;
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      const rows = this.db.prepare(`SELECT ${LINK_COLUMNS} FROM links WHERE sync = ? AND ${col} IN (${chunk.map(() => '?').join(',')})`)
+      const rows = this.q(`SELECT ${LINK_COLUMNS} FROM links WHERE sync = ? AND ${col} IN (${chunk.map(() => '?').join(',')})`)
         .all(sync, ...chunk) as RawLink[];
-      for (const r of rows) out.push(toLink(r)!);
+      for (const r of rows) out.push(toLink(r, body(r.a_id)));
     }
     return out;
   }

@@ -89,9 +89,16 @@ describe('linked records', () => {
     expect(out.some((o) => o.kind !== 'pair' && o.side === 'a')).toBe(false);
   });
 
-  test('a new record does not pair with a linked record known from an earlier run', () => {
+  test('a new record does not pair with a linked record known from an earlier run, nor is it created beside it', () => {
+    // Created, it would put the email on two records of side a (SPEC §4: a clash is reported, never made).
     const lookups = known({ keys: { a: { [email('anna@x.se')]: ['a1'] } }, linked: { a: ['a1'] } });
     const out = matchRecords({ a: [], b: [rec('b2', [email('anna@x.se')])] }, lookups);
+    expect(out).toEqual([{ kind: 'duplicate', side: 'b', id: 'b2', key: email('anna@x.se'), others: ['a:a1'] }]);
+  });
+
+  test('a new record whose secondary key only is held by a linked record is created', () => {
+    const lookups = known({ keys: { a: { 'name:acme': ['a1'] } }, linked: { a: ['a1'] } });
+    const out = matchRecords({ a: [], b: [rec('b2', ['domain:acme.io', 'name:acme'])] }, lookups);
     expect(out).toEqual([{ kind: 'unmatched', side: 'b', id: 'b2' }]);
   });
 
