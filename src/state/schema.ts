@@ -111,6 +111,13 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE match_keys_v3 RENAME TO match_keys;
   CREATE INDEX match_keys_by_record ON match_keys (sync, side, record_id);
   `,
+  // 4: states migrated by a build whose migration 2 indexed the live links (two indexes every
+  //    link write maintained) get the index of deleted links instead; a no-op for the others
+  `
+  DROP INDEX IF EXISTS links_live_a;
+  DROP INDEX IF EXISTS links_live_b;
+  CREATE INDEX IF NOT EXISTS links_deleted ON links (sync, a_id, b_id) WHERE deleted IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
