@@ -110,8 +110,8 @@ export type RowSink = (row: string[], line: number) => void;
 
 /**
  * Checks the whole text (structure, header, row lengths) and hands every row
- * after the header to the sink `rows` makes for the header; keeps nothing
- * itself, so checking a large file that is not read afterwards holds none of it.
+ * after the header to the sink `rows` makes for the header (which can check
+ * the row, as the id checks do, before anything keeps it).
  */
 export function scanCsv(text: string, file: string, delimiter: string, rows: (header: string[]) => RowSink): CsvShape {
   let header: string[] | undefined;

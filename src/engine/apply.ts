@@ -9,7 +9,7 @@ import { type Base, type Side, otherSide } from '../state/store.js';
 import { createFields, mappingKey, mergePair, type MergeResult } from './merge.js';
 import { fingerprint } from './fingerprint.js';
 import { exclusionReason } from './filters.js';
-import { matchKeys } from './keys.js';
+import { matchKeys, sameKeys } from './keys.js';
 import type { PlannedAction, SyncContext, SyncSummary, Unit } from './types.js';
 
 export interface BatchHooks {
@@ -196,7 +196,7 @@ function afterWrite(ctx: SyncContext, side: Side, id: string, before: SourceReco
     const { sync, sides, store } = ctx;
     const keys = matchKeys(sync.object, fields, sides[side].spec, sync.match, side);
     const old = matchKeys(sync.object, before!.fields, sides[side].spec, sync.match, side);
-    if (keys.length !== old.length || keys.some((k, i) => k !== old[i])) store.setKeys(sync.name, side, id, keys);
+    if (!sameKeys(keys, old)) store.setKeys(sync.name, side, id, keys);
   }
   return { id, fields, associations: { ...before?.associations, ...op.associations } };
 }

@@ -110,3 +110,8 @@ function firstText(v: Value | undefined): string | null {
   const s = String(v);
   return s.trim() === '' ? null : s;
 }
+
+/** Whether two records' key lists are the same (same keys, same order). */
+export function sameKeys(x: string[], y: string[]): boolean {
+  return x.length === y.length && x.every((k, i) => k === y[i]);
+}

@@ -9,7 +9,7 @@ import { sameValue } from '../mapping/convert.js';
 import { type LinkRow, type Side, otherSide } from '../state/store.js';
 import { applyBatch } from './apply.js';
 import { exclusionReason } from './filters.js';
-import { matchKeys } from './keys.js';
+import { matchKeys, sameKeys } from './keys.js';
 import { matchRecords, type KeyedRecord } from './match.js';
 import { mappingKey } from './merge.js';
 import { fingerprint } from './fingerprint.js';
@@ -248,8 +248,7 @@ class KeyIndex {
   /** Whether the stored keys of a record differ from `keys` (so they need writing). */
   changed(id: string, keys: string[]): boolean {
     if (!this.whole) return true;
-    const old = this.byId.get(id) ?? [];
-    return old.length !== keys.length || old.some((k, i) => k !== keys[i]);
+    return !sameKeys(this.byId.get(id) ?? [], keys);
   }
   /** Whether the record is known to have no keys stored (so new ones need no delete first). */
   none(id: string): boolean {
