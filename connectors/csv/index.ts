@@ -82,13 +82,12 @@ class CsvConnector implements Connector {
   /** Checks every file whole (kept for the read), but a version a saved cursor names (see `checked`, `checkCsv`). */
   async check(known?: KnownCursors): Promise<void> {
     for (const { file } of this.cfg.objects.values()) {
-      const before = await fileStamp(file.file);
-      if (before !== null && this.parsed.get(file.object)?.stamp === before) continue;
-      const found = await checkCsv(file, known?.get(file.object));
-      const after = await fileStamp(file.file);
-      if (after === null || after !== before) continue;
-      if ('rows' in found) this.parsed.set(file.object, { csv: found, stamp: after });
-      else this.checked.set(file.object, { stamp: after, ...found });
+      const held = this.parsed.get(file.object);
+      if (held && held.stamp === (await fileStamp(file.file))) continue;
+      const { value: found, stamp } = await this.atStamp(file, () => checkCsv(file, known?.get(file.object)));
+      if (stamp === null) continue;
+      if ('rows' in found) this.parsed.set(file.object, { csv: found, stamp });
+      else this.checked.set(file.object, { stamp, ...found });
     }
   }
 
@@ -182,15 +181,20 @@ class CsvConnector implements Connector {
    * parsed: then the parse is not kept).
    */
   private async hold(file: CsvObjectConfig): Promise<{ csv: CsvFile; stamp: string | null }> {
-    const before = await fileStamp(file.file);
     const held = this.parsed.get(file.object);
-    if (held && before !== null && held.stamp === before) return held;
-    const csv = await loadCsv(file);
-    const after = await fileStamp(file.file);
-    const stamp = after !== null && after === before ? after : null;
+    if (held && held.stamp === (await fileStamp(file.file))) return held;
+    const { value: csv, stamp } = await this.atStamp(file, () => loadCsv(file));
     if (stamp !== null) this.parsed.set(file.object, { csv, stamp });
     else this.parsed.delete(file.object);
     return { csv, stamp };
+  }
+
+  /** What `read` gets from the file, with the stamp of the version it got it from (null when the file changed meanwhile). */
+  private async atStamp<T>(file: CsvObjectConfig, read: () => Promise<T>): Promise<{ value: T; stamp: string | null }> {
+    const before = await fileStamp(file.file);
+    const value = await read();
+    const after = await fileStamp(file.file);
+    return { value, stamp: after !== null && after === before ? after : null };
   }
 
   async close(): Promise<void> {}

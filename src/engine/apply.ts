@@ -99,7 +99,6 @@ async function write(ctx: SyncContext, side: Side, ops: WriteOp[]): Promise<Writ
 /** Records the outcome of a batch in the state (inside one transaction). */
 function record(ctx: SyncContext, decided: Decided[], results: Map<string, WriteResult>, hooks: BatchHooks): void {
   const { store, sync, sides } = ctx;
-  const keysOf = (side: Side, fields: Fields) => matchKeys(sync.object, fields, sides[side].spec, sync.match, side);
   for (const d of decided) {
     if ('ref' in d) {
       const { from } = d.unit;
@@ -113,7 +112,7 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
         const fp = fingerprint(ctx, from, source);
         const fpMade = made && fingerprint(ctx, to, made);
         store.insertLink(sync.name, aId, bId, d.base, { a: from === 'a' ? fp : fpMade, b: from === 'b' ? fp : fpMade });
-        store.addKeys(sync.name, to, r.id, keysOf(to, d.fields));
+        store.addKeys(sync.name, to, r.id, keysOf(ctx, to, d.fields));
         store.clearStatus(sync.name, from, source.id);
       } else if (r?.existingId && !store.linkBy(sync.name, to, r.existingId)) {
         hooks.adopt(from, source.id, r.existingId);
@@ -173,6 +172,11 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
   }
 }
 
+/** The match keys of a record of `side` with these fields. */
+function keysOf(ctx: SyncContext, side: Side, fields: Fields): string[] {
+  return matchKeys(ctx.sync.object, fields, ctx.sides[side].spec, ctx.sync.match, side);
+}
+
 /**
  * The record as a write leaves it, when that can be foreseen: the record as
  * read (nothing for a create) with the written fields and associations over
@@ -193,10 +197,8 @@ function afterWrite(ctx: SyncContext, side: Side, id: string, before: SourceReco
     return null;
   }
   if (op.kind === 'update') {
-    const { sync, sides, store } = ctx;
-    const keys = matchKeys(sync.object, fields, sides[side].spec, sync.match, side);
-    const old = matchKeys(sync.object, before!.fields, sides[side].spec, sync.match, side);
-    if (!sameKeys(keys, old)) store.setKeys(sync.name, side, id, keys);
+    const keys = keysOf(ctx, side, fields);
+    if (!sameKeys(keys, keysOf(ctx, side, before!.fields))) ctx.store.setKeys(ctx.sync.name, side, id, keys);
   }
   return { id, fields, associations: { ...before?.associations, ...op.associations } };
 }
