@@ -54,6 +54,22 @@ describe('rate limits', () => {
     expect((await api.call('GET', '/crm/v3/objects/contacts')).status).toBe(200);
   });
 
+  it('sends the deprecated Secondly pair on every non-search answer, reported but not enforced', async () => {
+    api = await start({ rateLimit: { max: 100, windowMs: 10_000 } });
+    const first = await api.call('GET', '/crm/v3/objects/contacts');
+    expect(first.headers.get('x-hubspot-ratelimit-secondly')).toBe('10');
+    expect(first.headers.get('x-hubspot-ratelimit-secondly-remaining')).toBe('9');
+    for (let i = 0; i < 11; i++) await api.call('GET', '/crm/v3/properties/contacts');
+    const past = await api.call('GET', '/crm/v3/objects/contacts');
+    expect(past.status).toBe(200);
+    expect(past.headers.get('x-hubspot-ratelimit-secondly-remaining')).toBe('0');
+    api.emu.clock.advance(1000);
+    expect((await api.call('GET', '/crm/v3/objects/contacts')).headers.get('x-hubspot-ratelimit-secondly-remaining')).toBe('9');
+    const search = await api.call('POST', '/crm/v3/objects/contacts/search', {});
+    expect(search.headers.get('x-hubspot-ratelimit-secondly')).toBeNull();
+    expect(search.headers.get('x-hubspot-ratelimit-daily')).toBeNull();
+  });
+
   it('enforces the DAILY cap with its own policy name', async () => {
     api = await start({ dailyLimit: 2 });
     await api.call('GET', '/crm/v3/objects/contacts');
