@@ -74,6 +74,14 @@ export interface ObjectSpec {
      * record (so the engine knows a record not listed is gone).
      */
     changeCursor: boolean;
+    /**
+     * true: the connector honours `expect` on updates (see WriteOp): a record
+     * changed by anyone since the engine read it is left alone and answered
+     * `changed`. Connectors that cannot (HubSpot has no conditional update)
+     * leave it out, and a person's edit made between the read and the write
+     * of one pass may be overwritten (docs/nothing-lost.md).
+     */
+    conditionalUpdate?: boolean;
   };
 }
 
@@ -107,7 +115,18 @@ export interface ReadOptions {
 
 export type WriteOp =
   | { kind: 'create'; ref: string; fields: Fields; associations?: Record<string, string[]> }
-  | { kind: 'update'; ref: string; id: string; fields: Fields; associations?: Record<string, string[]> };
+  | {
+      kind: 'update'; ref: string; id: string; fields: Fields; associations?: Record<string, string[]>;
+      /**
+       * The record's fields as the engine read them (all it read, not only
+       * those written). A connector with `conditionalUpdate` writes only while
+       * the record still holds these values, in the same transaction as the
+       * write, and otherwise answers `{ ok: false, changed: true }`: the
+       * record is read again next pass, so a person's edit made during the
+       * pass is never overwritten. Absent: write unconditionally.
+       */
+      expect?: Fields;
+    };
 
 export type WriteResult =
   | { ref: string; ok: true; id: string }
@@ -118,6 +137,11 @@ export type WriteResult =
       reason: string;
       /** A create refused because the record exists already (HubSpot 409 on email). */
       existingId?: string;
+      /**
+       * An update not made because the record no longer holds `expect` (someone
+       * changed it since it was read): not a failure, the next pass reads it.
+       */
+      changed?: true;
     };
 
 export interface Connector {

@@ -177,10 +177,18 @@ async function writeCsvText(path: string, csv: CsvText & { rowBytes?: (Buffer | 
   const line = rowSerializer(delimiter);
   const hash = createHash('sha256');
   const handle = await open(path, 'w');
-  const put = (parts: Buffer[], size: number) => {
+  let total = 0;
+  // A write may take fewer bytes than given (a disk filling up): write the
+  // rest until all of it is taken or the system says why not (ENOSPC).
+  const put = async (parts: Buffer[], size: number) => {
     const piece = Buffer.concat(parts, size);
     hash.update(piece);
-    return handle.write(piece);
+    for (let done = 0; done < piece.length;) {
+      const { bytesWritten } = await handle.write(piece, done, piece.length - done);
+      if (bytesWritten <= 0) throw new Error(`the disk took no more bytes after ${total + done} (is it full?)`);
+      done += bytesWritten;
+    }
+    total += piece.length;
   };
   try {
     let parts: Buffer[] = [Buffer.from(`${csv.bom ? '\ufeff' : ''}${line(csv.header)}${csv.eol}`)];
@@ -202,7 +210,10 @@ async function writeCsvText(path: string, csv: CsvText & { rowBytes?: (Buffer | 
     }
     await put(parts, size);
     await handle.sync();
-    return { hash: `sha256:${hash.digest('hex')}`, written: await handle.stat({ bigint: true }) };
+    const written = await handle.stat({ bigint: true });
+    // What is on the disk after the sync is what was meant, or the old file stays.
+    if (written.size !== BigInt(total)) throw new Error(`${written.size} bytes on disk after writing ${total}`);
+    return { hash: `sha256:${hash.digest('hex')}`, written };
   } finally {
     await handle.close();
   }
@@ -228,7 +239,8 @@ export async function saveCsv(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: 
     saved = { hash, stamp: await stampIfAsWritten(cfg.file, written) };
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
-    throw appError('CSV_WRITE_FAILED', `could not write CSV file ${cfg.file}: ${(err as Error).message}`, {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'no space left on the disk (ENOSPC)' : (err as Error).message;
+    throw appError('CSV_WRITE_FAILED', `could not write CSV file ${cfg.file}: ${why}; the file and the state are as before the write`, {
       hint: 'check that the folder is writable and the disk is not full', cause: err, transient: true,
     });
   }
