@@ -11,7 +11,7 @@ import type { ConnectionConfig, ObjectSpec } from './connector.js';
 import { CONNECTION_NAME } from './config/schema.js';
 import { addConnection, declaredConnections, declaredSyncs, type ConnectionYaml } from './config/connections.js';
 import { loadConnector } from './connectors.js';
-import { configError, DatasyncError, redact } from './errors.js';
+import { configError, DatasyncError, maskSecrets, redact } from './errors.js';
 import { discoverObjects } from './connect/discover.js';
 import { openState } from './state/open.js';
 import { StateStore } from './state/store.js';
@@ -83,7 +83,7 @@ export function shownSecret(credential: Record<string, unknown>): string | null 
 export function scrubError(err: unknown, secrets: string[]): unknown {
   const live = secrets.filter((s) => s.length > 0);
   if (live.length === 0) return err;
-  const scrub = (s: string | undefined) => (s === undefined ? s : live.reduce((t, x) => t.split(x).join(redact(x)), s));
+  const scrub = (s: string | undefined) => (s === undefined ? s : maskSecrets(s, live));
   if (err instanceof DatasyncError) {
     return new DatasyncError(err.kind, err.code, scrub(err.message)!, {
       hint: scrub(err.hint), problems: err.problems?.map((p) => scrub(p)!), transient: err.transient,

@@ -64,3 +64,20 @@ export const appError = (code: string, message: string, opts: { hint?: string; t
 export function redact(secret: string): string {
   return secret.length <= 4 ? '****' : `…${secret.slice(-4)}`;
 }
+
+/**
+ * Replaces each occurrence of each secret by `mask(secret)`. A short secret
+ * (under 8 characters) is masked only where it is not inside a longer word:
+ * a one-letter token `e` must not turn "the next run" into "th**** n****xt
+ * run"; a long one is masked wherever it appears (inside a URL, after `t=`).
+ */
+export function maskSecrets(text: string, secrets: readonly (string | undefined)[], mask: (secret: string) => string = redact): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (!secret) continue;
+    const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const pattern = secret.length >= 8 ? escaped : `(?<![A-Za-z0-9])${escaped}(?![A-Za-z0-9])`;
+    out = out.replace(new RegExp(pattern, 'g'), () => mask(secret));
+  }
+  return out;
+}

@@ -6,6 +6,7 @@
  */
 import { Document, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Node, Scalar } from 'yaml';
+import { maskSecrets } from '../errors.js';
 
 export type Path = ReadonlyArray<PropertyKey>;
 
@@ -93,7 +94,7 @@ export class ConfigSource {
   redact(message: string): string {
     let out = message;
     for (const [name, value] of this.used) {
-      if (value.length >= MIN_REDACTED_LENGTH) out = out.split(value).join(`\${${name}}`);
+      if (value.length >= MIN_REDACTED_LENGTH) out = maskSecrets(out, [value], () => `\${${name}}`);
     }
     return out;
   }

@@ -3,7 +3,7 @@
  * the app's message, category and correlation id) and never a credential:
  * every text passes `scrub` before it is stored.
  */
-import { DatasyncError, redact } from '../errors.js';
+import { DatasyncError, maskSecrets } from '../errors.js';
 import type { AppErrorBody } from './retry.js';
 
 /** A non-2xx answer that the caller may handle (400, 404, 409 …). */
@@ -38,10 +38,7 @@ export class HttpError extends DatasyncError {
 /** Replaces every occurrence of the given secrets with their redacted form. */
 export function makeScrubber(secrets: () => Array<string | undefined>): (s: string) => string {
   return (s: string) => {
-    let out = s;
-    for (const secret of secrets()) {
-      if (secret && secret.length >= 6) out = out.split(secret).join(redact(secret));
-    }
+    const out = maskSecrets(s, secrets());
     // Belt and braces: a bearer header echoed back by some proxy.
     return out.replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, '$1****');
   };
