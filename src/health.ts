@@ -61,20 +61,26 @@ export function health(config: Config, opts: { sync?: string; failed?: boolean; 
   try {
     const lock = readLock(config.state);
     const running = lock !== null && isAlive(lock);
-    const lastRun = store?.lastRun();
+    const watcher = running && lock.watch === true;
     const syncs = defined.map((s): SyncHealth => {
       const row = store?.getSync(s.name);
       const enabled = s.enabled && (row?.enabled ?? 1) === 1;
       const statuses = store?.countStatuses(s.name) ?? { failed: 0, excluded: 0 };
       const links = store?.countLinks(s.name) ?? { live: 0, deleted: { a: 0, b: 0 } };
-      const { status, text } = statusOf(row, enabled, running);
-      const stale = enabled && row !== undefined && (row.last_success_at === null ||
-        now.getTime() - Date.parse(row.last_success_at) > 3 * config.interval);
+      const last = store?.lastRunOf(s.name);
+      const sinceSuccess = row?.last_success_at ? now.getTime() - Date.parse(row.last_success_at) : null;
+      const listening = watcher || (sinceSuccess !== null && sinceSuccess <= LISTENING_SLACK * config.interval);
+      const { status, text } = statusOf(row, enabled, running, listening, sinceSuccess, config.interval);
+      // A sync being scanned or written is not stale, even before its first success.
+      const busy = running && (status === 'Scanning' || status === 'In progress');
+      const stale = enabled && !busy && row !== undefined && (sinceSuccess === null
+        ? last !== undefined
+        : sinceSuccess > 3 * config.interval);
       const side = (x: 'a' | 'b') => (x === 'a' ? s.between[0] : s.between[1]);
       const h: SyncHealth = {
         name: s.name, object: s.object, between: s.between, enabled, status, statusText: text,
         counts: { inSync: links.live, failed: statuses.failed, excluded: statuses.excluded, deletedLinks: links.deleted.a + links.deleted.b },
-        lastRun: lastRun ? { at: lastRun.started_at, outcome: lastRun.outcome ?? 'running', ageSeconds: Math.round((now.getTime() - Date.parse(lastRun.started_at)) / 1000) } : null,
+        lastRun: last ? { at: last.started_at, outcome: last.outcome, ageSeconds: Math.round((now.getTime() - Date.parse(last.started_at)) / 1000) } : null,
         lastSuccessAt: row?.last_success_at ?? null,
         stale,
         mappings: row?.mappings ? JSON.parse(row.mappings) as MappingRow[] : [],
@@ -93,7 +99,14 @@ export function health(config: Config, opts: { sync?: string; failed?: boolean; 
   }
 }
 
-function statusOf(row: SyncRow | undefined, enabled: boolean, running: boolean): { status: StatusName; text: string } {
+/**
+ * Listening without a watcher means a schedule (cron, a timer) runs passes at
+ * about the interval: the last success is at most this many intervals old.
+ */
+const LISTENING_SLACK = 1.5;
+
+function statusOf(row: SyncRow | undefined, enabled: boolean, running: boolean, listening: boolean,
+  sinceSuccess: number | null, interval: number): { status: StatusName; text: string } {
   if (!row || !enabled) return { status: 'No active syncs', text: enabled ? 'No active syncs (never run)' : 'No active syncs (stopped)' };
   switch (row.status) {
     case 'scanning':
@@ -101,7 +114,12 @@ function statusOf(row: SyncRow | undefined, enabled: boolean, running: boolean):
     case 'in-progress':
       return running ? { status: 'In progress', text: 'In progress' } : interrupted();
     case 'listening':
-      return { status: 'Active and listening', text: 'Active and listening' };
+      if (listening) return { status: 'Active and listening', text: 'Active and listening' };
+      return {
+        status: 'No active syncs',
+        text: `No active syncs (up to date as of ${ago(sinceSuccess ?? 0)}, but nothing listens: no \`datasync watch\` runs `
+          + `and no pass came within the interval (${ago(interval).replace(' ago', '')}); start \`datasync watch\` or schedule \`datasync run\`)`,
+      };
     case 'queued':
       return { status: 'Queued', text: `Queued (${row.status_detail ?? 'waiting'})` };
     case 'error':
@@ -111,6 +129,13 @@ function statusOf(row: SyncRow | undefined, enabled: boolean, running: boolean):
     case 'idle':
       return row.status_detail ? { status: 'Queued', text: `Queued (${row.status_detail})` } : { status: 'No active syncs', text: 'No active syncs (never run)' };
   }
+}
+
+function ago(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 90) return `${s} s ago`;
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  return s < 172800 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86400)} days ago`;
 }
 
 const interrupted = () => ({ status: 'Queued' as const, text: 'Queued (the last run was interrupted; the next run resumes it)' });

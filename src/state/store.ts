@@ -132,7 +132,15 @@ export class StateStore {
       for (const table of ['links', 'match_keys', 'record_status', 'cursors', 'pending_creates']) {
         this.db.prepare(`DELETE FROM ${table} WHERE sync = ?`).run(name);
       }
-      this.q(`DELETE FROM syncs WHERE name = ?`).run(name);
+      // Its history: its entry in each run's summary.
+      this.q(`UPDATE runs SET summary = (SELECT json_group_array(json(j.value)) FROM json_each(runs.summary) j
+                                         WHERE json_extract(j.value, '$.sync') IS NOT ?)
+              WHERE summary IS NOT NULL AND json_valid(summary) AND EXISTS
+                (SELECT 1 FROM json_each(runs.summary) k WHERE json_extract(k.value, '$.sync') = ?)`).run(name, name);
+      // The row stays, turned off: deleting it made the next run see a new, enabled sync and scan it again.
+      this.q(`UPDATE syncs SET enabled = 0, status = 'stopped', status_detail = ?, scanned = 0, last_success_at = NULL,
+              mappings = NULL, settings = NULL, updated_at = ? WHERE name = ?`)
+        .run('stopped and forgotten by `datasync stop --delete`', now(), name);
     });
   }
 
@@ -360,6 +368,17 @@ export class StateStore {
   finishRun(id: number, outcome: string, summary: unknown, error?: string): void {
     this.q(`UPDATE runs SET finished_at = ?, outcome = ?, summary = ?, error = ? WHERE id = ?`)
       .run(now(), outcome, JSON.stringify(summary), error ?? null, id);
+  }
+  /**
+   * The last finished run that passed over this sync (not one that only saw
+   * it stopped), with the sync's own outcome in it.
+   */
+  lastRunOf(sync: string): { started_at: string; finished_at: string; outcome: string } | undefined {
+    return this.q(`SELECT r.started_at, r.finished_at, json_extract(j.value, '$.outcome') AS outcome
+                   FROM runs r, json_each(r.summary) j
+                   WHERE r.summary IS NOT NULL AND json_extract(j.value, '$.sync') = ?
+                     AND json_extract(j.value, '$.outcome') <> 'stopped'
+                   ORDER BY r.id DESC LIMIT 1`).get(sync) as never;
   }
   lastRun(): { id: number; started_at: string; finished_at: string | null; outcome: string | null; summary: string | null; error: string | null } | undefined {
     return this.q(`SELECT id, started_at, finished_at, outcome, summary, error FROM runs ORDER BY id DESC LIMIT 1`).get() as never;
