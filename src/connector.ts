@@ -82,6 +82,12 @@ export interface ObjectSpec {
      * of one pass may be overwritten (docs/nothing-lost.md).
      */
     conditionalUpdate?: boolean;
+    /**
+     * With a change cursor: a read from a cursor lists the records deleted
+     * since it in `ReadBatch.deleted` (Dataverse's `$deletedEntity`), so the
+     * engine need not ask `missing()` about every linked record.
+     */
+    reportsDeletions?: boolean;
   };
 }
 
@@ -102,6 +108,14 @@ export interface ReadBatch {
    * applied; null while the listing has no resumable position yet.
    */
   cursor: string | null;
+  /** Ids deleted since the cursor (connectors whose objects have `reportsDeletions`). */
+  deleted?: string[];
+  /**
+   * This read lists every record although a cursor was given (the app could
+   * no longer answer from it: an expired delta token), so a linked record
+   * not listed is gone.
+   */
+  relisted?: boolean;
 }
 
 export interface ReadOptions {

@@ -6,6 +6,7 @@ const LOADERS: Record<string, () => Promise<{ factory: ConnectorFactory }>> = {
   sqlite: () => import('../connectors/sqlite/index.js'),
   csv: () => import('../connectors/csv/index.js'),
   hubspot: () => import('../connectors/hubspot/index.js'),
+  dynamics: () => import('../connectors/dynamics/index.js'),
 };
 
 export const APPS = Object.keys(LOADERS);

@@ -48,9 +48,13 @@ export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> 
   const records = new Map<string, SourceRecord>();
   let cursor = since;
   let batches = 0;
+  let relisted = false;
+  const reported = new Set<string>();
   for await (const batch of s.connector.read(sync.object, { ...opts, since })) {
     batches++;
-    for (const r of batch.records) records.set(r.id, r);
+    if (batch.relisted) relisted = true;
+    for (const r of batch.records) { records.set(r.id, r); reported.delete(r.id); }
+    for (const id of batch.deleted ?? []) { records.delete(id); reported.add(id); }
     if (batch.cursor !== null) cursor = batch.cursor;
     ctx.progress?.({ phase: 'scan', sync: sync.name, side, connection: s.connection, records: records.size });
     if (ctx.signal?.aborted) throw new Interrupted();
@@ -61,8 +65,11 @@ export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> 
     for (const r of await s.connector.get(sync.object, due, opts)) records.set(r.id, r);
   }
   // Without a change cursor a read lists everything or, when nothing changed, nothing (connector.ts).
-  const listing = s.spec.capabilities.changeCursor ? 'changes' : batches > 0 ? 'all' : 'unchanged';
-  const deleted = listing === 'unchanged' ? [] : await findDeleted(ctx, side, records, listing === 'all');
+  const listing = relisted || since === null && s.spec.capabilities.reportsDeletions ? 'all'
+    : s.spec.capabilities.changeCursor ? 'changes' : batches > 0 ? 'all' : 'unchanged';
+  const deleted = listing === 'unchanged' ? []
+    : listing === 'changes' && s.spec.capabilities.reportsDeletions ? linkedAmong(ctx, side, [...reported])
+    : await findDeleted(ctx, side, records, listing === 'all');
   return { records, cursor, initial, deleted };
 }
 
@@ -79,6 +86,13 @@ async function findDeleted(ctx: SyncContext, side: Side, read: Map<string, Sourc
     for (const id of listedAll ? unseen : await sides[side].connector.missing(sync.object, unseen)) deleted.push(id);
   }
   return deleted;
+}
+
+/** Of ids the app reported deleted, those linked in this sync (the rest were never synced). */
+function linkedAmong(ctx: SyncContext, side: Side, ids: string[]): string[] {
+  if (ids.length === 0) return [];
+  const linked = new Set(ctx.store.linksBy(ctx.sync.name, side, ids).filter((l) => !l.deleted).map((l) => (side === 'a' ? l.a_id : l.b_id)));
+  return ids.filter((id) => linked.has(id));
 }
 
 /** Thrown between batches when the run is asked to stop (SIGINT/SIGTERM). */

@@ -59,6 +59,10 @@ export interface RequestOptions {
   form?: Record<string, string>;
   /** Send the bearer token (default true). */
   auth?: boolean;
+  /** Extra request headers (OData's Prefer, If-Match …). */
+  headers?: Record<string, string>;
+  /** A body of another type than JSON or a form (a multipart `$batch`). */
+  raw?: { contentType: string; text: string };
 }
 
 export interface HttpResponse<T = unknown> {
@@ -219,10 +223,13 @@ export class HttpClient {
   }
 
   private async send(method: string, target: string, o: RequestOptions, token: string | undefined): Promise<HttpResponse> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...o.headers };
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     let body: string | undefined;
-    if (o.json !== undefined) {
+    if (o.raw) {
+      headers['content-type'] = o.raw.contentType;
+      body = o.raw.text;
+    } else if (o.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(o.json);
     } else if (o.form) {

@@ -101,9 +101,11 @@ export function parseErrorBody(body: unknown): AppErrorBody {
       if (Array.isArray(list)) list.forEach((s) => typeof s === 'string' && scopes.add(s));
     }
   }
+  // OData services (Dataverse) nest theirs: {"error": {"code": "0x…", "message": "…"}}.
+  const odata = b.error && typeof b.error === 'object' ? (b.error as Record<string, unknown>) : {};
   return {
-    message: str(b.message) ?? str(b.error_description),
-    category: str(b.category) ?? str(b.errorType) ?? str(b.status === 'error' ? undefined : b.status),
+    message: str(b.message) ?? str(b.error_description) ?? str(odata.message),
+    category: str(b.category) ?? str(b.errorType) ?? str(b.status === 'error' ? undefined : b.status) ?? (str(odata.code) || undefined),
     correlationId: str(b.correlationId),
     policyName: str(b.policyName),
     requiredScopes: scopes.size > 0 ? [...scopes] : undefined,
