@@ -136,9 +136,13 @@ function checkSync(raw: Raw, at: Path, connectionNames: string[], check: Checker
   const rules = field(raw, 'rules');
   const associations = field(raw, 'associations');
   const clears = field(raw, 'clears');
+  const suspect = field(raw, 'suspect_deletions');
+  if (raw.suspect_deletions !== undefined && suspect === undefined) {
+    check.add([...at, 'suspect_deletions'], `suspect_deletions is ${check.src.show([...at, 'suspect_deletions'], String(raw.suspect_deletions))}, expected a percentage, like 10%`);
+  }
   const enabled = field(raw, 'enabled');
   if (name === undefined || object === undefined || !direction || !match || !fields || !filters || !mappings
-    || !rules || associations === undefined || !clears || enabled === undefined) return undefined;
+    || !rules || associations === undefined || !clears || enabled === undefined || suspect === undefined) return undefined;
   return {
     name,
     object,
@@ -152,6 +156,7 @@ function checkSync(raw: Raw, at: Path, connectionNames: string[], check: Checker
     filters,
     associations,
     clears,
+    suspectDeletions: Number(suspect.slice(0, -1)) / 100,
     enabled,
     where: check.src.at(at),
   };

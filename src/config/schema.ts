@@ -78,6 +78,8 @@ export const syncSchema = z
       .describe('per connection, conditions a record must all pass'),
     associations: z.boolean().default(true).describe('keep links to records of other synced objects'),
     clears: z.enum(['keep', 'propagate']).default('keep').describe('whether clearing a field clears it in the other app'),
+    suspect_deletions: z.string().regex(/^\d{1,3}(\.\d+)?%$/, { error: 'expected a percentage, like 10%' }).default('10%')
+      .describe('more of a side\'s linked records vanishing in one pass than this is a suspect listing: nothing is marked deleted'),
     enabled: z.boolean().default(true).describe('false while the sync is stopped'),
   })
   .describe('one object kept in step between two connections');

@@ -41,6 +41,11 @@ export interface SyncConfig {
   filters: Record<string, FilterCondition[]>;
   associations: boolean;
   clears: 'keep' | 'propagate';
+  /**
+   * The share (0–1) of a side's linked records that may vanish in one pass
+   * and be marked deleted; more is a suspect listing (engine/scan.ts). Default 0.1.
+   */
+  suspectDeletions?: number;
   /** false when turned off by `stop` (the state also records it). */
   enabled: boolean;
   where: string;

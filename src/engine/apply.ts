@@ -108,6 +108,8 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
       store.removePending(sync.name, to, source.id);
       if (r?.ok) {
         const [aId, bId] = from === 'a' ? [source.id, r.id] : [r.id, source.id];
+        // An id the app had given a record before (deleted, or vanished unnoticed): free it for this one.
+        store.freeId(sync.name, to, r.id);
         const made = afterWrite(ctx, to, r.id, null, d.write, hooks);
         const fp = fingerprint(ctx, from, source);
         const fpMade = made && fingerprint(ctx, to, made);

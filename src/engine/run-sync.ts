@@ -13,6 +13,7 @@ import { matchKeys, sameKeys } from './keys.js';
 import { matchRecords, type KeyedRecord } from './match.js';
 import { mappingKey } from './merge.js';
 import { fingerprint } from './fingerprint.js';
+import { settleReturned } from './returned.js';
 import { fetchMissing, Interrupted, scanSide, Stopped, type SideScan } from './scan.js';
 import type { SideCounts, SyncContext, SyncSummary, Unit } from './types.js';
 
@@ -35,7 +36,10 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
 
   const links = new LinkCache(ctx);
   for (const side of SIDES) links.preload(side, scan[side].records.keys());
+  const revived = settleReturned(ctx, scan, links);
   markDeleted(ctx, scan, summary);
+  const warnings = SIDES.flatMap((side) => (scan[side].suspect ? [scan[side].suspect!] : []));
+  if (warnings.length > 0) summary.warnings = warnings;
   // Linked records read exactly as when last in sync: nothing to classify, match or merge.
   const same = { a: new Set<string>(), b: new Set<string>() };
   for (const side of SIDES) {
@@ -56,7 +60,8 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
       if (!link || link.deleted || same[side].has(rec.id)) continue;
       const unit: Extract<Unit, { kind: 'pair' }> = pairs.get(link.a_id) ?? { kind: 'pair' as const, link, a: null, b: null };
       unit[side] = rec;
-      if (resumed[side].has(rec.id)) unit.resumed = true;
+      // Back from exclusion or deletion: the partner may have changed meanwhile, read it whole.
+      if (resumed[side].has(rec.id) || revived[side].has(rec.id)) unit.resumed = true;
       pairs.set(link.a_id, unit);
     }
   }
@@ -94,7 +99,7 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
     const cursors = { a: await after('a'), b: await after('b') };
     store.transaction(() => {
       for (const side of SIDES) store.setCursor(sync.name, side, cursors[side]);
-      store.setSyncStatus(sync.name, 'listening', null, scan.a.records.size + scan.b.records.size);
+      store.setSyncStatus(sync.name, 'listening', warnings.length > 0 ? warnings.join('; ') : null, scan.a.records.size + scan.b.records.size);
       store.markSuccess(sync.name);
     });
   }
@@ -189,6 +194,9 @@ class LinkCache {
       this.cache.a.set(link.a_id, link);
       this.cache.b.set(link.b_id, link);
     }
+  }
+  forget(side: Side, id: string): void {
+    this.cache[side].set(id, null);
   }
   get(side: Side, id: string): LinkRow | null {
     if (this.none) return null;

@@ -13,6 +13,25 @@ export interface SideScan {
   cursor: string | null;
   initial: boolean;
   deleted: string[];
+  /**
+   * Why nothing was marked deleted although linked records were not found:
+   * an unusual share of them vanished at once (a half-written export, a
+   * table being reloaded), which is more likely a bad listing than deletions.
+   */
+  suspect: string | null;
+}
+
+/** Below this many vanished records a pass is never suspect (a person deleting a few records of a small set). */
+export const SUSPECT_FLOOR = 10;
+/** The default share of a side's linked records that may vanish in one pass before it is suspect. */
+export const SUSPECT_SHARE = 0.1;
+
+/** The sentence a suspect pass prints and `health` shows; null when the vanished records count as deleted. */
+export function suspectListing(connection: string, vanished: number, linked: number, share: number): string | null {
+  if (vanished < SUSPECT_FLOOR || vanished <= share * linked) return null;
+  return `${connection}: ${vanished} of ${linked} linked records were not listed (more than ${Math.round(share * 100)}%), `
+    + 'more likely a partial listing than deletions: nothing was marked deleted this pass '
+    + '(if they were deleted on purpose, raise `suspect_deletions` of the sync, e.g. to 100%, for one run)';
 }
 
 /** Per run context, the fields each side reads, for the mappings they were worked out from. */
@@ -67,25 +86,31 @@ export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> 
   // Without a change cursor a read lists everything or, when nothing changed, nothing (connector.ts).
   const listing = relisted || since === null && s.spec.capabilities.reportsDeletions ? 'all'
     : s.spec.capabilities.changeCursor ? 'changes' : batches > 0 ? 'all' : 'unchanged';
-  const deleted = listing === 'unchanged' ? []
-    : listing === 'changes' && s.spec.capabilities.reportsDeletions ? linkedAmong(ctx, side, [...reported])
-    : await findDeleted(ctx, side, records, listing === 'all');
-  return { records, cursor, initial, deleted };
+  // Deletions the app reports itself are deletions, however many; records missing from a listing may not be.
+  if (listing === 'changes' && s.spec.capabilities.reportsDeletions) {
+    return { records, cursor, initial, deleted: linkedAmong(ctx, side, [...reported]), suspect: null };
+  }
+  const found = listing === 'unchanged' ? { deleted: [], linked: 0 } : await findDeleted(ctx, side, records, listing === 'all');
+  const suspect = suspectListing(s.connection, found.deleted.length, found.linked, ctx.sync.suspectDeletions ?? SUSPECT_SHARE);
+  return { records, cursor, initial, deleted: suspect ? [] : found.deleted, suspect };
 }
 
 /**
  * Linked records that are gone from the app. After a full listing, those not
  * listed; else the app is asked about every linked record not read.
  */
-async function findDeleted(ctx: SyncContext, side: Side, read: Map<string, SourceRecord>, listedAll: boolean): Promise<string[]> {
+async function findDeleted(ctx: SyncContext, side: Side, read: Map<string, SourceRecord>, listedAll: boolean):
+  Promise<{ deleted: string[]; linked: number }> {
   const { sync, store, sides } = ctx;
   const deleted: string[] = [];
+  let linked = 0;
   for (const page of store.linkedIds(sync.name, side, 50_000)) {
+    linked += page.length;
     const unseen = page.filter((id) => !read.has(id));
     if (unseen.length === 0) continue;
     for (const id of listedAll ? unseen : await sides[side].connector.missing(sync.object, unseen)) deleted.push(id);
   }
-  return deleted;
+  return { deleted, linked };
 }
 
 /** Of ids the app reported deleted, those linked in this sync (the rest were never synced). */

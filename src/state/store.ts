@@ -50,6 +50,8 @@ export interface SyncRow {
 }
 
 const now = () => new Date().toISOString();
+/** Marks the id of a link whose record's id the app gave to a new record (`freeId`). */
+export const REUSED_MARK = '#reused-';
 /** The other side of a sync. */
 export const otherSide = (side: Side): Side => (side === 'a' ? 'b' : 'a');
 
@@ -222,6 +224,26 @@ export class StateStore {
   markDeleted(sync: string, side: Side, id: string): void {
     const col = side === 'a' ? 'a_id' : 'b_id';
     this.q(`UPDATE links SET deleted = ?, updated_at = ? WHERE sync = ? AND ${col} = ? AND deleted IS NULL`).run(side, now(), sync, id);
+  }
+  /** A record deleted on `side` that is back with its id and is the same record: its link is live again. */
+  reviveLink(sync: string, side: Side, id: string): void {
+    const col = side === 'a' ? 'a_id' : 'b_id';
+    this.q(`UPDATE links SET deleted = NULL, a_hash = NULL, b_hash = NULL, updated_at = ? WHERE sync = ? AND ${col} = ? AND deleted = ?`)
+      .run(now(), sync, id, side);
+  }
+  /**
+   * The app gave `id` to a new record (SQLite without AUTOINCREMENT, a CSV's
+   * largest id + 1): the link that held it is kept as deleted (its partner is
+   * still not re-created), under the id with a `#reused-<ms>` mark, and the
+   * old record's keys and status go, so the id is free for the new record.
+   */
+  freeId(sync: string, side: Side, id: string): void {
+    const col = side === 'a' ? 'a_id' : 'b_id';
+    const t = now();
+    this.q(`UPDATE links SET ${col} = ${col} || ?, deleted = COALESCE(deleted, ?), updated_at = ? WHERE sync = ? AND ${col} = ?`)
+      .run(`${REUSED_MARK}${Date.now()}`, side, t, sync, id);
+    this.setKeys(sync, side, id, []);
+    this.clearStatus(sync, side, id);
   }
   /**
    * Ids on one side of every live link, in pages, for deletion checks. Every

@@ -28,6 +28,7 @@ export function toJson(result: RunResult, dryRun: boolean) {
       sides: [s.sides.a, s.sides.b],
       mappings: s.mappings ?? [],
       ...(s.error ? { error: s.error } : {}),
+      ...(s.warnings ? { warnings: s.warnings } : {}),
       ...(dryRun ? { plan: s.plan ?? [] } : {}),
     })),
   };

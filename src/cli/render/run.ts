@@ -68,6 +68,7 @@ export function renderOutcomes(result: RunResult, style: Style, dryRun: boolean)
       case 'stopped': lines.push(`${style.dim('-')} ${s.sync}: stopped`); break;
       case 'error': lines.push(`${style.red('✖')} ${s.sync}: ${s.error?.message ?? 'failed'}${s.error?.hint ? `\n  hint: ${s.error.hint}` : ''}`); break;
     }
+    for (const w of s.warnings ?? []) lines.push(`${style.yellow('!')} ${s.sync}: ${w}`);
   }
   if (dryRun) lines.push(style.dim('dry run: nothing was written to the apps or the state'));
   return lines;
