@@ -113,8 +113,7 @@ function statusOf(row: SyncRow | undefined, enabled: boolean, running: boolean, 
       return running ? { status: 'Scanning', text: `Scanning (${row.scanned} scanned)` } : interrupted();
     case 'in-progress':
       return running ? { status: 'In progress', text: 'In progress' } : interrupted();
-    case 'listening':
-      {
+    case 'listening': {
         // What the last pass noticed and did not act on (a suspect listing).
         const noted = row.status_detail ? `; warning: ${row.status_detail}` : '';
         if (listening) return { status: 'Active and listening', text: `Active and listening${noted ? ` (${noted.slice(2)})` : ''}` };
@@ -123,7 +122,7 @@ function statusOf(row: SyncRow | undefined, enabled: boolean, running: boolean, 
           text: `No active syncs (up to date as of ${ago(sinceSuccess ?? 0)}, but nothing listens: no \`datasync watch\` runs `
             + `and no pass came within the interval (${ago(interval).replace(' ago', '')}); start \`datasync watch\` or schedule \`datasync run\`${noted})`,
         };
-      }
+    }
     case 'queued':
       return { status: 'Queued', text: `Queued (${row.status_detail ?? 'waiting'})` };
     case 'error':
