@@ -5,6 +5,7 @@
 export type ErrorKind =
   | 'config'      // exit 2: bad configuration or arguments
   | 'app'         // exit 3: an app could not be reached or refused the credential
+  | 'data'        // exit 2: an app's data cannot be read as it stands (a malformed CSV file): a person must fix it
   | 'lock'        // exit 4: another run holds the lock
   | 'state'       // exit 2: the state file is not usable (not ours, damaged, too new)
   | 'internal';   // exit 70-ish: a bug; printed with a stack
@@ -36,7 +37,10 @@ export const EXIT = {
   config: 2,
   app: 3,
   lock: 4,
+  /** a bug: the message asks for a report, with the stack */
   internal: 70,
+  /** `run` interrupted by Ctrl-C or SIGTERM (128 + SIGINT, as shells do) */
+  interrupted: 130,
 } as const;
 
 export function exitCodeFor(err: unknown): number {
@@ -44,6 +48,7 @@ export function exitCodeFor(err: unknown): number {
   switch (err.kind) {
     case 'config':
     case 'state':
+    case 'data':
       return EXIT.config;
     case 'app':
       return EXIT.app;
@@ -56,6 +61,9 @@ export function exitCodeFor(err: unknown): number {
 
 export const configError = (code: string, message: string, opts: { hint?: string; problems?: string[] } = {}) =>
   new DatasyncError('config', code, message, opts);
+
+export const dataError = (code: string, message: string, opts: { hint?: string } = {}) =>
+  new DatasyncError('data', code, message, opts);
 
 export const appError = (code: string, message: string, opts: { hint?: string; transient?: boolean; cause?: unknown } = {}) =>
   new DatasyncError('app', code, message, opts);

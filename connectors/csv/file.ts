@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, type BigIntStats } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { appError, configError } from '../../src/errors.js';
+import { appError, dataError, configError } from '../../src/errors.js';
 import { csvHeader, rowSerializer, scanCsv, type CsvText } from './parse.js';
 
 export interface CsvObjectConfig {
@@ -99,7 +99,7 @@ function decode(bytes: Buffer, cfg: CsvObjectConfig): string {
       line++;
       start = i + 1;
     }
-    throw appError('CSV_NOT_UTF8', `${cfg.file}:${line}: the file is not UTF-8 text (another encoding, such as Latin-1 or Windows-1252?)`, {
+    throw dataError('CSV_NOT_UTF8', `${cfg.file}:${line}: the file is not UTF-8 text (another encoding, such as Latin-1 or Windows-1252?)`, {
       hint: 'save or export the file as UTF-8 (in Excel: "CSV UTF-8"); datasync reads nothing from a file it cannot decode exactly',
     });
   }
@@ -126,7 +126,7 @@ function scanFile(cfg: CsvObjectConfig, bytes: Buffer, keep: (row: string[]) => 
       const problem = id === '' ? 'row has no id'
         : index.has(id) ? `duplicate id "${id}" (also on line ${lines[index.get(id)!]})` : undefined;
       if (problem) {
-        throw appError('CSV_BAD_ID', `${cfg.file}:${line}: ${problem}`, {
+        throw dataError('CSV_BAD_ID', `${cfg.file}:${line}: ${problem}`, {
           hint: `every row needs its own value in column "${cfg.id}"`,
         });
       }

@@ -7,7 +7,7 @@
  * deleted record. Hand-written rather than csv-parse because it is several
  * times faster on 100k-row files and knows the line each row starts on.
  */
-import { appError, configError } from '../../src/errors.js';
+import { configError, dataError } from '../../src/errors.js';
 
 /** A file but its rows. */
 export interface CsvShape {
@@ -31,7 +31,7 @@ const CR = 13;
 const LF = 10;
 
 const unreadable = (file: string, line: number, message: string) =>
-  appError('CSV_UNREADABLE', `${file}:${line}: ${message}`, {
+  dataError('CSV_UNREADABLE', `${file}:${line}: ${message}`, {
     hint: 'fix the file (or export it again); datasync reads nothing from a file it cannot parse exactly',
   });
 

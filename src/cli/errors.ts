@@ -1,5 +1,16 @@
 /** The one place that turns an error into a message and an exit code. */
 import { DatasyncError, EXIT, exitCodeFor } from '../errors.js';
+import { errorJson } from './render/json.js';
+
+/**
+ * A command that failed: the message on stderr, and with `--json` the error
+ * as JSON on stdout too (a script reading stdout always gets JSON).
+ */
+export function commandFailed(err: unknown, json: boolean | undefined): number {
+  const code = renderError(err);
+  if (json) process.stdout.write(`${JSON.stringify(errorJson(err, code), null, 2)}\n`);
+  return code;
+}
 
 export function renderError(err: unknown, write: (s: string) => void = (s) => process.stderr.write(s)): number {
   if (err instanceof DatasyncError) {

@@ -4,7 +4,9 @@
  * exit code.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { renderError } from './errors.js';
+import { configError, EXIT } from '../errors.js';
+import { commandFailed } from './errors.js';
+import { errorJson } from './render/json.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -111,14 +113,19 @@ export async function main(argv: string[]): Promise<void> {
     .addHelpText('after', '\nA `datasync run` from another terminal asks the watcher for a pass now; `datasync stop SYNC` takes effect at its next step.\n\nExamples:\n  $ datasync watch\n  $ datasync watch --interval 30s')
     .action(wrap(() => import('./commands/watch.js')));
 
+  // A script that asked for JSON gets JSON, even for a mistyped option.
+  const json = argv.includes('--json');
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // --help and --version end here too, with code 0.
-      exitCode = err.exitCode === 0 ? 0 : 2;
+      // --help and --version end here too, with code 0; commander printed its message.
+      exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.config;
+      if (json && exitCode !== EXIT.ok) {
+        process.stdout.write(`${JSON.stringify(errorJson(configError('USAGE', err.message.replace(/^error: /, '')), exitCode), null, 2)}\n`);
+      }
     } else {
-      exitCode = renderError(err);
+      exitCode = commandFailed(err, json);
     }
   }
   process.exitCode = exitCode;

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Config, SyncConfig } from '../config/types.js';
-import { DatasyncError, EXIT } from '../errors.js';
+import { DatasyncError, EXIT, exitCodeFor } from '../errors.js';
 import { acquireLock, isAlive, readLock, type Lock } from '../state/lock.js';
 import { openMemoryState, openState, stateDamage } from '../state/open.js';
 import { StateStore, type Side } from '../state/store.js';
@@ -68,7 +68,7 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
     },
   }, (name) => stored.credentials.get(name), (name) => stored.cursors.get(name)).catch((err: unknown) => {
     // An app down or refusing before any sync started: `health` shows the syncs as Queued (error), not as listening.
-    if (!dryRun && err instanceof DatasyncError && err.kind === 'app') recordAppDown(config, selected, err, opts.lock != null);
+    if (!dryRun && err instanceof DatasyncError && (err.kind === 'app' || err.kind === 'data')) recordAppDown(config, selected, err, opts.lock != null);
     throw err;
   });
   const lock = dryRun || opts.lock ? null : acquireLock(config.state, `datasync ${process.argv.slice(2).join(' ')}`.trim());
@@ -139,7 +139,8 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
           if (!dryRun) store.setSyncStatus(sync.name, 'idle', 'interrupted: the next run resumes it');
           break;
         }
-        if (!(err instanceof DatasyncError) || err.kind !== 'app') throw err;
+        // An app down, or its data unreadable (a malformed CSV): this sync stops, the others go on.
+        if (!(err instanceof DatasyncError) || (err.kind !== 'app' && err.kind !== 'data')) throw err;
         appError = err;
         const w = waiting as { reason: string } | null;
         summaries.push({ ...emptySummary(ctx), outcome: 'error', error: { code: err.code, message: err.message, hint: err.hint } });
@@ -150,7 +151,7 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
       }
     }
     const failedRecords = summaries.some((s) => s.outcome === 'failed-records');
-    const exitCode = appError ? EXIT.app : failedRecords ? EXIT.recordsFailed : EXIT.ok;
+    const exitCode = appError ? exitCodeFor(appError) : failedRecords ? EXIT.recordsFailed : EXIT.ok;
     if (runId !== null) {
       const outcome = interrupted ? 'interrupted' : appError ? 'error' : failedRecords ? 'failed-records' : 'ok';
       store.finishRun(runId, outcome, summaries, appError?.message);

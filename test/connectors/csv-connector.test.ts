@@ -43,9 +43,9 @@ describe('parsing', () => {
   });
 
   it.each([
-    ['a ragged row', 'id,a,b\n1,x,y\n2,x\n', /f\.csv:3: row has 2 values but the header has 3 columns/, 'app'],
-    ['an unclosed quote', 'id,a\n1,"x\n2,y\n', /f\.csv:\d+: a quoted value is never closed/, 'app'],
-    ['text after a closing quote', 'id,a\n1,"x"y\n', /f\.csv:2: text follows a closing quote/, 'app'],
+    ['a ragged row', 'id,a,b\n1,x,y\n2,x\n', /f\.csv:3: row has 2 values but the header has 3 columns/, 'data'],
+    ['an unclosed quote', 'id,a\n1,"x\n2,y\n', /f\.csv:\d+: a quoted value is never closed/, 'data'],
+    ['text after a closing quote', 'id,a\n1,"x"y\n', /f\.csv:2: text follows a closing quote/, 'data'],
     ['duplicate headers', 'id,email,Email,email\n', /f\.csv:1: duplicate column "email" \(columns 2 and 4\)/, 'config'],
     ['an unnamed column', 'id,,b\n', /f\.csv:1: column 2 of the header has no name/, 'config'],
     ['no header', '', /f\.csv:1: the file has no header row/, 'config'],

@@ -7,7 +7,7 @@ import { connect, listConnections, removeConnection, type ConnectRequest } from 
 import { locateConfig } from '../../connect/place.js';
 import { configError } from '../../errors.js';
 import type { GlobalOptions } from '../main.js';
-import { renderError } from '../errors.js';
+import { commandFailed } from '../errors.js';
 import { connectedJson, listJson, renderConnected, renderConnectionList } from '../render/connect.js';
 import { makeStyle } from '../render/style.js';
 
@@ -55,7 +55,7 @@ export default async function connectCommand(flags: ConnectFlags, global: Global
     print(flags.json ? JSON.stringify(connectedJson(result), null, 2) : renderConnected(result, makeStyle()));
     return 0;
   } catch (err) {
-    return renderError(err);
+    return commandFailed(err, flags.json);
   }
 }
 

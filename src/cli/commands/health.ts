@@ -3,7 +3,7 @@ import { loadConfig } from '../../config/load.js';
 import { configError } from '../../errors.js';
 import { health } from '../../health.js';
 import type { GlobalOptions } from '../main.js';
-import { renderError } from '../errors.js';
+import { commandFailed } from '../errors.js';
 import { renderHealth } from '../render/health.js';
 import { makeStyle } from '../render/style.js';
 
@@ -18,6 +18,6 @@ export default async function healthCommand(flags: { failed?: boolean; excluded?
     process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderHealth(report, makeStyle())}\n`);
     return report.exitCode;
   } catch (err) {
-    return renderError(err);
+    return commandFailed(err, flags.json);
   }
 }

@@ -2,23 +2,17 @@
 import { loadConfig } from '../../config/load.js';
 import { runOnce } from '../../engine/run.js';
 import type { GlobalOptions } from '../main.js';
-import { renderError } from '../errors.js';
+import { commandFailed } from '../errors.js';
 import { startProgress } from '../progress.js';
 import { renderOutcomes, renderPlan, renderSummaryTable } from '../render/run.js';
 import { makeStyle } from '../render/style.js';
-import { errorJson, toJson } from '../render/json.js';
-import { DatasyncError } from '../../errors.js';
+import { toJson } from '../render/json.js';
+import { DatasyncError, EXIT } from '../../errors.js';
 import { isAlive, readLock } from '../../state/lock.js';
 import type { Config } from '../../config/types.js';
 import type { SyncSummary } from '../../engine/types.js';
 import { requestPass } from '../../watch.js';
 
-/** The message on stderr; with --json, the error as JSON on stdout too. */
-function failed(err: unknown, flags: RunFlags): number {
-  const code = renderError(err);
-  if (flags.json) process.stdout.write(`${JSON.stringify(errorJson(err, code), null, 2)}\n`);
-  return code;
-}
 
 /** A watcher holds the lock: ask it for a pass now ("sync now") and report that pass. */
 async function askWatcher(config: Config, flags: RunFlags, signal: AbortSignal): Promise<number> {
@@ -26,10 +20,10 @@ async function askWatcher(config: Config, flags: RunFlags, signal: AbortSignal):
   const pass = await requestPass(config, signal);
   if (!pass) {
     process.stderr.write('datasync: the watcher did not report a pass in time; see its log\n');
-    return 3;
+    return EXIT.app;
   }
   const summaries = pass.summary as SyncSummary[];
-  const exitCode = pass.outcome === 'error' ? 3 : pass.outcome === 'failed-records' ? 1 : 0;
+  const exitCode = pass.outcome === 'error' ? EXIT.app : pass.outcome === 'failed-records' ? EXIT.recordsFailed : EXIT.ok;
   const result = { runId: null, summaries, exitCode, interrupted: pass.outcome === 'interrupted' };
   process.stdout.write(flags.json
     ? `${JSON.stringify(toJson(result, false), null, 2)}\n`
@@ -49,7 +43,7 @@ export default async function run(flags: RunFlags, global: GlobalOptions): Promi
   try {
     config = await loadConfig({ file: global.config, cwd: process.cwd(), env: process.env });
   } catch (err) {
-    return failed(err, flags);
+    return commandFailed(err, flags.json);
   }
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -71,12 +65,12 @@ export default async function run(flags: RunFlags, global: GlobalOptions): Promi
       out.push(renderSummaryTable(result, style), ...renderOutcomes(result, style, flags.dryRun ?? false));
       process.stdout.write(`${out.join('\n')}\n`);
     }
-    return result.interrupted ? 130 : result.exitCode;
+    return result.interrupted ? EXIT.interrupted : result.exitCode;
   } catch (err) {
     progress.stop();
     const watcher = err instanceof DatasyncError && err.kind === 'lock' ? readLock(config.state) : null;
     if (watcher?.watch && isAlive(watcher)) return askWatcher(config, flags, controller.signal);
-    return failed(err, flags);
+    return commandFailed(err, flags.json);
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -3,7 +3,7 @@
  * Version it: fields are only ever added.
  */
 import type { RunResult } from '../../engine/run.js';
-import { DatasyncError } from '../../errors.js';
+import { DatasyncError, EXIT } from '../../errors.js';
 
 /** `--json` when the command fails before a result: the same `version`, an `error`, the exit code. */
 export function errorJson(err: unknown, exitCode: number) {
@@ -18,7 +18,7 @@ export function toJson(result: RunResult, dryRun: boolean) {
     version: 1,
     runId: result.runId,
     dryRun,
-    exitCode: result.interrupted ? 130 : result.exitCode,
+    exitCode: result.interrupted ? EXIT.interrupted : result.exitCode,
     syncs: result.summaries.map((s) => ({
       name: s.sync,
       object: s.object,
