@@ -23,7 +23,13 @@ export interface MatchLookups {
 
 export type MatchOutcome =
   | { kind: 'pair'; a: string; b: string; key: string }
-  | { kind: 'duplicate'; side: Side; id: string; key: string; others: string[] }
+  | { kind: 'duplicate'; side: Side; id: string; key: string; others: string[];
+      /**
+       * Present when only linked records hold the key (on either side). Their
+       * pair may drop it in this very pass (a person changed the partner's
+       * email): the engine looks again after the pairs are written.
+       */
+      linkedHolders?: { side: Side; id: string }[] }
   | { kind: 'unmatched'; side: Side; id: string };
 
 type Index = Map<string, string[]>;
@@ -59,7 +65,8 @@ export function matchRecords(records: { a: KeyedRecord[]; b: KeyedRecord[] }, lo
       const others = [...holders(side, key)].filter((id) => id !== r.id);
       if (others.length > 0) {
         duplicate.add(`${side}:${r.id}`);
-        outcomes.push({ kind: 'duplicate', side, id: r.id, key, others });
+        const linked = others.every((id) => lookups.isLinked(side, id));
+        outcomes.push({ kind: 'duplicate', side, id: r.id, key, others, ...(linked ? { linkedHolders: others.map((id) => ({ side, id })) } : {}) });
       }
     }
   }
@@ -98,7 +105,8 @@ export function matchRecords(records: { a: KeyedRecord[]; b: KeyedRecord[] }, lo
         // The other app has a record with this primary key already, paired
         // with another: creating this one there would put the key on two.
         duplicate.add(me);
-        outcomes.push({ kind: 'duplicate', side, id: r.id, key: r.keys[0]!, others: linkedThere.map((id) => `${there}:${id}`) });
+        outcomes.push({ kind: 'duplicate', side, id: r.id, key: r.keys[0]!, others: linkedThere.map((id) => `${there}:${id}`),
+          linkedHolders: linkedThere.map((id) => ({ side: there, id })) });
       } else if (side === 'a' || !consumed.has(me)) {
         outcomes.push({ kind: 'unmatched', side, id: r.id });
       }

@@ -10,7 +10,7 @@ import { type LinkRow, type Side, otherSide } from '../state/store.js';
 import { applyBatch } from './apply.js';
 import { exclusionReason } from './filters.js';
 import { matchKeys, sameKeys } from './keys.js';
-import { matchRecords, type KeyedRecord } from './match.js';
+import { matchRecords, type KeyedRecord, type MatchOutcome } from './match.js';
 import { mappingKey } from './merge.js';
 import { fingerprint } from './fingerprint.js';
 import { settleReturned } from './returned.js';
@@ -68,7 +68,8 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
   const claimed = new Set<string>();
   const recovered = await recoverPending(ctx, scan, links, claimed);
   // concat, not push(...): a spread of a million units overflows the stack.
-  const units = ([...pairs.values()] as Unit[]).concat(recovered, await matchUnlinked(ctx, scan, links, claimed, isExcluded, summary, same));
+  const matched = await matchUnlinked(ctx, scan, links, claimed, isExcluded, summary, same);
+  const units = ([...pairs.values()] as Unit[]).concat(recovered, matched.units);
 
   const adopted: { from: Side; sourceId: string; existingId: string }[] = [];
   // Sides where every record written is recorded as it now is (apply.ts afterWrite).
@@ -92,6 +93,10 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
       again.push({ kind: 'pair', link: null, a: from === 'a' ? source : existing, b: from === 'b' ? source : existing, key: `existing record ${existingId}` });
     }
     await applyAll(ctx, again, summary, { ...hooks, adopt: () => undefined }, scan);
+  }
+  if (matched.deferred.length > 0) {
+    // New records whose key only linked records held when read: those pairs are written now, and may have dropped it.
+    await applyAll(ctx, await matchAgain(ctx, scan, claimed, matched.deferred, isExcluded, summary), summary, { ...hooks, adopt: () => undefined }, scan);
   }
 
   if (!ctx.dryRun) {
@@ -353,9 +358,9 @@ async function pruneVanished(ctx: SyncContext, scan: Record<Side, SideScan>, key
   return gone;
 }
 
-/** Pairs unlinked records by match key; the rest are created where the direction allows. */
+/** Pairs unlinked records by match key; the rest are created where the direction allows (some decided later: `deferred`). */
 async function matchUnlinked(ctx: SyncContext, scan: Record<Side, SideScan>, links: LinkCache, claimed: Set<string>,
-  isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary, same: Record<Side, Set<string>>): Promise<Unit[]> {
+  isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary, same: Record<Side, Set<string>>): Promise<{ units: Unit[]; deferred: MatchOutcome[] }> {
   const { sync, store, sides } = ctx;
   const keyed: Record<Side, KeyedRecord[]> = { a: [], b: [] };
   // A recovered create (`claimed`) is as good as linked: it holds its keys, so
@@ -389,6 +394,52 @@ async function matchUnlinked(ctx: SyncContext, scan: Record<Side, SideScan>, lin
     knownIds: (side, key) => index[side].ids(key).filter((id) => !fresh[side].has(id) && !gone[side].has(id)),
     isLinked: (side, id) => links.get(side, id) !== null || isClaimed(side, id),
   });
+  // Held by a linked record only: decided again once this pass's pairs are written (`matchAgain`).
+  // A dry run writes nothing, so nothing would change: it reports them as duplicates now.
+  const deferred = ctx.dryRun ? [] : outcomes.filter((o) => o.kind === 'duplicate' && o.linkedHolders !== undefined);
+  return { units: await unitsOf(ctx, scan, outcomes.filter((o) => !deferred.includes(o)), isExcluded, summary), deferred };
+}
+
+/**
+ * The records `matchUnlinked` deferred, matched again now that the pass's
+ * pairs are written: the linked records that held their key (either side) are read again
+ * (a write may have changed a record that was not read) and their keys
+ * stored. A pass interrupted after those writes and re-run reads them as
+ * written; the uninterrupted pass must decide as that re-run would.
+ */
+async function matchAgain(ctx: SyncContext, scan: Record<Side, SideScan>, claimed: Set<string>, deferred: MatchOutcome[],
+  isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary): Promise<Unit[]> {
+  const { sync, store, sides } = ctx;
+  const keyed: Record<Side, KeyedRecord[]> = { a: [], b: [] };
+  const holders: Record<Side, string[]> = { a: [], b: [] };
+  for (const o of deferred) {
+    const rec = o.kind === 'duplicate' ? scan[o.side].records.get(o.id) : undefined;
+    if (o.kind !== 'duplicate' || !rec) continue;
+    keyed[o.side].push({ id: rec.id, keys: matchKeys(sync.object, rec.fields, sides[o.side].spec, sync.match, o.side), linked: false });
+    for (const h of o.linkedHolders ?? []) holders[h.side].push(h.id);
+  }
+  for (const side of SIDES) {
+    const now = new Map<string, SourceRecord>();
+    await fetchMissing(ctx, side, holders[side], now);
+    store.transaction(() => {
+      for (const id of new Set(holders[side])) {
+        const rec = now.get(id);
+        store.setKeys(sync.name, side, id, rec ? matchKeys(sync.object, rec.fields, sides[side].spec, sync.match, side) : []);
+      }
+    });
+  }
+  const mine = { a: new Set(keyed.a.map((r) => r.id)), b: new Set(keyed.b.map((r) => r.id)) };
+  const outcomes = matchRecords(keyed, {
+    knownIds: (side, key) => store.idsWithKey(sync.name, side, key).filter((id) => !mine[side].has(id)),
+    isLinked: (side, id) => store.linkBy(sync.name, side, id) !== undefined || claimed.has(`${side}:${id}`),
+  });
+  return unitsOf(ctx, scan, outcomes, isExcluded, summary);
+}
+
+/** Units for match outcomes: pairs to merge, records to create; duplicates are marked failed. */
+async function unitsOf(ctx: SyncContext, scan: Record<Side, SideScan>, outcomes: MatchOutcome[],
+  isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary): Promise<Unit[]> {
+  const { sync, store, sides } = ctx;
   const need: Record<Side, string[]> = { a: [], b: [] };
   for (const o of outcomes) if (o.kind === 'pair') for (const side of SIDES) if (!scan[side].records.has(o[side])) need[side].push(o[side]);
   for (const side of SIDES) await fetchMissing(ctx, side, need[side], scan[side].records);

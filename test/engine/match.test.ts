@@ -93,7 +93,8 @@ describe('linked records', () => {
     // Created, it would put the email on two records of side a (SPEC §4: a clash is reported, never made).
     const lookups = known({ keys: { a: { [email('anna@x.se')]: ['a1'] } }, linked: { a: ['a1'] } });
     const out = matchRecords({ a: [], b: [rec('b2', [email('anna@x.se')])] }, lookups);
-    expect(out).toEqual([{ kind: 'duplicate', side: 'b', id: 'b2', key: email('anna@x.se'), others: ['a:a1'] }]);
+    expect(out).toEqual([{ kind: 'duplicate', side: 'b', id: 'b2', key: email('anna@x.se'), others: ['a:a1'],
+      linkedHolders: [{ side: 'a', id: 'a1' }] }]);
   });
 
   test('a new record whose secondary key only is held by a linked record is created', () => {
@@ -132,7 +133,8 @@ describe('duplicates', () => {
       a: [rec('a1', [email('anna@x.se')], true), rec('a2', [email('anna@x.se')])],
       b: [],
     }, known({ linked: { a: ['a1'] } }));
-    expect(out).toEqual([{ kind: 'duplicate', side: 'a', id: 'a2', key: email('anna@x.se'), others: ['a1'] }]);
+    expect(out).toEqual([{ kind: 'duplicate', side: 'a', id: 'a2', key: email('anna@x.se'), others: ['a1'],
+      linkedHolders: [{ side: 'a', id: 'a1' }] }]);
   });
 
   test('ambiguous candidates on the other side (one by domain, one by name): a duplicate, not a guess', () => {

@@ -612,15 +612,51 @@ test('scenario: a new record with the email a linked record takes in the same ru
     new CreateCmd('a', ann()), new EditCmd('b', first, { email: 'ann@x.se' }),
     new RunCmd([{ kind: 'crash-before-write', at: 3 }], false, false),
   ];
-  const params = { ...TWO_WAY, batchSize: 1, pageSize: 2 };
+  const { interrupted, clean } = await bothWays({ ...TWO_WAY, batchSize: 1, pageSize: 2 }, cmds);
+  for (const w of [interrupted, clean]) {
+    expect(w.apps.b.all(), 'nothing created in b').toHaveLength(1);
+    expect(w.links).toHaveLength(1);
+  }
+  expect(interrupted.canonical()).toEqual(clean.canonical());
+});
+
+/** The same commands run with their interruptions and without: (e) compares the two. */
+async function bothWays(params: Params, cmds: () => Cmd[]): Promise<{ interrupted: World; clean: World }> {
   const interrupted = await scenario(params, cmds());
   const clean = new World(params, true);
   worlds.push(clean);
   for (const c of cmds()) await c.run({}, clean);
   await clean.run([], false);
+  return { interrupted, clean };
+}
+
+const hal = (over: Values = {}): Values => ({ email: 'hal@z.se', first: 'Ann', last: 'Ann', note: 'Ann', score: 1, ...over });
+
+test('scenario (seed 1392842140): a new record takes the email a linked record drops in the same run: created, interrupted or not', async () => {
+  // Uninterrupted, the newcomer was a duplicate of the linked record in b that still held hal@z.se
+  // when read; interrupted after that record's update, the re-run created it. Now both create it.
+  const cmds = (): Cmd[] => [
+    new CreateCmd('a', hal()), new RunCmd([{ kind: 'crash-before-write', at: 0 }], false, false),
+    new EditCmd('a', first, { email: 'ann@x.se' }), new CreateCmd('a', hal()),
+    new RunCmd([{ kind: 'crash-after-write', at: 0 }, { kind: 'crash-before-write', at: 0 }], false, false),
+  ];
+  const { interrupted, clean } = await bothWays({ ...TWO_WAY, batchSize: 1, pageSize: 2 }, cmds);
   for (const w of [interrupted, clean]) {
-    expect(w.apps.b.all(), 'nothing created in b').toHaveLength(1);
-    expect(w.links).toHaveLength(1);
+    expect(w.apps.b.all().map((r) => r.fields['email']).sort(), 'both a records have their b record').toEqual(['ann@x.se', 'hal@z.se']);
+    expect(w.links).toHaveLength(2);
   }
+  expect(interrupted.canonical()).toEqual(clean.canonical());
+});
+
+test('scenario (seed 1224084600): a record takes the email its linked neighbour drops in the same run: created, interrupted or not', async () => {
+  // The same clash on one side: a person gave a record of a the email that the record linked to b's
+  // record held until b's record changed its email in the same run.
+  const cmds = (): Cmd[] => [
+    new CreateCmd('b', hal({ score: '1' })), new RunCmd([{ kind: 'crash-before-write', at: 0 }], false, false),
+    new CreateCmd('a', hal({ email: null })), new EditCmd('a', first, { email: 'hal@z.se' }), new EditCmd('b', first, { email: 'ann@x.se' }),
+    new RunCmd([{ kind: 'crash-after-write', at: 0 }, { kind: 'crash-before-write', at: 0 }], false, false),
+    new CreateCmd('a', hal({ email: 'ann@x.se' })),
+  ];
+  const { interrupted, clean } = await bothWays({ ...TWO_WAY, batchSize: 1, pageSize: 2 }, cmds);
   expect(interrupted.canonical()).toEqual(clean.canonical());
 });
