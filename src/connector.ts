@@ -116,6 +116,8 @@ export interface ReadBatch {
    * not listed is gone.
    */
   relisted?: boolean;
+  /** Something about the records read that a person should fix (shown by `run` and `health`). */
+  warnings?: string[];
 }
 
 export interface ReadOptions {

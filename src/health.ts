@@ -29,6 +29,8 @@ export interface SyncHealth {
   failed?: HealthGroup[];
   excluded?: HealthGroup[];
   deleted?: { a: string; b: string; deletedIn: string }[];
+  /** What the last run warned about in the apps' data (a row with a change time in the future, …). */
+  warnings?: string[];
 }
 
 export interface HealthRecord {
@@ -85,6 +87,8 @@ export function health(config: Config, opts: { sync?: string; failed?: boolean; 
         stale,
         mappings: row?.mappings ? JSON.parse(row.mappings) as MappingRow[] : [],
       };
+      const warned = lastWarnings(lastRun?.summary ?? null, s.name);
+      if (warned.length > 0) h.warnings = warned;
       if (opts.failed && store) h.failed = group(store.listStatuses(s.name, 'failed'), side, true);
       if (opts.excluded && store) h.excluded = group(store.listStatuses(s.name, 'excluded'), side, false);
       if (store && h.counts.deletedLinks > 0) {
@@ -139,6 +143,18 @@ function ago(ms: number): string {
   if (s < 90) return `${s} s ago`;
   if (s < 5400) return `${Math.round(s / 60)} min ago`;
   return s < 172800 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86400)} days ago`;
+}
+
+/** The warnings of a sync in the last run's summary (none when it did not take part). */
+function lastWarnings(summary: string | null, sync: string): string[] {
+  if (!summary) return [];
+  try {
+    const list = JSON.parse(summary) as { sync?: string; warnings?: unknown }[];
+    const found = Array.isArray(list) ? list.find((x) => x.sync === sync) : undefined;
+    return Array.isArray(found?.warnings) ? found.warnings.filter((w): w is string => typeof w === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 const interrupted = () => ({ status: 'Queued' as const, text: 'Queued (the last run was interrupted; the next run resumes it)' });

@@ -39,6 +39,15 @@ export type Id = number | string;
 interface ChangeCursor { v: 1; ts: string; id: Id; from: string; seen?: Record<string, string>; own?: Record<string, string> }
 
 const SEEN_LIMIT = 10_000;
+/**
+ * Clock skew allowed to another writer. A change time later than now plus
+ * this (a row stamped 9999-12-31 by hand or by a bug) is not believed: the
+ * row is read on every pass and never moves the cursor, which would
+ * otherwise sit in the future and pass over every later edit.
+ */
+export const FUTURE_SKEW_MS = 5 * 60_000;
+/** The latest change time believed now (ISO, as `changeTimeSql` gives it). */
+export const futureHorizon = (nowMs = Date.now()): string => isoMs(nowMs + FUTURE_SKEW_MS);
 /** Slack for writers whose clocks or timestamps lag ours by up to this much. */
 const LOOKBACK_MS = 2000;
 /** Ids per `IN (...)` query. */
@@ -194,6 +203,14 @@ export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, b
   let last: { ts: string; id: Id } | undefined;
   let given = opts.since;
   let records: SourceRecord[] = [];
+  const horizon = futureHorizon();
+  let warnings: string[] = [];
+  const batch = (cursor: string | null): ReadBatch => {
+    const out: ReadBatch = warnings.length > 0 ? { records, cursor, warnings } : { records, cursor };
+    records = [];
+    warnings = [];
+    return out;
+  };
   /** A row at `ts` is passed over by a read from the cursor: not listed from it, or in its window with the same content. */
   const unchangedSince = (ts: string, id: Id, hash: () => string): boolean => {
     if (from === null) return false;
@@ -237,6 +254,13 @@ export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, b
     for (const [j, [rowTs, id]] of page.entries()) {
       const row = rows.get(String(id));
       if (!row && !passed[j]) continue; // deleted since the listing
+      if (rowTs > horizon) {
+        // Listed last (by time), read every pass, and left out of the cursor and its window.
+        warnings.push(`row ${String(id)} has ${col} = ${rowTs}, in the future: it is read on every pass and does not move ` +
+          `the cursor; correct that value`);
+        if (row) records.push(toRecord(schema, row, opts));
+        continue;
+      }
       const entry: (typeof window)[number] = { ts: rowTs, id: String(id), key: id, passed: passed[j]!, row };
       // `row!`: rows not passed over were fetched.
       const unchanged = passed[j] || unchangedSince(rowTs, id, () => (entry.hash = rowHash(row!)));
@@ -250,14 +274,13 @@ export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, b
       if (!unchanged) records.push(toRecord(schema, row!, opts));
     }
     if (records.length >= batchSize) {
-      given = cursor();
-      yield { records, cursor: given };
-      records = [];
+      if (last !== undefined) given = cursor();
+      yield batch(last === undefined ? null : given);
     }
   }
   // Also when only unchanged rows followed: their hashes belong in the cursor.
   const end = last === undefined ? null : cursor();
-  if (records.length > 0 || (end !== null && end !== given)) yield { records, cursor: end };
+  if (records.length > 0 || warnings.length > 0 || (end !== null && end !== given)) yield batch(end);
 }
 
 async function* readChanges(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number): AsyncGenerator<ReadBatch> {

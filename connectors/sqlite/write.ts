@@ -8,7 +8,7 @@ import type { FieldSpec, Value, WriteOp, WriteResult } from '../../src/connector
 import { checkCanonical, listToText, parseDatetime, RowRejection } from '../shared/values.js';
 import { isRowLevelSqliteError, prepared, quoteIdent, type Db } from './database.js';
 import type { RowWrite, WriteLog } from './own-writes.js';
-import { changeTimeSql, rowState } from './read.js';
+import { changeTimeSql, futureHorizon, rowState } from './read.js';
 import { bindId, type Column, type TableSchema } from './schema.js';
 
 type Stored = string | number | null;
@@ -159,7 +159,9 @@ export class TableWriter {
     const s = this.schema;
     const col = s.updatedAt!;
     const newest = this.clock.fact(`newest:${s.table}`, () => {
-      const row = this.db.prepare(`SELECT max(${changeTimeSql(col.name)}) AS ts FROM ${quoteIdent(s.table)}`).get() as { ts: string | null };
+      // A time past the horizon (9999-12-31) is not believed (read.ts): writing after it would spread it.
+      const row = this.db.prepare(`SELECT max(t) AS ts FROM (SELECT ${changeTimeSql(col.name)} AS t FROM ${quoteIdent(s.table)}) ` +
+        'WHERE t <= ?').get(futureHorizon()) as { ts: string | null };
       return row.ts ? parseDatetime(row.ts) ?? 0 : 0;
     });
     // One time for the whole batch: a time per row, each 1 ms after the last,

@@ -38,7 +38,7 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
   for (const side of SIDES) links.preload(side, scan[side].records.keys());
   const revived = settleReturned(ctx, scan, links);
   markDeleted(ctx, scan, summary);
-  const warnings = SIDES.flatMap((side) => (scan[side].suspect ? [scan[side].suspect!] : []));
+  const warnings = SIDES.flatMap((side) => [...(scan[side].suspect ? [scan[side].suspect!] : []), ...scan[side].warnings]);
   if (warnings.length > 0) summary.warnings = warnings;
   // Linked records read exactly as when last in sync: nothing to classify, match or merge.
   const same = { a: new Set<string>(), b: new Set<string>() };

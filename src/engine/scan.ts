@@ -19,6 +19,8 @@ export interface SideScan {
    * table being reloaded), which is more likely a bad listing than deletions.
    */
   suspect: string | null;
+  /** What the connector warned about while reading (a change time in the future, …). */
+  warnings: string[];
 }
 
 /** Below this many vanished records a pass is never suspect (a person deleting a few records of a small set). */
@@ -69,8 +71,10 @@ export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> 
   let batches = 0;
   let relisted = false;
   const reported = new Set<string>();
+  const warnings = new Set<string>();
   for await (const batch of s.connector.read(sync.object, { ...opts, since })) {
     batches++;
+    for (const w of batch.warnings ?? []) warnings.add(`${s.connection}: ${w}`);
     if (batch.relisted) relisted = true;
     for (const r of batch.records) { records.set(r.id, r); reported.delete(r.id); }
     for (const id of batch.deleted ?? []) { records.delete(id); reported.add(id); }
@@ -88,11 +92,11 @@ export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> 
     : s.spec.capabilities.changeCursor ? 'changes' : batches > 0 ? 'all' : 'unchanged';
   // Deletions the app reports itself are deletions, however many; records missing from a listing may not be.
   if (listing === 'changes' && s.spec.capabilities.reportsDeletions) {
-    return { records, cursor, initial, deleted: linkedAmong(ctx, side, [...reported]), suspect: null };
+    return { records, cursor, initial, deleted: linkedAmong(ctx, side, [...reported]), suspect: null, warnings: [...warnings] };
   }
   const found = listing === 'unchanged' ? { deleted: [], linked: 0 } : await findDeleted(ctx, side, records, listing === 'all');
   const suspect = suspectListing(s.connection, found.deleted.length, found.linked, ctx.sync.suspectDeletions ?? SUSPECT_SHARE);
-  return { records, cursor, initial, deleted: suspect ? [] : found.deleted, suspect };
+  return { records, cursor, initial, deleted: suspect ? [] : found.deleted, suspect, warnings: [...warnings] };
 }
 
 /**

@@ -88,7 +88,7 @@ export interface SyncSummary {
   error?: { code: string; message: string; hint?: string };
   /** The effective mappings: field pairs, types and the direction of each. */
   mappings?: MappingRow[];
-  /** What the pass noticed and did not act on (a suspect listing), one sentence each. */
+  /** What the pass noticed and did not act on (a suspect listing, a change time in the future), one sentence each. */
   warnings?: string[];
   /** Only with --dry-run: what would change, record by record. */
   plan?: PlannedAction[];

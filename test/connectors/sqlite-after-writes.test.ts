@@ -4,13 +4,15 @@
  * made, whatever time format, id type or batch layout.
  *
  * Rows are seeded at times in 2999 so this connector's change times are
- * known: one ms after the newest, then one ms per write batch.
+ * known: one ms after the newest, then one ms per write batch. The clock
+ * reads 2999 too: a change time after now (plus a few minutes' skew) is not
+ * believed (read.ts FUTURE_SKEW_MS).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Connector, ReadBatch, WriteOp } from '../../src/connector.js';
 import { factory } from '../../connectors/sqlite/index.js';
 
@@ -50,11 +52,13 @@ function seed(n: number, at = SECOND) {
 }
 
 beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2999-01-01T00:00:00.000Z') });
   dir = mkdtempSync(join(tmpdir(), 'datasync-sqlite-after-'));
   db = new Database(join(dir, 'crm.db'));
   db.exec(SCHEMA);
 });
 afterEach(() => {
+  vi.useRealTimers();
   db.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -269,7 +273,7 @@ describe('cursorAfterWrites', () => {
   });
 
   it('passes over writes to a table with epoch milliseconds', async () => {
-    db.prepare(`INSERT INTO tags (code, label, changed) VALUES ('a', 'A', 32503680000000)`).run(); // 3000-01-01T00:00:00Z in ms
+    db.prepare(`INSERT INTO tags (code, label, changed) VALUES ('a', 'A', 32472144000000)`).run(); // 2999-01-01T00:00:00Z in ms
     const c = connect({ tags: { table: 'tags', id: 'code', updated_at: 'changed' } });
     const first = await readAll(c, 'tags', null);
     const [made] = await c.write('tags', [{ kind: 'create', ref: 'x', fields: { label: 'New' } }, { kind: 'update', ref: 'a', id: 'a', fields: { label: 'AA' } }]);
@@ -277,7 +281,7 @@ describe('cursorAfterWrites', () => {
     expect(cursor).not.toBe(first.cursor);
     expect((await readAll(c, 'tags', cursor)).records).toEqual([]);
     db.prepare(`UPDATE tags SET label = 'theirs', changed = changed WHERE code = ?`).run(made!.ok ? made!.id : '');
-    db.prepare(`UPDATE tags SET label = 'theirs too', changed = 32503680000000 WHERE code = 'a'`).run();
+    db.prepare(`UPDATE tags SET label = 'theirs too', changed = 32472144000000 WHERE code = 'a'`).run();
     expect((await readAll(c, 'tags', cursor)).records.map((r) => r.fields.label).sort()).toEqual(['theirs', 'theirs too']);
   });
 
