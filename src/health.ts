@@ -87,7 +87,7 @@ export function health(config: Config, opts: { sync?: string; failed?: boolean; 
         stale,
         mappings: row?.mappings ? JSON.parse(row.mappings) as MappingRow[] : [],
       };
-      const warned = lastWarnings(lastRun?.summary ?? null, s.name);
+      const warned = lastWarnings(last?.warnings ?? null);
       if (warned.length > 0) h.warnings = warned;
       if (opts.failed && store) h.failed = group(store.listStatuses(s.name, 'failed'), side, true);
       if (opts.excluded && store) h.excluded = group(store.listStatuses(s.name, 'excluded'), side, false);
@@ -145,13 +145,12 @@ function ago(ms: number): string {
   return s < 172800 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86400)} days ago`;
 }
 
-/** The warnings of a sync in the last run's summary (none when it did not take part). */
-function lastWarnings(summary: string | null, sync: string): string[] {
-  if (!summary) return [];
+/** The warnings a sync's last run stored (a JSON list in its summary). */
+function lastWarnings(json: string | null): string[] {
+  if (!json) return [];
   try {
-    const list = JSON.parse(summary) as { sync?: string; warnings?: unknown }[];
-    const found = Array.isArray(list) ? list.find((x) => x.sync === sync) : undefined;
-    return Array.isArray(found?.warnings) ? found.warnings.filter((w): w is string => typeof w === 'string') : [];
+    const list = JSON.parse(json) as unknown;
+    return Array.isArray(list) ? list.filter((w): w is string => typeof w === 'string') : [];
   } catch {
     return [];
   }

@@ -395,8 +395,10 @@ export class StateStore {
    * The last finished run that passed over this sync (not one that only saw
    * it stopped), with the sync's own outcome in it.
    */
-  lastRunOf(sync: string): { started_at: string; finished_at: string; outcome: string } | undefined {
-    return this.q(`SELECT r.started_at, r.finished_at, json_extract(j.value, '$.outcome') AS outcome
+  /** `warnings`: the JSON list of the sync's warnings in that run, or null. */
+  lastRunOf(sync: string): { started_at: string; finished_at: string; outcome: string; warnings: string | null } | undefined {
+    return this.q(`SELECT r.started_at, r.finished_at, json_extract(j.value, '$.outcome') AS outcome,
+                          json_extract(j.value, '$.warnings') AS warnings
                    FROM runs r, json_each(r.summary) j
                    WHERE r.summary IS NOT NULL AND json_extract(j.value, '$.sync') = ?
                      AND json_extract(j.value, '$.outcome') <> 'stopped'
