@@ -56,7 +56,6 @@ export default async function run(flags: RunFlags, global: GlobalOptions): Promi
       signal: controller.signal, progress: (e) => progress.update(e),
     });
     progress.stop();
-    for (const s of result.summaries) for (const w of s.warnings ?? []) process.stderr.write(`datasync: ${s.sync}: warning: ${w}\n`);
     if (flags.json) {
       process.stdout.write(`${JSON.stringify(toJson(result, flags.dryRun ?? false), null, 2)}\n`);
     } else {

@@ -40,7 +40,6 @@ export function renderHealth(report: HealthReport, style: Style): string {
         out.push(`  ${s.between[0]}.${m.a} ${arrow} ${s.between[1]}.${m.b}  (${m.types}${m.note ? `; ${m.note}` : ''})`);
       }
     }
-    for (const w of s.warnings ?? []) out.push(style.yellow(`${s.name}: warning: ${w}`));
     if (s.failed) out.push(...groups(`${s.name}: failed records`, s.failed, style, true));
     if (s.excluded) out.push(...groups(`${s.name}: excluded records`, s.excluded, style, false));
     if (s.deleted && s.deleted.length > 0) {
