@@ -1,5 +1,6 @@
 /** The one table (and the JSON) of a bench run, with issue 8's targets marked met / missed. */
 import type { ContactsResult, HubSpotResult } from './workloads.js';
+import { append, largest } from '../src/lists.js';
 
 export interface BenchResult {
   mode: 'quick' | 'full' | 'large';
@@ -77,8 +78,8 @@ function hubspotRows(h: HubSpotResult, verdicts: Verdict[]): Row[] {
 export function buildRows(r: BenchResult): { rows: Row[]; verdicts: Verdict[] } {
   const verdicts: Verdict[] = [];
   const rows: Row[] = [];
-  for (const c of r.contacts) rows.push(...contactRows(c, verdicts));
-  if (r.hubspot) rows.push(...hubspotRows(r.hubspot, verdicts));
+  for (const c of r.contacts) append(rows, contactRows(c, verdicts));
+  if (r.hubspot) append(rows, hubspotRows(r.hubspot, verdicts));
   if (r.large) {
     const l = r.large;
     const met = l.w1.peakRssMb < 500;
@@ -92,7 +93,7 @@ export function buildRows(r: BenchResult): { rows: Row[]; verdicts: Verdict[] } 
 export function renderTable(r: BenchResult, rows: Row[]): string {
   const head: Row = ['workload', 'N', 'figure', 'value', 'target', 'status'];
   const all = [head, ...rows];
-  const widths = head.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
+  const widths = head.map((_, i) => largest(all.map((row) => row[i]!.length), 0));
   const line = (row: Row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   return [

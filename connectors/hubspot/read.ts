@@ -13,6 +13,7 @@ import { readAssociations } from './associations.js';
 import { parseCursor, Progress } from './cursor.js';
 import type { HubSpotObject } from './properties.js';
 import { fromHubSpot, timestampMs } from './values.js';
+import { append } from '../../src/lists.js';
 
 export const V3 = '/crm/v3/objects';
 /** Leaves room in a search body for filters and sorts. */
@@ -166,7 +167,7 @@ export async function readByIds(plan: ReadPlan, ids: string[]): Promise<SourceRe
     }
     // A merged-away id can come back as its survivor: keep only what was asked.
     const asked = new Set(inputs.map((x) => x.id));
-    out.push(...await toRecords(plan, raw.filter((r) => r.archived !== true && asked.has(String(r.id)))));
+    append(out, await toRecords(plan, raw.filter((r) => r.archived !== true && asked.has(String(r.id)))));
   }
   return out;
 }

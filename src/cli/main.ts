@@ -14,7 +14,21 @@ export interface GlobalOptions {
 
 type Action = (opts: Record<string, unknown>, global: GlobalOptions, args: string[]) => Promise<number>;
 
+/**
+ * A reader that went away (`datasync run --dry-run | head`) wants no more
+ * output: what is left is dropped, and the command ends as it would have,
+ * with its own exit code, instead of dying on an unhandled EPIPE.
+ */
+function dropOutputWhenClosed(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stream.write = (() => true) as typeof stream.write;
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  dropOutputWhenClosed(process.stdout);
+  dropOutputWhenClosed(process.stderr);
   let exitCode = 0;
   const program = new Command('datasync')
     .description('Keep the records of two apps in step (HubSpot, SQLite, CSV), one way or both ways.')
@@ -78,10 +92,11 @@ export async function main(argv: string[]): Promise<void> {
     .description('one pass of every active sync (or the named ones)')
     .option('--once', 'run one pass and exit (what cron calls; the default)')
     .option('--sync <name...>', 'only these syncs')
-    .option('--dry-run', 'print what would change, record by record; write nothing')
+    .option('--dry-run', 'print what would change, record by record; write nothing (a big plan: counts and a sample)')
+    .option('--full', 'with --dry-run: list every planned action, however many')
     .option('--retry-failed', 'retry failed records now instead of waiting for their next retry')
     .option('--json', 'print the result as JSON on stdout')
-    .addHelpText('after', '\nExamples:\n  $ datasync run\n  $ datasync run --dry-run --sync contacts\n  $ datasync -c ./sync.yaml run --json')
+    .addHelpText('after', '\nExamples:\n  $ datasync run\n  $ datasync run --dry-run --sync contacts\n  $ datasync run --dry-run --full | less\n  $ datasync -c ./sync.yaml run --json')
     .action(wrap(() => import('./commands/run.js')));
 
   program.command('health')

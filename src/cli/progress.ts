@@ -10,9 +10,11 @@ export interface Progress {
 }
 
 export async function startProgress(enabled: boolean): Promise<Progress> {
-  if (!enabled || !process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
+  // A terminal of 0 columns (a pseudo-terminal nobody sized) made ora clear an endless number of lines.
+  if (!enabled || !process.stderr.isTTY || !process.stderr.columns) return { update: () => undefined, stop: () => undefined };
   const { default: ora } = await import('ora');
-  const spinner = ora({ stream: process.stderr, text: 'starting…' }).start();
+  // discardStdin would put the terminal in raw mode, where Ctrl-C is a keystroke and never a SIGINT.
+  const spinner = ora({ stream: process.stderr, text: 'starting…', discardStdin: false }).start();
   let since = Date.now();
   let key = '';
   return {

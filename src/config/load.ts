@@ -9,6 +9,7 @@ import { configError } from '../errors.js';
 import { buildConfig } from './rules.js';
 import { ConfigSource } from './source.js';
 import type { Config } from './types.js';
+import { append } from '../lists.js';
 
 export const DEFAULT_CONFIG_FILE = 'sync.yaml';
 
@@ -33,7 +34,7 @@ export function parseConfig(source: string, file: string, env: NodeJS.ProcessEnv
     throw invalid(shown, [...problems, `${shown}:1:1: the file is empty: expected at least 'version: 1'`]);
   }
   const result = buildConfig(raw, src, path.resolve(file));
-  problems.push(...result.problems.map((p) => src.redact(p)));
+  append(problems, result.problems.map((p) => src.redact(p)));
   if (problems.length > 0 || !result.config) throw invalid(shown, problems);
   return result.config;
 }

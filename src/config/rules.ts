@@ -13,6 +13,7 @@ import { fileSchema, mappingFieldSchema, syncSchema } from './schema.js';
 import type { SyncInput } from './schema.js';
 import type { ConfigSource, Path } from './source.js';
 import type { Config, CustomMapping, Direction, FilterCondition, SyncConfig } from './types.js';
+import { append } from '../lists.js';
 
 type Raw = Record<string, unknown>;
 const isRecord = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -48,7 +49,7 @@ export function buildConfig(raw: unknown, src: ConfigSource, file: string): { co
   const check = new Checker(src);
   const parsed = fileSchema.safeParse(raw, { error: () => DEFAULT_MESSAGE });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) check.problems.push(...issueProblems(issue, fileSchema, raw, src));
+    for (const issue of parsed.error.issues) append(check.problems, issueProblems(issue, fileSchema, raw, src));
   }
 
   const top = isRecord(raw) ? raw : {};

@@ -8,13 +8,14 @@ import { checkFilter, retypeFilters } from './filters.js';
 import { missingForNew, presetFromFlags, type ConfigureFlags } from './flags.js';
 import { resolveDraft, type Specs } from './mappings.js';
 import type { WizardContext, WizardResult } from './wizard.js';
+import { append } from '../lists.js';
 
 /** Every reason `run` would refuse this draft (mappings, filters, nothing mapped). */
 export function validateDraft(d: Draft, specs: Specs): string[] {
   const resolved = resolveDraft(d, specs);
   const problems = [...resolved.problems];
   d.between.forEach((conn, i) => {
-    for (const c of d.filters[conn] ?? []) problems.push(...checkFilter(c, i === 0 ? specs.a : specs.b, conn).map((p) => `filter on ${conn}.${c.field}: ${p}`));
+    for (const c of d.filters[conn] ?? []) append(problems, checkFilter(c, i === 0 ? specs.a : specs.b, conn).map((p) => `filter on ${conn}.${c.field}: ${p}`));
   });
   for (const conn of Object.keys(d.filters)) {
     if (!d.between.includes(conn)) problems.push(`filters name "${conn}", which is not a connection of this sync`);

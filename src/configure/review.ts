@@ -5,6 +5,7 @@ import type { ResolvedMappings } from '../mapping/resolve.js';
 import { describeMappings } from '../mapping/describe.js';
 import type { FieldMapping } from '../mapping/types.js';
 import type { SyncYaml } from '../config/edit.js';
+import { append } from '../lists.js';
 
 export function mappingTable(mappings: FieldMapping[], aName: string, bName: string): string {
   if (mappings.length === 0) return '(no mappings)';
@@ -23,7 +24,7 @@ export function reviewText(sync: SyncYaml, resolved: ResolvedMappings, file: str
     `Field mappings (${resolved.mappings.length}):`,
     mappingTable(resolved.mappings, a, b),
   ];
-  if (resolved.skipped.length > 0) lines.push('', 'Default pairs left out:', ...resolved.skipped.map((s) => `  - ${s}`));
-  if (resolved.problems.length > 0) lines.push('', 'Problems (fix before saving):', ...resolved.problems.map((s) => `  - ${s}`));
+  if (resolved.skipped.length > 0) append(lines, ['', 'Default pairs left out:', ...resolved.skipped.map((s) => `  - ${s}`)]);
+  if (resolved.problems.length > 0) append(lines, ['', 'Problems (fix before saving):', ...resolved.problems.map((s) => `  - ${s}`)]);
   return lines.join('\n');
 }

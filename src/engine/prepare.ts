@@ -10,6 +10,7 @@ import { configError } from '../errors.js';
 import { resolveMappings } from '../mapping/resolve.js';
 import type { FieldMapping } from '../mapping/types.js';
 import { validateFilters } from './filters.js';
+import { append } from '../lists.js';
 
 export interface PreparedSync {
   sync: SyncConfig;
@@ -72,11 +73,11 @@ export async function prepare(config: Config, syncs: SyncConfig[], ctx: Connecto
       const b = spec(sync.between[1]);
       if (!a || !b) continue;
       const resolved = resolveMappings(sync, a, b);
-      problems.push(...resolved.problems);
+      append(problems, resolved.problems);
       for (const [conn, objSpec] of [[sync.between[0], a], [sync.between[1], b]] as const) {
-        problems.push(...validateFilters(sync.filters[conn] ?? [], objSpec, conn));
+        append(problems, validateFilters(sync.filters[conn] ?? [], objSpec, conn));
       }
-      problems.push(...matchProblems(sync, { a, b }));
+      append(problems, matchProblems(sync, { a, b }));
       if (resolved.mappings.length === 0) {
         problems.push(`${sync.where}: sync "${sync.name}" maps no field: the two apps share no standard or same-named field; add mappings.fields`);
       }

@@ -8,6 +8,7 @@
  * before the server does.
  */
 import type { Clock } from './clock.js';
+import { largest } from '../lists.js';
 
 export type RequestClass = 'read' | 'write' | 'search' | 'associations' | 'auth';
 export const REQUEST_CLASSES: readonly RequestClass[] = ['read', 'write', 'search', 'associations', 'auth'];
@@ -120,7 +121,7 @@ export class Pacer {
   async acquire(cls: RequestClass, onWait: (ms: number) => void, signal?: AbortSignal): Promise<Slot> {
     const route = this.route(cls);
     for (;;) {
-      const wait = Math.max(0, ...route.map((l) => l.delay()));
+      const wait = largest(route.map((l) => l.delay()), 0);
       if (wait <= 0) break;
       onWait(wait);
       await this.opts.clock.sleep(wait, signal);
@@ -141,6 +142,6 @@ export class Pacer {
   }
 
   windowOf(cls: RequestClass): number {
-    return Math.max(0, ...this.route(cls).map((l) => l.windowMs));
+    return largest(this.route(cls).map((l) => l.windowMs), 0);
   }
 }

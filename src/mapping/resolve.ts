@@ -12,6 +12,7 @@ import {
 } from './rules.js';
 import { unknownFieldHint } from './suggest.js';
 import type { FieldMapping } from './types.js';
+import { append } from '../lists.js';
 
 export interface ResolvedMappings {
   mappings: FieldMapping[];
@@ -135,7 +136,7 @@ function judge(ctx: Ctx, fa: FieldSpec, fb: FieldSpec, origin: 'default' | 'cust
   const ro = readOnlyFlow(fa, fb, flow, names);
   if (!ro.ok) return ro;
   flow = ro.flow;
-  notes.push(...ro.notes);
+  append(notes, ro.notes);
 
   const typeFlow = flow;
   flow = intersect(flow, fromDirection(ctx.sync.direction));

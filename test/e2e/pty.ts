@@ -12,8 +12,11 @@ export const ENTER = '\r';
 export const hasScript = existsSync('/usr/bin/script') || existsSync('/bin/script');
 
 /** Drives the CLI on a pseudo-terminal: waits for each question, then types the keys. */
-export async function onTerminal(w: Workspace, args: string[], steps: Array<[string, string]>, env: Record<string, string> = {}): Promise<{ code: number; screen: string }> {
-  const cmd = ['node', BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+export async function onTerminal(w: Workspace, args: string[], steps: Array<[string, string]>, env: Record<string, string> = {},
+  columns?: number): Promise<{ code: number; screen: string }> {
+  // `script` without a terminal of its own gives the pseudo-terminal 0 columns; a person's has a size.
+  const size = columns ? `stty cols ${columns} rows 40; exec ` : '';
+  const cmd = size + ['node', BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const childEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', TERM: 'xterm', ...env };
   delete childEnv.DATASYNC_CONFIG;
   const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: w.dir, env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -12,6 +12,7 @@ import { isAlive, readLock } from '../../state/lock.js';
 import type { Config } from '../../config/types.js';
 import type { SyncSummary } from '../../engine/types.js';
 import { requestPass } from '../../watch.js';
+import { append } from '../../lists.js';
 
 
 /** A watcher holds the lock: ask it for a pass now ("sync now") and report that pass. */
@@ -34,6 +35,8 @@ async function askWatcher(config: Config, flags: RunFlags, signal: AbortSignal):
 export interface RunFlags {
   sync?: string[];
   dryRun?: boolean;
+  /** With --dry-run: every planned action, not a summary and a sample. */
+  full?: boolean;
   retryFailed?: boolean;
   json?: boolean;
 }
@@ -47,8 +50,10 @@ export default async function run(flags: RunFlags, global: GlobalOptions): Promi
   }
   const controller = new AbortController();
   const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // `on`, not `once`: ora's signal-exit re-raises a signal nobody else listens to, and a `once`
+  // listener is gone by the time it looks, so the process died at once with no state saved.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   const progress = await startProgress(!flags.json);
   try {
     const result = await runOnce(config, {
@@ -61,8 +66,8 @@ export default async function run(flags: RunFlags, global: GlobalOptions): Promi
     } else {
       const style = makeStyle();
       const out: string[] = [];
-      if (flags.dryRun) for (const s of result.summaries) out.push(...renderPlan(s, style));
-      out.push(renderSummaryTable(result, style), ...renderOutcomes(result, style, flags.dryRun ?? false));
+      if (flags.dryRun) for (const s of result.summaries) append(out, renderPlan(s, style, flags.full ?? false));
+      append(out, [renderSummaryTable(result, style), ...renderOutcomes(result, style, flags.dryRun ?? false)]);
       process.stdout.write(`${out.join('\n')}\n`);
     }
     return result.interrupted ? EXIT.interrupted : result.exitCode;

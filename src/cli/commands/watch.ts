@@ -7,8 +7,10 @@ import { renderError } from '../errors.js';
 export default async function watchCommand(flags: { interval?: string }, global: GlobalOptions): Promise<number> {
   const controller = new AbortController();
   const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // `on`, not `once`: ora's signal-exit re-raises a signal nobody else listens to, and a `once`
+  // listener is gone by the time it looks, so the process died at once with no state saved.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   try {
     const interval = flags.interval === undefined ? undefined : durationMs(flags.interval, '--interval');
     return await watch({

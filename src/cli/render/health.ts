@@ -2,6 +2,7 @@
 import Table from 'cli-table3';
 import type { HealthGroup, HealthReport, SyncHealth } from '../../health.js';
 import type { Style } from './style.js';
+import { append } from '../../lists.js';
 
 function age(seconds: number): string {
   if (seconds < 90) return `${seconds} s ago`;
@@ -40,8 +41,8 @@ export function renderHealth(report: HealthReport, style: Style): string {
         out.push(`  ${s.between[0]}.${m.a} ${arrow} ${s.between[1]}.${m.b}  (${m.types}${m.note ? `; ${m.note}` : ''})`);
       }
     }
-    if (s.failed) out.push(...groups(`${s.name}: failed records`, s.failed, style, true));
-    if (s.excluded) out.push(...groups(`${s.name}: excluded records`, s.excluded, style, false));
+    if (s.failed) append(out, groups(`${s.name}: failed records`, s.failed, style, true));
+    if (s.excluded) append(out, groups(`${s.name}: excluded records`, s.excluded, style, false));
     if (s.deleted && s.deleted.length > 0) {
       out.push(style.bold(`${s.name}: ${s.deleted.length} link${s.deleted.length === 1 ? '' : 's'} with a deleted record`));
       for (const d of s.deleted.slice(0, 20)) out.push(`  ${s.between[0]}#${d.a} ↔ ${s.between[1]}#${d.b}: deleted in ${d.deletedIn}`);

@@ -5,10 +5,15 @@ import type { PlannedAction, SyncSummary } from '../../engine/types.js';
 import type { RunResult } from '../../engine/run.js';
 import { otherSide } from '../../state/store.js';
 import type { Style } from './style.js';
+import { append } from '../../lists.js';
 
 const show = (v: Value): string => (v === null ? '(empty)' : Array.isArray(v) ? v.join(';') : JSON.stringify(v));
 
-export function renderPlan(s: SyncSummary, style: Style): string[] {
+/** Up to this many actions a dry run lists them all; above, a summary and a sample (`--full` lists them all). */
+export const PLAN_LISTED = 50;
+const SAMPLE = 10;
+
+export function renderPlan(s: SyncSummary, style: Style, full = false): string[] {
   const name = (side: 'a' | 'b') => s.sides[side].connection;
   const lines: string[] = [];
   if (s.mappings && s.mappings.length > 0) {
@@ -19,8 +24,40 @@ export function renderPlan(s: SyncSummary, style: Style): string[] {
   }
   const plan = s.plan ?? [];
   if (plan.length > 0) lines.push(style.bold(`${s.sync}: ${plan.length} planned action${plan.length === 1 ? '' : 's'}`));
-  for (const a of plan) lines.push(...describeAction(a, name, style));
+  if (full || plan.length <= PLAN_LISTED) {
+    for (const a of plan) append(lines, describeAction(a, name, style));
+    return lines;
+  }
+  for (const [what, n] of planCounts(plan, name)) lines.push(`  ${String(n).padStart(7)}  ${what}`);
+  lines.push(style.bold(`${s.sync}: a sample of ${SAMPLE}`));
+  for (const a of planSample(plan, SAMPLE)) append(lines, describeAction(a, name, style));
+  lines.push(style.dim(`  … ${plan.length - SAMPLE} more: \`datasync run --dry-run --full\` lists every one (--json gives them as data)`));
   return lines;
+}
+
+/** Counts per action and side, e.g. "create in export" → 1200, sorted by what they count. */
+function planCounts(plan: PlannedAction[], name: (s: 'a' | 'b') => string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const a of plan) {
+    const what = a.kind === 'create' || a.kind === 'update' ? `${a.kind} in ${name(a.in)}`
+      : a.kind === 'link' ? 'link (on both sides already)' : `${a.kind} in ${name(a.side)}`;
+    counts.set(what, (counts.get(what) ?? 0) + 1);
+  }
+  return new Map([...counts].sort((x, y) => x[0].localeCompare(y[0])));
+}
+
+/** The first actions of each kind in turn, so a sample of a big plan shows every kind there is. */
+function planSample(plan: PlannedAction[], size: number): PlannedAction[] {
+  const byKind = new Map<string, PlannedAction[]>();
+  for (const a of plan) {
+    const list = byKind.get(a.kind) ?? byKind.set(a.kind, []).get(a.kind)!;
+    if (list.length < size) list.push(a);
+  }
+  const out: PlannedAction[] = [];
+  for (let i = 0; out.length < size && i < size; i++) {
+    for (const list of byKind.values()) if (list[i] && out.length < size) out.push(list[i]!);
+  }
+  return out;
 }
 
 function describeAction(a: PlannedAction, name: (s: 'a' | 'b') => string, style: Style): string[] {
