@@ -3,6 +3,7 @@
  * change sets (each record stands alone), answers in the order of the parts.
  */
 import { randomUUID } from 'node:crypto';
+import { append } from '../../src/lists.js';
 
 export interface BatchOperation {
   method: 'PATCH' | 'POST' | 'DELETE';
@@ -48,7 +49,7 @@ export function parseBatchAnswer(contentType: string | undefined, text: string):
     const inner = /content-type:\s*multipart\/mixed;[^\n]*/i.exec(head);
     const rest = chunk.slice(blank + 2);
     if (inner) {
-      out.push(...parseBatchAnswer(inner[0].split(':').slice(1).join(':'), rest));
+      append(out, parseBatchAnswer(inner[0].split(':').slice(1).join(':'), rest));
       continue;
     }
     const lines = rest.split('\n');

@@ -10,6 +10,7 @@
 import type { FieldType, ReadBatch, SourceRecord } from '../../src/connector.js';
 import type { HttpClient } from '../../src/http/client.js';
 import { HttpError } from '../../src/http/errors.js';
+import { append } from '../../src/lists.js';
 import type { DynamicsObject, LookupSpec } from './objects.js';
 import { fromDataverse } from './values.js';
 
@@ -138,7 +139,7 @@ export async function readByIds(plan: ReadPlan, ids: string[]): Promise<SourceRe
     let path = `/${plan.obj.entitySet}?$select=${selectOf(plan)}&$filter=${encodeURIComponent(filter)}`;
     for (;;) {
       const page = await getPage(plan, path, `odata.maxpagesize=${plan.pageSize},${ANNOTATIONS}`);
-      out.push(...(page.value ?? []).map((row) => toRecord(plan, row)));
+      append(out, (page.value ?? []).map((row) => toRecord(plan, row)));
       const next = page['@odata.nextLink'];
       if (!next) break;
       path = relative(plan, next);
