@@ -3,7 +3,7 @@
  * when every option of each side has a counterpart on the other, either the
  * same value or one paired in the mapping's `values:` map (side a -> side b).
  */
-import type { FieldSpec } from '../connector.js';
+import type { FieldOption, FieldSpec } from '../connector.js';
 import type { FlowSet } from './rules.js';
 
 export type OptionCheck =
@@ -25,12 +25,12 @@ const quoted = (xs: string[]) => xs.map((x) => `"${x}"`).join(', ');
  */
 export function checkOptions(a: FieldSpec, b: FieldSpec, values: Record<string, string> | undefined,
   flow: FlowSet, names: PairNames): OptionCheck {
-  const map = values ?? {};
   if (values && !isEnum(a) && !isEnum(b)) {
     return { ok: false, rule: 'values: only applies to select or radio fields', instead: 'remove values: from this mapping' };
   }
-  const bad = badMapEntries(map, knownOptions(a), knownOptions(b), names);
+  const bad = badMapEntries(values ?? {}, knownOptions(a), knownOptions(b), names);
   if (bad) return bad;
+  const map = withLabelPairs(a, b, values ?? {});
   if (a.type === b.type && isEnum(a)) {
     const missing = missingCounterparts(optionGaps(a, b, map), flow, names);
     if (missing) return missing;
@@ -56,14 +56,44 @@ function badMapEntries(map: Record<string, string>, aOpts: string[] | null, bOpt
 }
 
 /** Options of each side with no counterpart on the other (equal value or via the map). */
-export function optionGaps(a: FieldSpec, b: FieldSpec, map: Record<string, string> = {}): { a: string[]; b: string[] } {
+export function optionGaps(a: FieldSpec, b: FieldSpec, given: Record<string, string> = {}): { a: string[]; b: string[] } {
   const aOpts = knownOptions(a), bOpts = knownOptions(b);
   if (!aOpts || !bOpts) return { a: [], b: [] };
+  const map = withLabelPairs(a, b, given);
   const mapped = new Set(Object.values(map));
   return {
     a: aOpts.filter((o) => !Object.hasOwn(map, o) && !bOpts.includes(o)),
     b: bOpts.filter((o) => !mapped.has(o) && !aOpts.includes(o)),
   };
+}
+
+const normLabel = (l: string | undefined) => (l ?? '').normalize('NFC').trim().toLowerCase().replace(/\s+/g, ' ');
+
+/**
+ * The map with options of equal labels paired, where values differ: a
+ * Dynamics picklist's '8' and a HubSpot dropdown's 'PROSPECT' are both
+ * "Prospect". Only unambiguous pairs (one option of that label each side,
+ * neither paired already by value or by the map); `given` entries win.
+ */
+export function withLabelPairs(a: FieldSpec, b: FieldSpec, given: Record<string, string>): Record<string, string> {
+  if (!isEnum(a) || !isEnum(b) || !a.options?.length || !b.options?.length) return given;
+  const aValues = new Set(a.options.map((o) => o.value));
+  const bValues = new Set(b.options.map((o) => o.value));
+  const taken = new Set(Object.values(given));
+  const byLabel = (opts: FieldOption[]) => {
+    const m = new Map<string, FieldOption[]>();
+    for (const o of opts) if (o.label) m.set(normLabel(o.label), [...(m.get(normLabel(o.label)) ?? []), o]);
+    return m;
+  };
+  const aByLabel = byLabel(a.options), bByLabel = byLabel(b.options);
+  const pairs: Record<string, string> = {};
+  for (const o of a.options) {
+    if (Object.hasOwn(given, o.value) || bValues.has(o.value) || !o.label) continue;
+    const mine = aByLabel.get(normLabel(o.label)) ?? [];
+    const theirs = (bByLabel.get(normLabel(o.label)) ?? []).filter((x) => !aValues.has(x.value) && !taken.has(x.value));
+    if (mine.length === 1 && theirs.length === 1) pairs[o.value] = theirs[0]!.value;
+  }
+  return Object.keys(pairs).length === 0 ? given : { ...pairs, ...given };
 }
 
 function missingCounterparts(gaps: { a: string[]; b: string[] }, flow: FlowSet, names: PairNames): OptionCheck | null {
