@@ -43,7 +43,7 @@ export const OBJECTS: Record<string, DynamicsObject> = {
     lookups: [],
     roles: {
       name: 'name', websiteurl: 'website', telephone1: 'phone', address1_city: 'city', address1_country: 'country',
-      numberofemployees: 'numberofemployees', revenue: 'annualrevenue', description: 'description',
+      numberofemployees: 'numberofemployees', revenue: 'annualrevenue', description: 'description', industrycode: 'industry',
     },
   },
   deals: {
