@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // A throwaway PostgreSQL cluster for the postgres connector's tests (test/support/postgres.ts).
+    globalSetup: ['test/support/postgres-global.ts'],
   },
 });

@@ -7,6 +7,7 @@ const LOADERS: Record<string, () => Promise<{ factory: ConnectorFactory }>> = {
   csv: () => import('../connectors/csv/index.js'),
   hubspot: () => import('../connectors/hubspot/index.js'),
   dynamics: () => import('../connectors/dynamics/index.js'),
+  postgres: () => import('../connectors/postgres/index.js'),
 };
 
 export const APPS = Object.keys(LOADERS);
