@@ -31,10 +31,16 @@ export interface ConnectRequest {
   /** `NAME` or `NAME=TABLE` (sqlite) / `NAME=FILE` (csv). */
   objects?: string[];
   force?: boolean;
+  /** postgres: the connection URL, and the variable it came from (then the YAML names the variable, not the URL). */
+  url?: string;
+  urlEnv?: string;
+  /** postgres: install the change-log triggers on the tables (the user's consent). */
+  installTriggers?: boolean;
 }
 
 export interface ConnectionInfo {
-  objects: Array<{ name: string; fields: number }>;
+  /** `changes`: how the app finds changes in the object, when it says (postgres). */
+  objects: Array<{ name: string; fields: number; changes?: string }>;
   checkedAt: string;
   /** The non-secret settings, to write a YAML block later (`configure`). Paths are absolute. */
   settings: Record<string, unknown>;
@@ -64,7 +70,7 @@ export interface ConnectionRow {
 export function secretsOf(credential: Record<string, unknown>): string[] {
   const out: string[] = [];
   const visit = (v: unknown, key: string) => {
-    if (typeof v === 'string' && /token|secret|password/i.test(key) && v.length > 0) out.push(v);
+    if (typeof v === 'string' && /token|secret|password|^url$/i.test(key) && v.length > 0) out.push(v);
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) visit(x, k);
   };
   visit(credential, '');
@@ -76,6 +82,7 @@ export function shownSecret(credential: Record<string, unknown>): string | null 
   if (typeof credential.token === 'string') return redact(credential.token);
   const oauth = credential.oauth as Record<string, unknown> | undefined;
   if (oauth && typeof oauth.refresh_token === 'string') return `oauth ${redact(oauth.refresh_token)}`;
+  if (typeof credential.url === 'string') return `url ${redact(credential.url)}`;
   return null;
 }
 
@@ -94,7 +101,7 @@ export function scrubError(err: unknown, secrets: string[]): unknown {
 }
 
 export async function connect(place: ConfigPlace, req: ConnectRequest): Promise<ConnectResult> {
-  const secrets = [req.token ?? '', req.oauth?.access_token ?? '', req.oauth?.refresh_token ?? '', req.oauth?.client_secret ?? ''];
+  const secrets = [req.token ?? '', req.url ?? '', req.oauth?.access_token ?? '', req.oauth?.refresh_token ?? '', req.oauth?.client_secret ?? ''];
   try {
     return await addOne(place, req);
   } catch (err) {
@@ -131,7 +138,7 @@ async function addOne(place: ConfigPlace, req: ConnectRequest): Promise<ConnectR
   }
 
   const info: ConnectionInfo = {
-    objects: specs.map((o) => ({ name: o.name, fields: o.fields.length })),
+    objects: specs.map((o) => ({ name: o.name, fields: o.fields.length, ...(o.changes ? { changes: o.changes } : {}) })),
     checkedAt: new Date().toISOString(),
     settings,
   };
@@ -170,6 +177,18 @@ async function buildSettings(req: ConnectRequest, yamlBlock: Record<string, unkn
       const abs = path.resolve(req.path);
       const settings = await discoverObjects(req.app, abs, req.objects ?? []);
       return { settings, credential: {} };
+    }
+    case 'postgres': {
+      const url = req.url ?? (typeof yamlBlock?.url === 'string' ? yamlBlock.url : undefined);
+      if (!url) {
+        throw configError('NO_URL', 'connect postgres needs the database URL', {
+          hint: 'e.g. datasync connect postgres --name db --url-env DATABASE_URL (a variable holding postgres://USER:PASSWORD@HOST:PORT/DATABASE)',
+        });
+      }
+      const { discoverPostgres } = await import('./connect/postgres.js');
+      const objects = await discoverPostgres(url, req.objects ?? [], req.installTriggers === true);
+      // With --url-env the YAML names the variable; the stored URL serves `connect`'s own check.
+      return { settings: { ...(req.urlEnv ? { url: `\${${req.urlEnv}}` } : {}), objects }, credential: { url } };
     }
     default:
       return { settings: {}, credential: req.token ? { token: req.token } : {} };

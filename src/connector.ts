@@ -65,6 +65,8 @@ export interface ObjectSpec {
   label: string;
   fields: FieldSpec[];
   associations: AssociationSpec[];
+  /** How the connector finds changes in this object, in words (connect shows it). */
+  changes?: string;
   capabilities: {
     create: boolean;
     update: boolean;

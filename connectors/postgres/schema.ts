@@ -11,6 +11,7 @@ import { configError } from '../../src/errors.js';
 import { assignRoles, fieldSpec, type AssociationConfig } from '../shared/object-config.js';
 import { labelFor } from '../shared/roles.js';
 import type { PgObjectConfig } from './config.js';
+import { changesText } from './discover.js';
 import { qualified, quoteIdent, type Queryable } from './database.js';
 
 /** How a column's values are read and written. */
@@ -177,6 +178,7 @@ export function objectSpec(schema: TableSchema): ObjectSpec {
     label: labelFor(schema.object),
     fields: schema.fields,
     associations: schema.associations.map((a) => ({ name: a.name, object: a.object, single: true })),
+    changes: changesText(schema.mode, schema.updatedAt?.name),
     capabilities: { create: true, update: true, changeCursor: schema.mode !== 'scan', ...(schema.mode === 'triggers' ? { reportsDeletions: true } : {}) },
   };
 }

@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<void> {
   const collect = (value: string, previous: string[] = []) => [...previous, value];
 
   program.command('connect')
-    .argument('[app]', 'the app to connect: hubspot, sqlite or csv')
+    .argument('[app]', 'the app to connect: hubspot, sqlite, csv or postgres')
     .description('add a connection: check its credential, read its objects and fields, store it in the state')
     .option('--name <name>', 'the connection name (default: the app name); several connections of one app need different names')
     .option('--token <token>', 'HubSpot private-app token (prefer --token-env: a flag can stay in shell history)')
@@ -61,11 +61,14 @@ export async function main(argv: string[]): Promise<void> {
     .option('--client-secret <secret>', 'with --oauth: its client secret (or $HUBSPOT_CLIENT_SECRET)')
     .option('--redirect-uri <uri>', 'with --oauth: the redirect URL registered for the app')
     .option('--code <code>', 'with --oauth: the authorization code (asked for when missing)')
+    .option('--url <url>', 'postgres: the database URL postgres://USER:PASSWORD@HOST:PORT/DATABASE (prefer --url-env)')
+    .option('--url-env <var>', 'postgres: read the URL from this variable; the YAML then says url: ${VAR}')
+    .option('--install-triggers', 'postgres: install the change-log triggers on the tables (see docs/postgres.md)')
     .option('--force', 'replace a stored connection of the same name')
     .option('--list', 'list the stored connections (secrets shown as their last four characters at most)')
     .option('--remove <name>', 'remove a stored connection (refused while a sync in the YAML uses it)')
     .option('--json', 'print the result as JSON on stdout')
-    .addHelpText('after', '\nCredentials are stored in the state file named by the YAML (`state:`), or in .datasync/state.db\nin the current folder when there is no YAML yet; the YAML gets a block without any secret.\n\nExamples:\n  $ datasync connect hubspot                       # asks for the token (masked)\n  $ datasync connect hubspot --name portal2 --token-env HUBSPOT_TOKEN_2\n  $ datasync connect sqlite --name crm --path ./crm.db --object contacts=people\n  $ datasync connect --list\n  $ datasync connect --remove portal2')
+    .addHelpText('after', '\nCredentials are stored in the state file named by the YAML (`state:`), or in .datasync/state.db\nin the current folder when there is no YAML yet; the YAML gets a block without any secret.\n\nExamples:\n  $ datasync connect hubspot                       # asks for the token (masked)\n  $ datasync connect hubspot --name portal2 --token-env HUBSPOT_TOKEN_2\n  $ datasync connect sqlite --name crm --path ./crm.db --object contacts=people\n  $ datasync connect postgres --name db --url-env DATABASE_URL --object contacts=crm.people --install-triggers\n  $ datasync connect --list\n  $ datasync connect --remove portal2')
     .action(wrap(() => import('./commands/connect.js')));
 
   program.command('configure')
@@ -127,6 +130,14 @@ export async function main(argv: string[]): Promise<void> {
     .option('--interval <duration>', 'time between passes, e.g. 30s, 5m, 1h (default: `interval:` in the YAML, else 5m)')
     .addHelpText('after', '\nA `datasync run` from another terminal asks the watcher for a pass now; `datasync stop SYNC` takes effect at its next step.\n\nExamples:\n  $ datasync watch\n  $ datasync watch --interval 30s')
     .action(wrap(() => import('./commands/watch.js')));
+
+  program.command('postgres')
+    .argument('<command>', 'install-triggers')
+    .description('PostgreSQL: install the change-log triggers on the tables of a postgres connection (with your consent)')
+    .option('--connection <name>', 'the postgres connection (default: the only one in the YAML)')
+    .option('-y, --yes', 'do not ask (consent given)')
+    .addHelpText('after', '\nExample:\n  $ datasync postgres install-triggers --connection db --yes')
+    .action(wrap(() => import('./commands/postgres.js')));
 
   // A script that asked for JSON gets JSON, even for a mistyped option.
   const json = argv.includes('--json');

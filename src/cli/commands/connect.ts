@@ -27,6 +27,9 @@ export interface ConnectFlags {
   clientSecret?: string;
   redirectUri?: string;
   code?: string;
+  url?: string;
+  urlEnv?: string;
+  installTriggers?: boolean;
 }
 
 const interactive = () => process.stdin.isTTY === true && process.stdout.isTTY === true;
@@ -49,6 +52,11 @@ export default async function connectCommand(flags: ConnectFlags, global: Global
     const app = args[0];
     if (!app) throw configError('NO_APP', 'name the app to connect', { hint: 'e.g. datasync connect hubspot, datasync connect sqlite --path ./crm.db' });
     const req: ConnectRequest = { app, name: flags.name, baseUrl: flags.baseUrl, path: flags.path, objects: flags.object, force: flags.force };
+    if (app === 'postgres') {
+      req.url = flags.url ?? (flags.urlEnv ? readEnv(flags.urlEnv) : undefined);
+      req.urlEnv = flags.urlEnv;
+      req.installTriggers = flags.installTriggers;
+    }
     if (app === 'hubspot') await askCredential(req, flags);
     else if (flags.token || flags.tokenEnv) req.token = flags.token ?? readEnv(flags.tokenEnv!);
     const result = await connect(place, req);
