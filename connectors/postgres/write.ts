@@ -12,14 +12,22 @@
  * not overwritten: the op fails with a reason, and the next pass reads the
  * change and merges it.
  */
-import type { FieldSpec, Value, WriteOp, WriteResult } from '../../src/connector.js';
+import type { Fields, FieldSpec, Value, WriteOp, WriteResult } from '../../src/connector.js';
+import { sameValue } from '../../src/mapping/convert.js';
 import { checkCanonical, listToText, RowRejection } from '../shared/values.js';
 import { unchangedSinceSql } from './changelog.js';
 import { isRowLevel, quoteIdent, type Db, type Queryable } from './database.js';
-import { hashOf, type RowVersions } from './read.js';
+import { hashOf, toRecord, type RowVersions } from './read.js';
 import { paramExpr, type PgColumn, type TableSchema } from './schema.js';
 
 export const CHANGED_SINCE_READ = 'changed in the database since this run read it; not overwritten (the next run reads the change and merges it)';
+
+/** An update not made because the row changed since it was read: answered `changed` (Connector contract). */
+class ChangedSinceRead extends RowRejection {
+  constructor() {
+    super(CHANGED_SINCE_READ);
+  }
+}
 
 /** A checked canonical value as a parameter for the column. */
 function toParam(field: FieldSpec, value: Value, column: PgColumn): unknown {
@@ -47,7 +55,8 @@ export class TableWriter {
           out.push({ ref: op.ref, ok: true, id });
         } catch (err) {
           await q.query('ROLLBACK TO SAVEPOINT ds_op');
-          if (err instanceof RowRejection || isRowLevel(err)) out.push({ ref: op.ref, ok: false, reason: err.message });
+          if (err instanceof ChangedSinceRead) out.push({ ref: op.ref, ok: false, reason: err.message, changed: true });
+          else if (err instanceof RowRejection || isRowLevel(err)) out.push({ ref: op.ref, ok: false, reason: err.message });
           else throw err;
         }
       }
@@ -109,7 +118,10 @@ export class TableWriter {
     params.push(op.id);
     const where = [`t.${quoteIdent(s.id.name)} = $${params.length}::${s.id.declared}`];
     const known = this.versions.xmin.get(op.id);
-    if (known !== undefined) {
+    if (op.expect) {
+      // The engine's own condition (issue 14.6): the row, locked, must still hold what the engine read.
+      await this.holdsExpected(q, op.id, op.expect);
+    } else if (known !== undefined) {
       params.push(known);
       where.push(`t.xmin = $${params.length}::xid`);
     } else if (s.mode === 'triggers' && this.versions.since !== undefined) {
@@ -127,6 +139,19 @@ export class TableWriter {
     const r = await q.query<{ id: string; xmin: string }>(sql, params, `ds_upd_${hashOf(sql)}`);
     if (r.rows[0]) return r.rows[0];
     const exists = await q.query(`SELECT 1 FROM ${s.qname} t WHERE t.${quoteIdent(s.id.name)} = $1::${s.id.declared}`, [op.id]);
-    throw new RowRejection(exists.rows.length === 0 ? 'record not found' : CHANGED_SINCE_READ);
+    if (exists.rows.length === 0) throw new RowRejection('record not found');
+    throw new ChangedSinceRead();
+  }
+
+  private async holdsExpected(q: Queryable, id: string, expect: Fields): Promise<void> {
+    const s = this.s;
+    const r = await q.query(`SELECT ${s.selectList} FROM ${s.qname} t WHERE t.${quoteIdent(s.id.name)} = $1::${s.id.declared} FOR UPDATE`, [id]);
+    const row = r.rows[0];
+    if (!row) throw new RowRejection('record not found');
+    const current = toRecord(s, row, { fields: Object.keys(expect) });
+    for (const [name, value] of Object.entries(expect)) {
+      const spec = s.fieldsByName.get(name);
+      if (spec && !sameValue(current.fields[name] ?? null, value, spec)) throw new ChangedSinceRead();
+    }
   }
 }

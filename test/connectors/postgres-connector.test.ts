@@ -95,7 +95,7 @@ describePg('postgres connector', () => {
       { kind: 'update', ref: 'u1', id: '1', fields: { name: 'Ann from HubSpot' } },
       { kind: 'update', ref: 'u2', id: '2', fields: { name: 'Bo from HubSpot' } },
     ]);
-    expect(results).toContainEqual({ ref: 'u1', ok: false, reason: CHANGED_SINCE_READ });
+    expect(results).toContainEqual({ ref: 'u1', ok: false, reason: CHANGED_SINCE_READ, changed: true });
     expect(results).toContainEqual({ ref: 'u2', ok: true, id: '2' });
     expect((await db.client.query('SELECT name FROM people ORDER BY id')).rows.map((r) => r.name)).toEqual(['Ann (by hand)', 'Bo from HubSpot']);
     // Our own write left a new version: a second update in the same run goes through.
@@ -116,9 +116,24 @@ describePg('postgres connector', () => {
       { kind: 'update', ref: 'u1', id: '1', fields: { name: 'Ann from HubSpot' } },
       { kind: 'update', ref: 'u2', id: '2', fields: { name: 'Bo from HubSpot' } },
     ]);
-    expect(results).toContainEqual({ ref: 'u1', ok: false, reason: CHANGED_SINCE_READ });
+    expect(results).toContainEqual({ ref: 'u1', ok: false, reason: CHANGED_SINCE_READ, changed: true });
     expect(results).toContainEqual({ ref: 'u2', ok: true, id: '2' });
     expect((await db.client.query('SELECT name FROM people ORDER BY id')).rows.map((r) => r.name)).toEqual(['Ann (by hand)', 'Bo from HubSpot']);
+  });
+
+  it('an update with `expect` (the engine\'s condition) is made only while the row holds the values the engine read', async () => {
+    await db.client.query(`CREATE TABLE people (id serial PRIMARY KEY, email text, name text, age integer);
+      INSERT INTO people (email, name, age) VALUES ('a@x.se', 'Ann', 30), ('b@x.se', 'Bo', 40)`);
+    const c = connector({ contacts: { table: 'people' } });
+    expect((await c.describe())[0]!.capabilities.conditionalUpdate).toBe(true);
+    await db.client.query(`UPDATE people SET age = 31 WHERE id = 1`);
+    const results = await c.write('contacts', [
+      { kind: 'update', ref: 'u1', id: '1', fields: { name: 'Ann from HubSpot' }, expect: { name: 'Ann', age: 30 } },
+      { kind: 'update', ref: 'u2', id: '2', fields: { name: 'Bo from HubSpot' }, expect: { name: 'Bo', age: 40.0, email: 'b@x.se' } },
+    ]);
+    expect(results).toContainEqual({ ref: 'u1', ok: false, reason: CHANGED_SINCE_READ, changed: true });
+    expect(results).toContainEqual({ ref: 'u2', ok: true, id: '2' });
+    expect((await db.client.query('SELECT name FROM people ORDER BY id')).rows.map((r) => r.name)).toEqual(['Ann', 'Bo from HubSpot']);
   });
 
   it('the change log lists deletions and edits that touch no mapped column, and not datasync\'s own writes once recorded', async () => {
@@ -127,7 +142,7 @@ describePg('postgres connector', () => {
     for (const sql of installSql('public', 'people', 'id')) await db.client.query(sql);
     const c = connector({ contacts: { table: 'people' } });
     const [spec] = await c.describe();
-    expect(spec!.capabilities).toMatchObject({ changeCursor: true, listsDeletions: true });
+    expect(spec!.capabilities).toMatchObject({ changeCursor: true, reportsDeletions: true });
     const first = await readAll(c, 'contacts', null, ['email']);
     await c.write('contacts', [{ kind: 'update', ref: 'u', id: '3', fields: { email: 'ours@x.se' } }]);
     const after = await c.cursorAfterWrites!('contacts', first.cursor);
