@@ -132,7 +132,15 @@ export interface ReadOptions {
 }
 
 export type WriteOp =
-  | { kind: 'create'; ref: string; fields: Fields; associations?: Record<string, string[]> }
+  | {
+      kind: 'create'; ref: string; fields: Fields; associations?: Record<string, string[]>;
+      /**
+       * The same on every attempt at this create, across runs, until it is
+       * recorded: an app with idempotent creates (HubSpot's unique creation
+       * key) refuses a second record with it and names the first.
+       */
+      key?: string;
+    }
   | {
       kind: 'update'; ref: string; id: string; fields: Fields; associations?: Record<string, string[]>;
       /**

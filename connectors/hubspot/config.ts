@@ -5,7 +5,8 @@
  *   token: ${HUBSPOT_TOKEN}             # a private-app token, or
  *   oauth: { client_id, client_secret, refresh_token, access_token?, expires_at? }
  *   base_url: http://127.0.0.1:4010     # optional, default https://api.hubapi.com
- *   overlap_ms: 30000                   # optional: how far back each incremental read starts (default 30 s)
+ *   overlap_ms: 300000                  # optional: how far back each incremental read starts (default 5 min, see DEFAULT_OVERLAP_MS)
+ *   timeout_ms: 60000                   # optional: per request, headers and body (default 60 s)
  *
  * A credential stored by `datasync connect` arrives as `credential:` with the
  * same shape (`{ token }` or `{ oauth: {...} }`) and wins over the YAML keys.
@@ -14,6 +15,18 @@ import type { ConnectionConfig } from '../../src/connector.js';
 import { configError } from '../../src/errors.js';
 
 export const DEFAULT_BASE_URL = 'https://api.hubapi.com';
+
+/**
+ * The look-back of every incremental read: search lags behind writes, and
+ * not in order (reference §3.7: "a few moments"; integrators report minutes
+ * and out-of-order results: estuary/connectors#1861 and #1549 hold realtime
+ * HubSpot data back by 5 minutes, airbytehq/airbyte#69203 added a look-back
+ * in minutes after missed records). Five minutes also matches HubSpot's
+ * guidance to poll no more often than every 5 minutes (reference §4.1), so a
+ * `watch` pass re-reads at most about one interval. Re-reading the window
+ * costs searches, not writes: the cursor remembers what it delivered there.
+ */
+export const DEFAULT_OVERLAP_MS = 5 * 60_000;
 
 export interface OAuthCredential {
   clientId: string;
@@ -31,6 +44,7 @@ export interface HubSpotSettings {
   baseUrl: string;
   credential: HubSpotCredential;
   overlapMs: number;
+  timeoutMs?: number;
 }
 
 export function parseSettings(config: ConnectionConfig): HubSpotSettings {
@@ -46,7 +60,7 @@ export function parseSettings(config: ConnectionConfig): HubSpotSettings {
     throw configError('CONFIG_INVALID', `${where}.base_url: "${baseUrl}" is not an http(s) URL`, { hint: 'e.g. base_url: http://127.0.0.1:4010' });
   }
 
-  let overlapMs = 30_000;
+  let overlapMs = DEFAULT_OVERLAP_MS;
   if (config.overlap_ms !== undefined) {
     overlapMs = Number(config.overlap_ms);
     if (!Number.isInteger(overlapMs) || overlapMs < 0) {
@@ -54,7 +68,15 @@ export function parseSettings(config: ConnectionConfig): HubSpotSettings {
     }
   }
 
-  return { name: config.name, baseUrl: baseUrl.replace(/\/+$/, ''), credential: parseCredential(source, where), overlapMs };
+  let timeoutMs: number | undefined;
+  if (config.timeout_ms !== undefined) {
+    timeoutMs = Number(config.timeout_ms);
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 100) {
+      throw configError('CONFIG_INVALID', `${where}.timeout_ms: expected a whole number of milliseconds ≥ 100`);
+    }
+  }
+
+  return { name: config.name, baseUrl: baseUrl.replace(/\/+$/, ''), credential: parseCredential(source, where), overlapMs, timeoutMs };
 }
 
 function parseCredential(source: Record<string, unknown>, where: string): HubSpotCredential {

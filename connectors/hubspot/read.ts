@@ -10,6 +10,7 @@ import type { ReadBatch, SourceRecord, FieldType } from '../../src/connector.js'
 import type { HttpClient } from '../../src/http/client.js';
 import { HttpError } from '../../src/http/errors.js';
 import { readAssociations } from './associations.js';
+import { DEFAULT_OVERLAP_MS } from './config.js';
 import { parseCursor, Progress } from './cursor.js';
 import type { HubSpotObject } from './properties.js';
 import { fromHubSpot, timestampMs } from './values.js';
@@ -26,7 +27,7 @@ export interface ReadTuning {
   searchMaxResults: number;
   overlapMs: number;
 }
-export const DEFAULT_TUNING: ReadTuning = { listPageSize: 100, searchPageSize: 200, searchMaxResults: 10_000, overlapMs: 30_000 };
+export const DEFAULT_TUNING: ReadTuning = { listPageSize: 100, searchPageSize: 200, searchMaxResults: 10_000, overlapMs: DEFAULT_OVERLAP_MS };
 
 export interface ReadPlan {
   http: HttpClient;

@@ -10,16 +10,38 @@
  * answers `{ ok: false, reason, existingId }`: the connector does not decide to
  * overwrite that record; the engine links it (SPEC §4: no duplicates) and
  * merges the fields on its next pass.
+ *
+ * Creates are the one write that is not safe to send twice. Each carries an
+ * `hs_unique_creation_key` (HubSpot's default unique property "used for
+ * idempotent creates"): the engine's key for it (the same after a crash, so
+ * a create sent again by the next run is refused and names the record the
+ * first attempt made), else a fresh one. It is sent as a non-idempotent request: when its
+ * answer is lost (reset, timeout, 5xx after HubSpot did the work) the client
+ * does not resend it; `recoverLost` reads the keys back by batch read with
+ * `idProperty` (reads by a unique value are consistent, unlike search) and
+ * sends again only the inputs HubSpot does not hold. A resend that races a
+ * create still in flight is refused on the key, and the refusal names the
+ * record that holds it. Without the key (a portal lacking the property),
+ * contacts are looked up by email; other records whose answer was lost fail
+ * with that reason rather than risk a second record.
  */
 import type { Fields, FieldType, WriteOp, WriteResult } from '../../src/connector.js';
 import type { HttpClient } from '../../src/http/client.js';
-import { HttpError } from '../../src/http/errors.js';
+import { randomUUID } from 'node:crypto';
+import { AnswerLostError, HttpError } from '../../src/http/errors.js';
 import { writeAssociations, type AssocChange } from './associations.js';
 import type { HubSpotObject } from './properties.js';
 import { V3 } from './read.js';
 import { toHubSpot } from './values.js';
 
 const BATCH = 100;
+export const CREATION_KEY = 'hs_unique_creation_key';
+/**
+ * Lost answers in a row for the same creates before the run stops (each time,
+ * what HubSpot holds is read first): an outage, not a record's fault, so the
+ * creates stay journalled and the next run sends them with the same keys.
+ */
+const MAX_LOST = 6;
 
 export interface WritePlan {
   http: HttpClient;
@@ -28,13 +50,18 @@ export interface WritePlan {
 }
 
 type Outcome = { ok: true; id: string } | { ok: false; reason: string; existingId?: string };
-interface Input { op: WriteOp; properties: Record<string, string> }
+interface Input { op: WriteOp; properties: Record<string, string>; lost?: number }
 interface BatchError { message?: string; errors?: Array<{ message?: string }>; context?: Record<string, unknown> }
 interface BatchBody { results?: Array<{ id: string; properties?: Record<string, string | null>; objectWriteTraceId?: string }>; errors?: BatchError[] }
 
 export async function writeRecords(plan: WritePlan, ops: WriteOp[]): Promise<WriteResult[]> {
   const outcomes = new Map<string, Outcome>();
-  const toInput = (op: WriteOp): Input => ({ op, properties: serialize(plan, op.fields, op.kind === 'create') });
+  const keyed = plan.types.has(CREATION_KEY);
+  const toInput = (op: WriteOp): Input => {
+    const properties = serialize(plan, op.fields, op.kind === 'create');
+    if (op.kind === 'create' && keyed) properties[CREATION_KEY] = op.key ?? `datasync-${randomUUID()}`;
+    return { op, properties };
+  };
   const creates = ops.filter((o) => o.kind === 'create').map(toInput);
   const updates = ops.filter((o) => o.kind === 'update').map(toInput);
 
@@ -68,9 +95,10 @@ async function settle(plan: WritePlan, kind: 'create' | 'update', chunk: Input[]
     const inputs = chunk.map((c, i) => (kind === 'create'
       ? { properties: c.properties, objectWriteTraceId: String(i) }
       : { id: (c.op as { id: string }).id, properties: c.properties, objectWriteTraceId: String(i) }));
-    const res = await plan.http.post<BatchBody>(`${V3}/${plan.object.name}/batch/${kind}`, { class: 'write', json: { inputs } });
+    const res = await plan.http.post<BatchBody>(`${V3}/${plan.object.name}/batch/${kind}`, { class: 'write', json: { inputs }, idempotent: kind !== 'create' });
     answers = matchAnswers(kind, chunk, res.body ?? {});
   } catch (err) {
+    if (err instanceof AnswerLostError) return recoverLost(plan, chunk, outcomes, err);
     if (!(err instanceof HttpError) || err.status >= 500 || err.status === 429) throw err;
     if (chunk.length === 1) {
       outcomes.set(chunk[0]!.op.ref, failure(kind, err.body, err.appMessage ?? err.message));
@@ -87,6 +115,51 @@ async function settle(plan: WritePlan, kind: 'create' | 'update', chunk: Input[]
   }
   const parts = unanswered.length === chunk.length ? halves(unanswered) : [unanswered];
   for (const part of parts) await settle(plan, kind, part, outcomes);
+}
+
+/**
+ * A batch create whose answer was lost: the inputs HubSpot holds (by creation
+ * key, or by email) succeeded; the others were not written and are sent again.
+ */
+async function recoverLost(plan: WritePlan, chunk: Input[], outcomes: Map<string, Outcome>, err: AnswerLostError): Promise<void> {
+  const by = chunk.every((c) => c.properties[CREATION_KEY]) ? CREATION_KEY
+    : plan.object.name === 'contacts' && chunk.every((c) => c.properties['email']) ? 'email' : undefined;
+  if (!by) {
+    for (const c of chunk) outcomes.set(c.op.ref, { ok: false, reason: `${err.message}; HubSpot has no ${CREATION_KEY} on ${plan.object.name} to look it up by` });
+    return;
+  }
+  const held = await heldBy(plan, by, chunk.map((c) => c.properties[by]!));
+  const rest: Input[] = [];
+  for (const c of chunk) {
+    const id = held.get(c.properties[by]!.toLowerCase());
+    if (id) outcomes.set(c.op.ref, { ok: true, id });
+    else rest.push({ ...c, lost: (c.lost ?? 0) + 1 });
+  }
+  if (rest.length === 0) return;
+  const lost = rest[0]!.lost ?? 0;
+  if (lost >= MAX_LOST) throw err;
+  await plan.http.backoff(lost, 'answer lost');
+  await settle(plan, 'create', rest, outcomes);
+}
+
+/** value (lower-case) → id of the record holding it in the unique property `by`. */
+async function heldBy(plan: WritePlan, by: string, values: string[]): Promise<Map<string, string>> {
+  let results: NonNullable<BatchBody['results']> = [];
+  try {
+    const res = await plan.http.post<BatchBody>(`${V3}/${plan.object.name}/batch/read`, {
+      class: 'read', query: { archived: false }, json: { idProperty: by, inputs: values.map((id) => ({ id })), properties: [by] },
+    });
+    results = res.body?.results ?? [];
+  } catch (err) {
+    // None of them exists: some servers answer 404 rather than 207.
+    if (!(err instanceof HttpError && err.status === 404)) throw err;
+  }
+  const out = new Map<string, string>();
+  for (const r of results) {
+    const v = r.properties?.[by];
+    if (v) out.set(v.toLowerCase(), String(r.id));
+  }
+  return out;
 }
 
 /** Per input: an outcome, or undefined when the answer does not say. */

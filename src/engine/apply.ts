@@ -4,6 +4,7 @@
  * pending before the app is asked, so a crash between the app's write and the
  * state's write never creates the record twice (see `recoverPending`).
  */
+import { createHash } from 'node:crypto';
 import type { Fields, SourceRecord, WriteOp, WriteResult } from '../connector.js';
 import { type Base, type Side, otherSide } from '../state/store.js';
 import { createFields, mappingKey, mergePair, type MergeResult } from './merge.js';
@@ -41,7 +42,10 @@ export async function applyBatch(ctx: SyncContext, units: Unit[], summary: SyncS
   const { store, sync } = ctx;
   store.transaction(() => {
     for (const d of decided) {
-      if ('ref' in d) store.addPending(sync.name, otherSide(d.unit.from), d.unit.record.id, d.fields);
+      if (!('ref' in d)) continue;
+      const to = otherSide(d.unit.from);
+      const since = store.addPending(sync.name, to, d.unit.record.id, d.fields);
+      (d.write.op as Extract<WriteOp, { kind: 'create' }>).key = creationKey(sync.name, to, d.unit.record.id, since);
     }
   });
   const [ra, rb] = await Promise.all([write(ctx, 'a', ops.a), write(ctx, 'b', ops.b)]);
@@ -49,6 +53,11 @@ export async function applyBatch(ctx: SyncContext, units: Unit[], summary: SyncS
   for (const r of [...ra, ...rb]) results.set(r.ref, r);
   store.transaction(() => record(ctx, decided, results, hooks));
   countDecided(summary, decided, results);
+}
+
+/** Stable per journalled create: the sync, the side, the source record and when the intent was first journalled. */
+function creationKey(sync: string, to: Side, sourceId: string, since: string): string {
+  return `datasync-${createHash('sha256').update(`${sync}\n${to}\n${sourceId}\n${since}`).digest('hex').slice(0, 32)}`;
 }
 
 function decide(ctx: SyncContext, unit: Unit, i: number, ops: Record<Side, WriteOp[]>, hooks: BatchHooks): Decided {

@@ -6,9 +6,9 @@
 import { Pool, request, type Dispatcher } from 'undici';
 import { appError, DatasyncError } from '../errors.js';
 import { abortReason, realClock, type Clock } from './clock.js';
-import { displayPath, HttpError, makeScrubber } from './errors.js';
+import { AnswerLostError, displayPath, HttpError, makeScrubber } from './errors.js';
 import { HUBSPOT_LIMITS, Pacer, REQUEST_CLASSES, type PacerOptions, type RequestClass } from './pacer.js';
-import { decideNetworkError, decideResponse, DEFAULT_RETRY, errorCode, parseErrorBody, parseRetryAfter, type RetryPolicy } from './retry.js';
+import { backoffMs, classifyNetworkError, decideNetworkError, decideResponse, DEFAULT_RETRY, errorCode, parseErrorBody, parseRetryAfter, type RetryPolicy } from './retry.js';
 
 export type { RequestClass } from './pacer.js';
 
@@ -63,6 +63,13 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** A body of another type than JSON or a form (a multipart `$batch`). */
   raw?: { contentType: string; text: string };
+  /**
+   * false for a request that must not be applied twice (a create): after a
+   * lost answer (reset, timeout, 5xx) it throws AnswerLostError instead of
+   * sending it again. 429/423/477 and refused connections are still retried:
+   * those were never applied.
+   */
+  idempotent?: boolean;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -150,6 +157,9 @@ export class HttpClient {
         slot.done();
         this.throwIfAborted();
         if (err instanceof DatasyncError) throw err;
+        if (o.idempotent === false && classifyNetworkError(err) !== 'unreachable') {
+          throw new AnswerLostError(this.opts.app, method, shown, `lost the connection (${errorCode(err) ?? 'no answer'})`);
+        }
         const d = decideNetworkError(err, ++errorAttempt, this.policy, this.opts.random);
         if (d.kind === 'retry') { await this.wait(d.reason, d.waitMs); continue; }
         const code = errorCode(err) ?? 'connection failed';
@@ -162,6 +172,10 @@ export class HttpClient {
       this.observeHeaders(o.class, res.headers);
       if (res.status === 429) {
         this.counters.rateLimited++;
+      }
+      if (o.idempotent === false && res.status >= 500) {
+        const category = parseErrorBody(res.body).category;
+        throw new AnswerLostError(this.opts.app, method, shown, `answered ${res.status}${category ? ` ${category}` : ''}`);
       }
       const error = res.status >= 400 ? parseErrorBody(res.body) : {};
       const retryAfterMs = parseRetryAfter(res.headers['retry-after'], this.clock.now(), res.status === 477 ? 86_400 : 3_600);
@@ -188,6 +202,15 @@ export class HttpClient {
           throw this.failure(d.why, method, shown, res, error);
       }
     }
+  }
+
+  /**
+   * Waits as a retry would before its `attempt`-th try (backoff with jitter),
+   * for callers that resend a request themselves after checking its effect.
+   */
+  async backoff(attempt: number, reason: string): Promise<void> {
+    this.throwIfAborted();
+    await this.wait(reason, backoffMs(attempt, this.policy, this.opts.random));
   }
 
   async close(): Promise<void> {

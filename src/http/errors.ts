@@ -35,6 +35,28 @@ export class HttpError extends DatasyncError {
   }
 }
 
+/**
+ * A request that is not safe to send twice (a create) got no usable answer:
+ * a reset or timed-out connection, or a 5xx from a gateway. The app may have
+ * done the work, so the client does not send it again; the caller finds out
+ * what was written (HubSpot: a read by a unique creation key) before sending
+ * anything more.
+ */
+export class AnswerLostError extends DatasyncError {
+  readonly method: string;
+  readonly path: string;
+
+  /** `what`: e.g. `answered 502 BAD_GATEWAY` or `lost the connection (ECONNRESET)`. */
+  constructor(app: string, method: string, path: string, what: string) {
+    super('app', 'ANSWER_LOST', `${app} ${what} to ${method} ${path}; it may have been applied, so it is not sent again before checking`, {
+      transient: true, hint: 'the sync resumes on the next run; records it wrote are found by their creation key',
+    });
+    this.name = 'AnswerLostError';
+    this.method = method;
+    this.path = path;
+  }
+}
+
 /** Replaces every occurrence of the given secrets with their redacted form. */
 export function makeScrubber(secrets: () => Array<string | undefined>): (s: string) => string {
   return (s: string) => {

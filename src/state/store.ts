@@ -369,10 +369,17 @@ export class StateStore {
     }
     return set;
   }
-  addPending(sync: string, side: Side, sourceId: string, fields: unknown): void {
-    this.q(`INSERT OR REPLACE INTO pending_creates (sync, side, source_id, fields, created_at) VALUES (?, ?, ?, ?, ?)`)
-      .run(sync, side, sourceId, JSON.stringify(fields), now());
+  /**
+   * Journals a create; answers when the intent was first journalled. A
+   * create sent again after a crash keeps that time, so the creation key
+   * derived from it (apply.ts) is the same on every attempt.
+   */
+  addPending(sync: string, side: Side, sourceId: string, fields: unknown): string {
+    const row = this.q(`INSERT INTO pending_creates (sync, side, source_id, fields, created_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (sync, side, source_id) DO UPDATE SET fields = excluded.fields RETURNING created_at`)
+      .get(sync, side, sourceId, JSON.stringify(fields), now()) as { created_at: string };
     this.pendingOf(sync).add(`${side}:${sourceId}`);
+    return row.created_at;
   }
   removePending(sync: string, side: Side, sourceId: string): void {
     if (!this.pendingOf(sync).delete(`${side}:${sourceId}`)) return;

@@ -36,13 +36,17 @@ describe('properties API', () => {
     }
   });
 
-  it('has the default deal pipeline stages, company domain unique, and a single-property read', async () => {
+  it('has the default deal pipeline stages, company domain not unique, a unique creation key, and a single-property read', async () => {
     api = await start();
     const stage = await api.call('GET', '/crm/v3/properties/deals/dealstage');
     expect(stage.body.options.map((o: { value: string }) => o.value)).toEqual(
       ['appointmentscheduled', 'qualifiedtobuy', 'presentationscheduled', 'decisionmakerboughtin', 'contractsent', 'closedwon', 'closedlost']);
     const domain = await api.call('GET', '/crm/v3/properties/companies/domain');
-    expect(domain.body).toMatchObject({ name: 'domain', hasUniqueValue: true });
+    expect(domain.body).toMatchObject({ name: 'domain', hasUniqueValue: false });
+    for (const object of ['contacts', 'companies', 'deals']) {
+      const key = await api.call('GET', `/crm/v3/properties/${object}/hs_unique_creation_key`);
+      expect(key.body).toMatchObject({ name: 'hs_unique_creation_key', type: 'string', hasUniqueValue: true });
+    }
     const industry = await api.call('GET', '/crm/v3/properties/companies/industry');
     expect(industry.body.options.length).toBeGreaterThan(5);
     const missing = await api.call('GET', '/crm/v3/properties/companies/nope');

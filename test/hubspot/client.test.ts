@@ -2,7 +2,7 @@ import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DatasyncError } from '../../src/errors.js';
 import { HttpClient, type HttpClientOptions } from '../../src/http/client.js';
-import { HttpError } from '../../src/http/errors.js';
+import { AnswerLostError, HttpError } from '../../src/http/errors.js';
 import { fakeClock } from './helpers.js';
 
 const ORIGIN = 'http://hs.test';
@@ -54,6 +54,21 @@ describe('HttpClient', () => {
     pool().intercept({ path: '/x', method: 'GET' }).reply(200, { ok: 1 }, { headers: JSON_HEADERS });
     const { c } = client();
     expect((await c.get('/x', { class: 'read' })).body).toEqual({ ok: 1 });
+  });
+
+  it('never sends a non-idempotent request again after a lost answer (5xx or reset), but does after a 429', async () => {
+    pool().intercept({ path: '/c', method: 'POST' }).reply(502, 'bad gateway');
+    pool().intercept({ path: '/c', method: 'POST' }).replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    const { c } = client();
+    const first = await caught(c.post('/c', { class: 'write', json: {}, idempotent: false }));
+    expect(first).toBeInstanceOf(AnswerLostError);
+    expect(first.message).toMatch(/answered 502 to POST \/c; .*not sent again/);
+    const second = await caught(c.post('/c', { class: 'write', json: {}, idempotent: false }));
+    expect(second).toBeInstanceOf(AnswerLostError);
+    expect(c.stats()).toMatchObject({ total: 2, retries: 0 });
+    pool().intercept({ path: '/c', method: 'POST' }).reply(429, { status: 'error', errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING' }, { headers: JSON_HEADERS });
+    pool().intercept({ path: '/c', method: 'POST' }).reply(201, { ok: true }, { headers: JSON_HEADERS });
+    expect((await c.post('/c', { class: 'write', json: {}, idempotent: false })).body).toEqual({ ok: true });
   });
 
   it('waits out a ten-secondly 429 and counts it', async () => {
