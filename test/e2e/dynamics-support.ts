@@ -42,8 +42,8 @@ export function dynamicsConnection(emu: DynamicsEmulator, org: Org): Record<stri
 }
 
 /** `node bin/datasync.js ...args` with HUBSPOT_TOKEN and both organisations' secrets set; never throws on a non-zero exit. */
-export async function dsync(w: Workspace, args: string[]): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', HUBSPOT_TOKEN: TOKEN, ORG1_CLIENT_SECRET: SECRETS.org1, ORG2_CLIENT_SECRET: SECRETS.org2 };
+export async function dsync(w: Workspace, args: string[], extra: Record<string, string> = {}): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', HUBSPOT_TOKEN: TOKEN, ORG1_CLIENT_SECRET: SECRETS.org1, ORG2_CLIENT_SECRET: SECRETS.org2, ...extra };
   delete env.DATASYNC_CONFIG;
   delete env.FORCE_COLOR;
   const r = await execa('node', [BIN, ...args], { cwd: w.dir, reject: false, env, extendEnv: false, stdin: 'ignore', timeout: 110_000 });

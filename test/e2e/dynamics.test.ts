@@ -5,11 +5,13 @@
  * app, a 429 storm and an expired delta token; then `health` shows each
  * sync's records.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DynamicsEmulator } from '../../fixtures/dynamics-emulator/server.js';
 import { startHub, type Hub } from './hubspot-support.js';
 import { dsync, dynamicsConnection, parentOf, rowsBy, runJson, SECRETS, startOrg } from './dynamics-support.js';
-import { requireBuild, useWorkspaces, type Workspace } from './support.js';
+import { REPO, requireBuild, useWorkspaces, type Workspace } from './support.js';
 
 requireBuild();
 const workspace = useWorkspaces();
@@ -147,4 +149,29 @@ describe('two Dynamics organisations and one HubSpot portal (issue 17)', () => {
     expect(counts.get('org2-contacts')!.inSync).toBe(2);
     expect(health.stdout + health.stderr).not.toContain(SECRETS.org1);
   }, 120_000);
+});
+
+describe('sync.dynamics.example.yaml', () => {
+  it('runs (dry run) against two organisation emulators and the HubSpot emulator', async () => {
+    const w = workspace();
+    hub = await startHub();
+    const org1 = await startOrg('org1');
+    const org2 = await startOrg('org2');
+    orgs = [org1, org2];
+    const example = readFileSync(join(REPO, 'sync.dynamics.example.yaml'), 'utf8');
+    w.writeText('sync.yaml', example.replace('state: example/.datasync/dynamics-state.db', 'state: .datasync/state.db'));
+    const env: Record<string, string> = { HUBSPOT_BASE_URL: hub.url };
+    for (const [name, emu] of [['ORG1', org1], ['ORG2', org2]] as const) {
+      Object.assign(env, { [`${name}_URL`]: emu.url, [`${name}_TENANT`]: emu.tenant, [`${name}_CLIENT_ID`]: emu.clientId, [`${name}_TOKEN_URL`]: emu.tokenUrl });
+    }
+    org2.store.create('contacts', { emailaddress1: 'zoe@example.com', firstname: 'Zoe' });
+    const r = await dsync(w, ['run', '--dry-run', '--json'], env);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout) as { dryRun: boolean; syncs: Array<{ name: string; outcome: string; mappings: Array<{ a: string; b: string }> }> };
+    expect(json.dryRun).toBe(true);
+    expect(json.syncs.map((s) => s.name)).toEqual(['org1-companies', 'org2-companies', 'org1-contacts', 'org2-contacts']);
+    expect(json.syncs.find((s) => s.name === 'org2-companies')!.mappings).toContainEqual(expect.objectContaining({ a: 'industrycode', b: 'industry' }));
+    expect(hub.list('contacts')).toHaveLength(0);
+    expect(r.stdout + r.stderr).not.toContain(SECRETS.org2);
+  }, 60_000);
 });
