@@ -39,9 +39,10 @@ export async function watch(opts: WatchOptions): Promise<number> {
         const result = await runOnce(config, { lock, signal: opts.signal });
         opts.log(passLine(pass, result, Date.now() - started));
       } catch (err) {
+        // Stopped while a pass waited on an app: the abort is ours, not a failure to report.
+        if (opts.signal.aborted) break;
         // An app that is down, a config being edited: log it and try again next pass.
-        const what = err instanceof DatasyncError ? `${err.message}${err.hint ? ` (hint: ${err.hint})` : ''}` : (err as Error).stack ?? String(err);
-        opts.log(`pass ${pass} failed: ${what}; retrying in ${Math.round(interval() / 1000)} s`);
+        opts.log(`pass ${pass} failed: ${failureText(err)}; retrying in ${Math.round(interval() / 1000)} s`);
       }
       await nextPass(config.state, interval(), opts.signal);
     }
@@ -50,6 +51,17 @@ export async function watch(opts: WatchOptions): Promise<number> {
   } finally {
     lock.release();
   }
+}
+
+/** An error as one log entry: every config problem on its own line with its position, never a stack. */
+export function failureText(err: unknown): string {
+  if (!(err instanceof DatasyncError)) {
+    const e = err as Error;
+    const stack = process.env.DATASYNC_DEBUG ? `\n${e?.stack ?? ''}` : ' (set DATASYNC_DEBUG=1 for its stack)';
+    return `unexpected error: ${e?.message ?? String(err)}${stack}`;
+  }
+  const problems = (err.problems ?? []).map((p) => `\n  ${p}`).join('');
+  return `${err.message}${problems.length > 0 ? ':' : ''}${problems}${err.hint ? `\n  hint: ${err.hint}` : ''}`;
 }
 
 function passLine(pass: number, result: RunResult, ms: number): string {

@@ -57,6 +57,7 @@ export function buildConfig(raw: unknown, src: ConfigSource, file: string): { co
   checkReservedKeys(top.connections, check);
   const rawSyncs = Array.isArray(top.syncs) ? top.syncs : [];
   checkUniqueNames(rawSyncs, check);
+  checkOneSyncPerPair(rawSyncs, check);
   const syncs = rawSyncs.map((s, i) => (isRecord(s) ? checkSync(s, ['syncs', i], connectionNames, check) : undefined));
 
   if (check.problems.length > 0 || !parsed.success) return { problems: check.problems };
@@ -95,6 +96,28 @@ function checkUniqueNames(syncs: unknown[], check: Checker): void {
     const earlier = first.get(s.name);
     if (earlier === undefined) first.set(s.name, i);
     else check.add(['syncs', i, 'name'], `sync name ${check.src.show(['syncs', i, 'name'], s.name)} is used twice (first at ${check.src.at(['syncs', earlier, 'name'])}): expected a unique name per sync`);
+  });
+}
+
+/**
+ * One sync per object and pair of connections (as HubSpot allows one): two
+ * would read and write the same records, each undoing the other's merge.
+ * Syncs of one name are reported by checkUniqueNames already.
+ */
+function checkOneSyncPerPair(syncs: unknown[], check: Checker): void {
+  const first = new Map<string, { i: number; name: string }>();
+  syncs.forEach((s, i) => {
+    if (!isRecord(s) || typeof s.object !== 'string' || !Array.isArray(s.between) || s.between.length !== 2) return;
+    const [a, b] = s.between as unknown[];
+    if (typeof a !== 'string' || typeof b !== 'string') return;
+    const key = JSON.stringify([s.object, ...[a, b].sort()]);
+    const name = typeof s.name === 'string' ? s.name : `#${i + 1}`;
+    const earlier = first.get(key);
+    if (!earlier) return void first.set(key, { i, name });
+    if (earlier.name === name) return;
+    check.add(['syncs', i, 'between'], `sync "${name}" keeps ${s.object} between ${a} and ${b}, as sync "${earlier.name}" ` +
+      `(${check.src.at(['syncs', earlier.i, 'between'])}) does: two syncs would write the same records; ` +
+      'keep one sync per object and pair of connections (merge their mappings and filters into one)');
   });
 }
 

@@ -6,7 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { exitWithin, spawnCli, waitFor } from '../robustness/support.js';
+import { exitWithin, show, spawnCli, waitFor } from '../robustness/support.js';
+import { CRM_SCHEMA, startHub, TOKEN, writeHubConfig } from './hubspot-support.js';
 import { hasScript, onTerminal } from './pty.js';
 import { BIN, OLD, useWorkspaces, type CliResult, type Workspace } from './support.js';
 
@@ -123,4 +124,86 @@ describe('7. a large dry run', () => {
     expect(full.stderr, explain(full)).toBe('');
     expect(Number(full.stdout.trim())).toBe(creates);
   }, 300_000);
+});
+
+describe('6. SIGINT while an app hangs', () => {
+  it('ends `run` with exit 130 and a sentence, not an AbortError stack', async () => {
+    const w = workspace();
+    const hub = await startHub();
+    try {
+      w.sqlite('crm.db', CRM_SCHEMA);
+      writeHubConfig(w, hub.url, { objects: ['contacts'] });
+      await hub.faults({ delayMs: 60_000, count: 1000 });
+      const run = spawnCli(w.dir, ['run'], { HUBSPOT_TOKEN: TOKEN });
+      await new Promise((r) => setTimeout(r, 2000));
+      run.child.kill('SIGINT');
+      const done = await exitWithin(run, 15_000, 'run after SIGINT');
+
+      expect(done.exitCode, show(done)).toBe(130);
+      expect(done.stderr, show(done)).not.toMatch(/AbortError|DOMException|\n\s+at /);
+      expect(done.stderr).toMatch(/interrupted/);
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
+describe('3. two syncs of one object between the same two connections', () => {
+  it('are refused with the position of the second, whichever way round it names them', async () => {
+    const w = workspace();
+    seedPeople(w, 3);
+    w.writeCsv('contacts.csv', ['id', 'email', 'firstname', 'lastname', 'jobtitle']);
+    contactsConfig(w, {});
+    const yaml = w.readText('sync.yaml');
+    w.writeText('sync.yaml', `${yaml}  - name: people-back\n    object: contacts\n    between: [exp, crm]\n    direction: exp -> crm\n`);
+    const before = w.bytes('contacts.csv');
+
+    const r = await w.run('run');
+
+    expect(r.exitCode, explain(r)).toBe(2);
+    const line = w.readText('sync.yaml').split('\n').findIndex((l) => l.includes('between: [exp, crm]')) + 1;
+    expect(r.stderr).toMatch(new RegExp(`sync\\.yaml:${line}:\\d+: sync "people-back" keeps contacts between exp and crm, as sync "contacts" \\(sync\\.yaml:\\d+:\\d+\\) does`));
+    expect(r.stderr).toMatch(/one sync per object and pair of connections/);
+    expect(w.exists('.datasync')).toBe(false);
+    expect(w.bytes('contacts.csv').equals(before)).toBe(true);
+  });
+});
+
+describe('9. watch', () => {
+  it('stops on SIGINT while a request to HubSpot hangs, with no AbortError or stack', async () => {
+    const w = workspace();
+    const hub = await startHub();
+    try {
+      w.sqlite('crm.db', CRM_SCHEMA);
+      writeHubConfig(w, hub.url, { objects: ['contacts'] });
+      // Every request hangs for a minute: the first pass is stuck in its first call.
+      await hub.faults({ delayMs: 60_000, count: 1000 });
+      const watch = spawnCli(w.dir, ['watch', '--interval', '1s'], { HUBSPOT_TOKEN: TOKEN });
+      await waitFor('the watcher to start', () => watch.stderr().includes('watching'), 30_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      watch.child.kill('SIGINT');
+      const done = await exitWithin(watch, 15_000, 'watch after SIGINT');
+
+      expect(done.exitCode, show(done)).toBe(0);
+      expect(done.stderr, show(done)).not.toMatch(/AbortError|DOMException|\n\s+at /);
+      expect(done.stderr).toMatch(/stopped: state saved/);
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('shows every config problem with its position, not "1 problem in sync.yaml"', async () => {
+    const w = workspace();
+    seedPeople(w, 3);
+    w.writeCsv('contacts.csv', ['id', 'email', 'firstname', 'lastname', 'jobtitle']);
+    contactsConfig(w, {}, { filters: { crm: [{ field: 'countryy', op: 'eq', value: 'SE' }] } });
+    const line = w.readText('sync.yaml').split('\n').findIndex((l) => l.includes('countryy')) + 1;
+    const watch = spawnCli(w.dir, ['watch', '--interval', '1s']);
+    await waitFor('the first pass to fail', () => /pass 1 failed/.test(watch.stderr()), 30_000);
+    watch.child.kill('SIGINT');
+    const done = await exitWithin(watch, 15_000, 'watch after SIGINT');
+
+    expect(done.stderr, show(done)).toMatch(new RegExp(`sync\\.yaml:${line}:\\d+: filter on crm\\.countryy: crm has no field "countryy"`));
+    expect(done.stderr).not.toMatch(/\n\s+at /);
+  });
 });

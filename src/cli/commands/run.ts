@@ -73,6 +73,11 @@ export default async function run(flags: RunFlags, global: GlobalOptions): Promi
     return result.interrupted ? EXIT.interrupted : result.exitCode;
   } catch (err) {
     progress.stop();
+    // Ctrl-C while an app was being asked (its request aborted): an interruption, not a crash.
+    if (controller.signal.aborted) {
+      process.stderr.write('datasync: interrupted before any record was written; the next run starts again\n');
+      return 130;
+    }
     const watcher = err instanceof DatasyncError && err.kind === 'lock' ? readLock(config.state) : null;
     if (watcher?.watch && isAlive(watcher)) return askWatcher(config, flags, controller.signal);
     return commandFailed(err, flags.json);
