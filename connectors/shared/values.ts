@@ -80,6 +80,29 @@ function parseList(raw: unknown): string[] | null {
  * field's type (e.g. 'n/a' in a number column) reads as null rather than as a
  * wrongly typed value.
  */
+/** An integer with more digits than a double holds exactly: kept as its decimal string. */
+const BIG_INTEGER = /^[-+]?\d{16,}$/;
+
+/**
+ * An integer as SQLite gives it with `safeIntegers` (a BigInt): a number when
+ * a double holds it exactly, else its decimal string, digit for digit
+ * (12345678901234567 as a double is …568).
+ */
+export function exactInteger(v: bigint): number | string {
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+}
+
+/** A number as the canonical model holds it: a double, or the decimal string of an integer a double would round. */
+function toCanonicalNumber(raw: unknown): Value {
+  if (typeof raw === 'bigint') return exactInteger(raw);
+  if (typeof raw === 'string' && BIG_INTEGER.test(raw.trim())) return exactInteger(BigInt(raw.trim()));
+  const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
+  return Number.isFinite(n) ? n : null;
+}
+
+/** Whether a canonical value is such a decimal string (see `toCanonicalNumber`). */
+export const isBigInteger = (v: Value): v is string => typeof v === 'string' && BIG_INTEGER.test(v) && !Number.isSafeInteger(Number(v));
+
 export function toCanonical(raw: unknown, type: FieldType): Value {
   if (raw === null || raw === undefined) return null;
   if (Buffer.isBuffer(raw)) raw = raw.toString('utf8');
@@ -87,10 +110,8 @@ export function toCanonical(raw: unknown, type: FieldType): Value {
   switch (type) {
     case 'text': case 'select': case 'radio': case 'owner':
       return String(raw);
-    case 'number': case 'calculation': case 'score': {
-      const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
-      return Number.isFinite(n) ? n : null;
-    }
+    case 'number': case 'calculation': case 'score':
+      return toCanonicalNumber(raw);
     case 'boolean': {
       if (typeof raw === 'boolean') return raw;
       if (typeof raw === 'number' || typeof raw === 'bigint') return Number(raw) !== 0;
@@ -135,6 +156,7 @@ export function checkCanonical(field: FieldSpec, value: Value): Value {
     }
     case 'number': case 'calculation': case 'score':
       if (typeof value === 'number' && Number.isFinite(value)) return value;
+      if (isBigInteger(value)) return value;
       throw bad('a number');
     case 'boolean':
       if (typeof value === 'boolean') return value;

@@ -10,7 +10,7 @@
  * ~200 ms and ~70 ms. At half the table the two cost about the same.
  */
 import { quoteIdent, type Db } from './database.js';
-import { IN_CHUNK } from './read.js';
+import { exactRow, IN_CHUNK } from './read.js';
 import { bindId, type TableSchema } from './schema.js';
 
 /** Below this many ids lookups take a few ms at most: the table is not even counted. */
@@ -40,7 +40,7 @@ function presentById(db: Db, schema: TableSchema, ids: string[]): (id: string) =
     const chunk = bound.slice(i, i + IN_CHUNK);
     let stmt = statements.get(chunk.length);
     if (!stmt) {
-      stmt = db.prepare(`SELECT ${id} FROM ${quoteIdent(schema.table)} WHERE ${id} IN (${chunk.map(() => '?').join(',')})`).pluck();
+      stmt = db.prepare(`SELECT ${id} FROM ${quoteIdent(schema.table)} WHERE ${id} IN (${chunk.map(() => '?').join(',')})`).pluck().safeIntegers(true);
       statements.set(chunk.length, stmt);
     }
     for (const v of stmt.all(...chunk)) found.add(String(v));
@@ -55,7 +55,7 @@ function presentById(db: Db, schema: TableSchema, ids: string[]): (id: string) =
 function presentByScan(db: Db, schema: TableSchema): (id: string) => boolean {
   const id = quoteIdent(schema.id.name);
   // `.pluck()` alone: `.raw()` after it would turn it off and give [id] arrays.
-  const all = new Set<unknown>(db.prepare(`SELECT ${id} FROM ${quoteIdent(schema.table)} WHERE ${id} IS NOT NULL`).pluck().all());
+  const all = new Set<unknown>(exactRow(db.prepare(`SELECT ${id} FROM ${quoteIdent(schema.table)} WHERE ${id} IS NOT NULL`).pluck().safeIntegers(true).all()));
   return (x) => {
     if (all.has(x)) return true;
     const n = Number(x);

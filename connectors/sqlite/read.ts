@@ -28,13 +28,28 @@
  */
 import { createHash } from 'node:crypto';
 import type { ReadBatch, ReadOptions, SourceRecord, Value } from '../../src/connector.js';
-import { isoMs, toCanonical } from '../shared/values.js';
+import { exactInteger, isoMs, toCanonical } from '../shared/values.js';
 import { prepared, quoteIdent, type Db } from './database.js';
 import type { TableSchema } from './schema.js';
 
 type Row = Record<string, unknown>;
 /** Row ids as SQLite returns them (integer or text ids; blob ids are not supported). */
 export type Id = number | string;
+
+/**
+ * Rows are read with `safeIntegers`, so an integer above 2^53 is not rounded
+ * to a double: each integer comes as a BigInt and leaves here as a number
+ * when a double holds it exactly, else as its decimal string (an id
+ * 12345678901234567 stays itself and is found again by that string).
+ */
+export function exactRow<T extends Row | unknown[]>(row: T): T {
+  if (Array.isArray(row)) {
+    for (let i = 0; i < row.length; i++) if (typeof row[i] === 'bigint') row[i] = exactInteger(row[i] as bigint);
+  } else {
+    for (const k in row) if (typeof row[k] === 'bigint') (row as Row)[k] = exactInteger(row[k] as bigint);
+  }
+  return row;
+}
 
 interface ChangeCursor { v: 1; ts: string; id: Id; from: string; seen?: Record<string, string>; own?: Record<string, string> }
 
@@ -142,17 +157,18 @@ export function toRecord(schema: TableSchema, row: Row, opts: ReadOptions): Sour
 }
 
 /** Rows by id, keyed by String(id); ids not in the table are absent. */
-export function fetchRows(db: Db, schema: TableSchema, ids: Id[]): Map<string, Row> {
+export function fetchRows(db: Db, schema: TableSchema, ids: (Id | bigint)[]): Map<string, Row> {
   const out = new Map<string, Row>();
   const statements = new Map<number, { all(...params: unknown[]): unknown[] }>();
   for (let i = 0; i < ids.length; i += IN_CHUNK) {
     const chunk = ids.slice(i, i + IN_CHUNK);
     let stmt = statements.get(chunk.length);
     if (!stmt) {
-      stmt = db.prepare(`SELECT * FROM ${quoteIdent(schema.table)} WHERE ${quoteIdent(schema.id.name)} IN (${chunk.map(() => '?').join(',')})`);
+      stmt = db.prepare(`SELECT * FROM ${quoteIdent(schema.table)} WHERE ${quoteIdent(schema.id.name)} IN (${chunk.map(() => '?').join(',')})`)
+        .safeIntegers(true);
       statements.set(chunk.length, stmt);
     }
-    for (const row of stmt.all(...chunk) as Row[]) out.set(String(row[schema.id.name]), row);
+    for (const row of stmt.all(...chunk) as Row[]) out.set(String(exactRow(row)[schema.id.name]), row);
   }
   return out;
 }
@@ -161,10 +177,11 @@ export function fetchRows(db: Db, schema: TableSchema, ids: Id[]): Map<string, R
 export interface RowState { ts: string; hash: string }
 
 /** The state of one row (undefined: no such row), read as the listing would. */
-export function rowState(db: Db, schema: TableSchema, id: Id): RowState | undefined {
+export function rowState(db: Db, schema: TableSchema, id: Id | bigint): RowState | undefined {
   const stmt = prepared(db, `SELECT ${changeTimeSql(schema.updatedAt!.name)}, * FROM ${quoteIdent(schema.table)} ` +
-    `WHERE ${quoteIdent(schema.id.name)} = ?`).raw();
+    `WHERE ${quoteIdent(schema.id.name)} = ?`).raw().safeIntegers(true);
   const r = stmt.get(id) as unknown[] | undefined;
+  if (r) exactRow(r);
   if (!r) return undefined;
   const names = stmt.columns().slice(1).map((c) => c.name);
   return { ts: r[0] as string, hash: rowHash(Object.fromEntries(names.map((n, i) => [n, r[i + 1]]))) };
@@ -190,7 +207,7 @@ export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, b
   const col = schema.updatedAt!.name;
   const keys = prepared(db, `WITH k AS MATERIALIZED (SELECT ${changeTimeSql(col)} AS ts, ${quoteIdent(schema.id.name)} AS id ` +
     `FROM ${quoteIdent(schema.table)} WHERE ${maybeSinceSql(col)}) SELECT ts, id FROM k WHERE ts >= :lower ORDER BY ts, id`)
-    .raw().all({ lower, ...maybeSinceBounds(lower) }) as [string, Id][];
+    .raw().safeIntegers(true).all({ lower, ...maybeSinceBounds(lower) }).map((r) => exactRow(r as unknown[])) as [string, Id][];
   const intact = intactGroups(keys, from?.own);
   /**
    * Rows read, oldest first; those from `head` on are inside the window of the last one (hashed when a cursor is made).
@@ -290,7 +307,7 @@ async function* readChanges(db: Db, schema: TableSchema, opts: ReadOptions, batc
 function tableHash(db: Db, schema: TableSchema): string {
   const h = createHash('sha256');
   const sql = `SELECT * FROM ${quoteIdent(schema.table)} ORDER BY ${quoteIdent(schema.id.name)}`;
-  for (const row of db.prepare(sql).raw().iterate()) h.update(JSON.stringify(row)).update('\n');
+  for (const row of db.prepare(sql).raw().safeIntegers(true).iterate()) h.update(JSON.stringify(exactRow(row as unknown[]))).update('\n');
   return `sha256:${h.digest('hex')}`;
 }
 
@@ -298,14 +315,14 @@ function tableHash(db: Db, schema: TableSchema): string {
 async function* readListing(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number): AsyncGenerator<ReadBatch> {
   if (opts.since !== null && opts.since === tableHash(db, schema)) return;
   const id = quoteIdent(schema.id.name);
-  const first = db.prepare(`SELECT * FROM ${quoteIdent(schema.table)} ORDER BY ${id} LIMIT ?`).raw();
-  const next = db.prepare(`SELECT * FROM ${quoteIdent(schema.table)} WHERE ${id} > ? ORDER BY ${id} LIMIT ?`).raw();
+  const first = db.prepare(`SELECT * FROM ${quoteIdent(schema.table)} ORDER BY ${id} LIMIT ?`).raw().safeIntegers(true);
+  const next = db.prepare(`SELECT * FROM ${quoteIdent(schema.table)} WHERE ${id} > ? ORDER BY ${id} LIMIT ?`).raw().safeIntegers(true);
   const names = first.columns().map((c) => c.name);
   const idIndex = names.indexOf(schema.id.name);
   const h = createHash('sha256');
   let last: unknown;
   for (;;) {
-    const rows = (last === undefined ? first.all(batchSize) : next.all(last, batchSize)) as unknown[][];
+    const rows = ((last === undefined ? first.all(batchSize) : next.all(last, batchSize)) as unknown[][]).map(exactRow);
     for (const row of rows) h.update(JSON.stringify(row)).update('\n');
     const done = rows.length < batchSize;
     const records = rows.map((r) => toRecord(schema, Object.fromEntries(names.map((n, i) => [n, r[i]])), opts));

@@ -41,8 +41,11 @@ export interface SqliteObjectConfig extends ObjectConfigBase {
 }
 
 /** Ids arrive as strings; an integer id column gets a number so comparisons and inserts keep their type. */
-export function bindId(id: string, column: Column): number | string {
-  return column.affinity === 'integer' && /^-?\d{1,15}$/.test(id) ? Number(id) : id;
+export function bindId(id: string, column: Column): number | string | bigint {
+  if (column.affinity !== 'integer') return id;
+  if (/^-?\d{1,15}$/.test(id)) return Number(id);
+  // Above 2^53 a double would round it: bound as a 64-bit integer, digit for digit.
+  return /^-?\d{16,19}$/.test(id) && BigInt(id) >= -(2n ** 63n) && BigInt(id) < 2n ** 63n ? BigInt(id) : id;
 }
 
 /** SQLite's column affinity rules (https://sqlite.org/datatype3.html §3.1). */

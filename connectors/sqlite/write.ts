@@ -5,13 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FieldSpec, Value, WriteOp, WriteResult } from '../../src/connector.js';
-import { checkCanonical, listToText, parseDatetime, RowRejection } from '../shared/values.js';
+import { checkCanonical, isBigInteger, listToText, parseDatetime, RowRejection } from '../shared/values.js';
 import { isRowLevelSqliteError, prepared, quoteIdent, type Db } from './database.js';
 import type { RowWrite, WriteLog } from './own-writes.js';
 import { changeTimeSql, futureHorizon, rowState } from './read.js';
 import { bindId, type Column, type TableSchema } from './schema.js';
 
-type Stored = string | number | null;
+type Stored = string | number | bigint | null;
 
 /**
  * Change times written by this connector: ms precision, one per write batch,
@@ -73,7 +73,7 @@ export class TableWriter {
     }));
     const results = all.immediate(ops);
     // Only now: a batch that failed as a whole was rolled back and wrote nothing.
-    if (this.stamp !== undefined) this.log.add(this.db, this.schema, stamped, this.stored!);
+    if (this.stamp !== undefined) this.log.add(this.db, this.schema, stamped, this.stored as string | number);
     return results;
   }
 
@@ -149,10 +149,18 @@ export class TableWriter {
     return id;
   }
 
-  private nextIntegerId(): number {
+  /**
+   * One more than the largest integer id: text in the column (an INTEGER
+   * column may hold 'abc') is passed over, as `max` would take it for the
+   * largest and give every new row id 1. Read as a BigInt, so an id above
+   * 2^53 is not rounded onto an id that exists.
+   */
+  private nextIntegerId(): number | bigint {
     const s = this.schema;
-    const row = this.db.prepare(`SELECT coalesce(max(${quoteIdent(s.id.name)}), 0) + 1 AS id FROM ${quoteIdent(s.table)}`).get() as { id: number };
-    return row.id;
+    const c = quoteIdent(s.id.name);
+    const row = this.db.prepare(`SELECT coalesce(max(CASE WHEN typeof(${c}) = 'integer' THEN ${c} END), 0) + 1 AS id FROM ${quoteIdent(s.table)}`)
+      .safeIntegers(true).get() as { id: bigint };
+    return row.id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(row.id) : row.id;
   }
 
   private changeTime(): Stored {
@@ -196,6 +204,8 @@ export class TableWriter {
     if (value === null) return null;
     if (Array.isArray(value)) return listToText(value);
     if (typeof value === 'boolean') return column.affinity === 'text' ? String(value) : value ? 1 : 0;
+    // An integer above 2^53 comes as its decimal string: stored as a 64-bit integer, digit for digit.
+    if (isBigInteger(value) && isNumericStorage(column) && BigInt(value) >= -(2n ** 63n) && BigInt(value) < 2n ** 63n) return BigInt(value);
     if (field.type === 'datetime' && isNumericStorage(column)) return this.datetimeStored(Date.parse(value as string), column);
     if (field.type === 'date' && isNumericStorage(column)) return this.datetimeStored(Date.parse(`${value as string}T00:00:00Z`), column);
     return value;

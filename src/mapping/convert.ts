@@ -83,6 +83,17 @@ function toIso(s: string): string | null {
 }
 
 /** A number from a number or a numeric string ('1.0', ' 2 '); null otherwise. */
+/**
+ * A number compared digit for digit: an integer string longer than a double
+ * holds exactly ('12345678901234567', from an INTEGER column or a CSV) by its
+ * digits, anything else as `toNumber` reads it.
+ */
+function exactNumber(v: Value): string | number | null {
+  if (typeof v === 'string' && /^[-+]?\d{16,}$/.test(v.trim())) return BigInt(v.trim()).toString();
+  const n = toNumber(v);
+  return n !== null && Number.isInteger(n) && !Number.isSafeInteger(n) ? BigInt(n).toString() : n;
+}
+
 export function toNumber(v: Value): number | null {
   if (typeof v === 'number') return Number.isNaN(v) ? null : v;
   if (typeof v === 'string' && v.trim() !== '') {
@@ -125,7 +136,7 @@ export function sameValue(x: Value, y: Value, field: FieldType | FieldSpec): boo
   const type = spec ? spec.type : (field as FieldType);
   switch (type) {
     case 'number': case 'calculation': case 'score':
-      return sameBy(x, y, toNumber);
+      return sameBy(x, y, exactNumber);
     case 'date': return sameBy(x, y, (v) => (typeof v === 'string' ? toDate(v) : null));
     case 'datetime': return sameBy(x, y, (v) => (typeof v === 'string' ? toInstant(v) : null));
     case 'boolean': return sameBy(x, y, toBoolean);
