@@ -89,7 +89,10 @@ const BIG_INTEGER = /^[-+]?\d{16,}$/;
  * (12345678901234567 as a double is …568).
  */
 export function exactInteger(v: bigint): number | string {
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  const n = Number(v);
+  const digits = v.toString();
+  // A double that prints as these digits reads back as them (2^53, -113457233717048820): a number.
+  return Number.isSafeInteger(n) || String(n) === digits ? n : digits;
 }
 
 /** A number as the canonical model holds it: a double, or the decimal string of an integer a double would round. */
@@ -101,7 +104,7 @@ function toCanonicalNumber(raw: unknown): Value {
 }
 
 /** Whether a canonical value is such a decimal string (see `toCanonicalNumber`). */
-export const isBigInteger = (v: Value): v is string => typeof v === 'string' && BIG_INTEGER.test(v) && !Number.isSafeInteger(Number(v));
+export const isBigInteger = (v: Value): v is string => typeof v === 'string' && BIG_INTEGER.test(v) && typeof exactInteger(BigInt(v)) === 'string';
 
 export function toCanonical(raw: unknown, type: FieldType): Value {
   if (raw === null || raw === undefined) return null;

@@ -89,9 +89,10 @@ function toIso(s: string): string | null {
  * digits, anything else as `toNumber` reads it.
  */
 function exactNumber(v: Value): string | number | null {
-  if (typeof v === 'string' && /^[-+]?\d{16,}$/.test(v.trim())) return BigInt(v.trim()).toString();
   const n = toNumber(v);
-  return n !== null && Number.isInteger(n) && !Number.isSafeInteger(n) ? BigInt(n).toString() : n;
+  if (typeof v !== 'string' || !/^[-+]?\d{16,}$/.test(v.trim())) return n;
+  const digits = BigInt(v.trim()).toString();
+  return n !== null && String(n) === digits ? n : digits;
 }
 
 export function toNumber(v: Value): number | null {
