@@ -7,6 +7,8 @@
  */
 import path from 'node:path';
 import type { ConnectionConfig } from '../connector.js';
+import { z } from 'zod';
+import { CONNECTOR_OPTIONS } from './connector-options.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_MESSAGE, closest, formatPath, issueProblems } from './issues.js';
 import { fileSchema, mappingFieldSchema, syncSchema } from './schema.js';
@@ -55,6 +57,7 @@ export function buildConfig(raw: unknown, src: ConfigSource, file: string): { co
   const top = isRecord(raw) ? raw : {};
   const connectionNames = isRecord(top.connections) ? Object.keys(top.connections) : [];
   checkReservedKeys(top.connections, check);
+  checkConnectionOptions(top.connections, raw, check);
   const rawSyncs = Array.isArray(top.syncs) ? top.syncs : [];
   checkUniqueNames(rawSyncs, check);
   checkOneSyncPerPair(rawSyncs, check);
@@ -85,6 +88,34 @@ function checkReservedKeys(connections: unknown, check: Checker): void {
     if (!isRecord(conn)) continue;
     for (const key of RESERVED_CONNECTION_KEYS) {
       if (key in conn) check.add(['connections', name, key], `'${key}' is set by datasync and cannot be given in a connection (the connection's name is its key, '${name}')`, true);
+    }
+  }
+}
+
+/**
+ * Every key of every connection block against its app's declared options
+ * (src/config/connector-options.ts): a typo (`updated_att`, `delimeter`,
+ * `app: sqlit`) is a problem at its position, before any connector runs.
+ */
+function checkConnectionOptions(connections: unknown, raw: unknown, check: Checker): void {
+  if (!isRecord(connections)) return;
+  const apps = Object.keys(CONNECTOR_OPTIONS).sort();
+  for (const [name, conn] of Object.entries(connections)) {
+    if (!isRecord(conn) || typeof conn.app !== 'string' || conn.app === '') continue;
+    const schema = CONNECTOR_OPTIONS[conn.app];
+    if (!schema) {
+      const guess = closest(conn.app, apps);
+      check.add(['connections', name, 'app'], `connections.${name}.app: unknown app ${check.src.show(['connections', name, 'app'], conn.app)}:${guess ? ` did you mean '${guess}'?` : ''} expected one of ${apps.join(', ')}`);
+      continue;
+    }
+    const root = z.object({ connections: z.record(z.string(), schema) });
+    const parsed = schema.safeParse(conn, { error: () => DEFAULT_MESSAGE });
+    if (parsed.success) continue;
+    for (const issue of parsed.error.issues) {
+      const keys = issue.code === 'unrecognized_keys' ? issue.keys.filter((k) => issue.path.length > 0 || !RESERVED_CONNECTION_KEYS.includes(k)) : [];
+      if (issue.code === 'unrecognized_keys' && keys.length === 0) continue;
+      const at = { ...issue, path: ['connections', name, ...issue.path], ...(issue.code === 'unrecognized_keys' ? { keys } : {}) } as typeof issue;
+      check.problems.push(...issueProblems(at, root, raw, check.src));
     }
   }
 }

@@ -5,6 +5,7 @@
  * the JSON Schema for editor completion.
  */
 import { z } from 'zod';
+import { CONNECTOR_OPTIONS } from './connector-options.js';
 import { DURATION_HINT, parseDuration } from './duration.js';
 
 export const CONNECTION_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -101,7 +102,13 @@ export type SyncInput = z.output<typeof syncSchema>;
 
 /** JSON Schema of `sync.yaml` for editors (yaml-language-server, VS Code). */
 export function configJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(fileSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  // Each connection block as its app declares it (src/config/connector-options.ts), told apart by `app`.
+  const [first, ...others] = Object.values(CONNECTOR_OPTIONS);
+  const byApp = others.length === 0 ? first! : z.discriminatedUnion('app', [first!, ...others] as never);
+  const described = fileSchema.extend({
+    connections: z.record(z.string().regex(CONNECTION_NAME), byApp).default({}).describe('connection name → its app and settings'),
+  });
+  const schema = z.toJSONSchema(described, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   return {
     $schema: schema.$schema,
     title: 'datasync sync definition',

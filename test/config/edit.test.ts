@@ -41,7 +41,7 @@ describe('upsertSync', () => {
     const source = `version: 1
 connections:
   hubspot: { app: hubspot }
-  crm: { app: sqlite }
+  crm: { app: sqlite, path: ./crm.db }
 syncs:
   # Companies first: contacts link to them.
   - name: companies
@@ -96,7 +96,7 @@ syncs:
   });
 
   test('a file without syncs gets a syncs list at its end', () => {
-    const source = 'version: 1\nconnections:\n  hubspot: { app: hubspot }   # main portal\n  crm: { app: sqlite }\n';
+    const source = 'version: 1\nconnections:\n  hubspot: { app: hubspot }   # main portal\n  crm: { app: sqlite, path: ./crm.db }\n';
     const out = upsertSync(source, { name: 's', object: 'contacts', between: ['hubspot', 'crm'], direction: 'two-way' });
     expect(out).toBe(`${source}syncs:\n  - name: s\n    object: contacts\n    between: [ hubspot, crm ]\n    direction: two-way\n`);
     expect(parse(out).syncs).toHaveLength(1);

@@ -159,7 +159,9 @@ describe('${NAME} substitution', () => {
   });
 
   test('keys are not substituted, only values', () => {
-    expect(Object.keys(parse('version: 1\nconnections:\n  a:\n    app: x\n    ${K}: v\n', {}).connections.a ?? {})).toContain('${K}');
+    // The key stays `${K}` (and is then no key a sqlite connection takes).
+    expect(problemsOf('version: 1\nconnections:\n  a:\n    app: sqlite\n    path: ${K}\n    ${K}: v\n', { K: 'x.db' }))
+      .toEqual([expect.stringMatching(/^sync\.yaml:6:5: unknown key '\$\{K\}' in connections\.a: /)]);
   });
 });
 

@@ -7,7 +7,7 @@ test('schema/sync.schema.json is up to date (regenerate: node dist/scripts/write
   expect(committed).toBe(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
 });
 
-test('the JSON Schema describes the datasync-owned keys and leaves connections open', () => {
+test('the JSON Schema describes the datasync-owned keys and each connector\'s options', () => {
   const schema = configJsonSchema() as {
     required: string[]; additionalProperties: boolean;
     properties: Record<string, { additionalProperties?: unknown; items?: { properties: Record<string, unknown> } }>;
@@ -15,5 +15,7 @@ test('the JSON Schema describes the datasync-owned keys and leaves connections o
   expect(schema.required).toEqual(['version']);
   expect(schema.additionalProperties).toBe(false);
   expect(Object.keys(schema.properties.syncs?.items?.properties ?? {})).toContain('default_app');
-  expect(schema.properties.connections?.additionalProperties).toMatchObject({ required: ['app'], additionalProperties: {} });
+  const byApp = (schema.properties.connections?.additionalProperties as { oneOf: Array<{ properties: { app: { const: string } }; additionalProperties: unknown }> }).oneOf;
+  expect(byApp.map((c) => c.properties.app.const).sort()).toEqual(expect.arrayContaining(['csv', 'hubspot', 'sqlite']));
+  for (const c of byApp) expect(c.additionalProperties).toBe(false);
 });

@@ -1,0 +1,16 @@
+/** The `hubspot` connection block (see config.ts): every key, its type and default. */
+import { z } from 'zod';
+
+export const hubspotOptions = z.strictObject({
+  app: z.literal('hubspot'),
+  token: z.string().optional().describe('a private-app access token, e.g. ${HUBSPOT_TOKEN} (or stored by `datasync connect hubspot`)'),
+  oauth: z.strictObject({
+    client_id: z.string().min(1),
+    client_secret: z.string().min(1),
+    refresh_token: z.string().min(1),
+    access_token: z.string().optional(),
+    expires_at: z.union([z.number(), z.string()]).optional().describe('epoch ms or an ISO date'),
+  }).optional().describe('an OAuth app\'s credentials, instead of token'),
+  base_url: z.string().min(1).default('https://api.hubapi.com').describe('the API address; the bundled emulator\'s, e.g. http://127.0.0.1:4010'),
+  overlap_ms: z.number().int().min(0).default(30000).describe('how far back each incremental read starts, in ms (default 30000)'),
+}).describe('a HubSpot portal (CRM API v3/v4); changes found by lastmodifieddate');
