@@ -10,11 +10,13 @@ import type { z } from 'zod';
 import { csvOptions } from '../../connectors/csv/options.js';
 import { dynamicsOptions } from '../../connectors/dynamics/options.js';
 import { hubspotOptions } from '../../connectors/hubspot/options.js';
+import { postgresOptions } from '../../connectors/postgres/options.js';
 import { sqliteOptions } from '../../connectors/sqlite/options.js';
 
 export const CONNECTOR_OPTIONS: Record<string, z.ZodObject> = {
   csv: csvOptions,
   dynamics: dynamicsOptions,
   hubspot: hubspotOptions,
+  postgres: postgresOptions,
   sqlite: sqliteOptions,
 };
