@@ -20,6 +20,7 @@ import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
+import { startDynamicsEmulator } from '../../fixtures/dynamics-emulator/server.js';
 import type { Emulator } from '../../fixtures/hubspot-emulator/server.js';
 import {
   cli, csvRows, duplicateEmails, emails, emulator, EMU_TOKEN, hubspotContacts, normalise, prng, show, sleep, spawnCli,
@@ -353,6 +354,65 @@ async function hubspotSqlite(): Promise<Setup> {
   };
 }
 
+// --- setup C: HubSpot emulator ↔ Dataverse (Dynamics 365) emulator -------------------
+
+const N_DYNAMICS = 300;
+
+async function hubspotDynamics(): Promise<Setup> {
+  const contacts = Array.from({ length: N_DYNAMICS }, (_, k) => {
+    const i = k + N_DYNAMICS / 2;
+    return { properties: { email: `p${i}@example.com`, firstname: `H${i}`, lastname: `Hub${i}`, jobtitle: i % 4 === 0 ? `Hub title ${i}` : null } };
+  });
+  const emu: Emulator = await emulator({ seed: { contacts } });
+  const org = await startDynamicsEmulator({ port: 0, seed: {
+    contacts: Array.from({ length: N_DYNAMICS }, (_, i) => ({ emailaddress1: `p${i}@example.com`, firstname: `D${i}`, lastname: i % 3 === 0 ? null : `Dyn${i}`, jobtitle: null })),
+  } });
+  const hubByEmail = (email: string) => emu.store.list('contacts').find((r) => r.properties.email === email)!;
+  const orgContacts = () => org.store.list('contacts').map((r) => ({ email: r.attrs.emailaddress1 ?? null, firstname: r.attrs.firstname ?? null, lastname: r.attrs.lastname ?? null, jobtitle: r.attrs.jobtitle ?? null }));
+  return {
+    async seed(dir) {
+      writeFileSync(join(dir, 'sync.yaml'), toYaml({
+        version: 1,
+        connections: {
+          hubspot: { app: 'hubspot', token: EMU_TOKEN, base_url: emu.url },
+          org: { app: 'dynamics', url: org.url, tenant: org.tenant, client_id: org.clientId, client_secret: org.clientSecret, token_url: org.tokenUrl, batch_size: 50 },
+        },
+        syncs: [{ name: 'contacts', object: 'contacts', between: ['hubspot', 'org'], direction: 'two-way', default_app: 'hubspot' }],
+      }));
+    },
+    async edit() {
+      // Chosen by email: row ids are random, so the baseline and the killed twin must pick the same people by something else.
+      for (const r of org.store.list('contacts')) {
+        const n = /^p(\d+)@/.exec(String(r.attrs.emailaddress1))?.[1];
+        if (n !== undefined && Number(n) % 6 === 1) org.store.update('contacts', r.id, { jobtitle: `org edit ${n}` });
+      }
+      for (let i = 0; i < 60; i++) org.store.create('contacts', { emailaddress1: `new-org${i}@example.com`, firstname: `New${i}`, lastname: 'Org' });
+      for (let i = N_DYNAMICS / 2; i < N_DYNAMICS * 1.5; i += 5) emu.store.update('contacts', hubByEmail(`p${i}@example.com`).id, { jobtitle: `hub edit ${i}` });
+      for (let i = 0; i < 60; i++) emu.store.create('contacts', { email: `new-hub${i}@example.com`, firstname: `New${i}`, lastname: 'Hub' });
+    },
+    contents() {
+      const mine = orgContacts();
+      const hub = hubspotContacts(emu, HS_PROPS);
+      return { apps: { 'dynamics contacts': normalise(mine), 'hubspot contacts': normalise(hub) }, contacts: { dynamics: mine, hubspot: hub } };
+    },
+    expectedEmails(phase) {
+      const s = new Set<string>();
+      for (let i = 0; i < N_DYNAMICS * 1.5; i++) s.add(`p${i}@example.com`);
+      if (phase === 2) for (let i = 0; i < 60; i++) { s.add(`new-org${i}@example.com`); s.add(`new-hub${i}@example.com`); }
+      return s;
+    },
+    writeProbe() {
+      const writes = () => {
+        const r = emu.stats().requests;
+        return org.stats().batches + (r['POST /crm/v3/objects/{objectType}/batch/create'] ?? 0) + (r['POST /crm/v3/objects/{objectType}/batch/update'] ?? 0);
+      };
+      const start = writes();
+      return () => writes() - start;
+    },
+    dispose: async () => { await emu.close(); await org.close(); },
+  };
+}
+
 describe(`SIGKILL at random moments (seed ${SEED}${LONG ? `, ${LONG} kills per phase` : ''})`, () => {
   const timeout = LONG > 0 ? 24 * 3600_000 : 170_000;
 
@@ -362,5 +422,9 @@ describe(`SIGKILL at random moments (seed ${SEED}${LONG ? `, ${LONG} kills per p
 
   it('HubSpot emulator ↔ SQLite: no duplicate, nothing lost, same result as an uninterrupted run', async () => {
     await scenario(hubspotSqlite);
+  }, timeout);
+
+  it('HubSpot emulator ↔ Dynamics (Dataverse emulator): no duplicate, nothing lost, same result as an uninterrupted run', async () => {
+    await scenario(hubspotDynamics);
   }, timeout);
 });
