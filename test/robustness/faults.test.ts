@@ -10,6 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startDynamicsEmulator, type DynamicsEmulator, type DynamicsEmulatorOptions } from '../../fixtures/dynamics-emulator/server.js';
 import type { Emulator, FaultSpec } from '../../fixtures/hubspot-emulator/server.js';
 import {
   admin, cli, duplicateEmails, emulator, EMU_TOKEN, show, spawnCli, tableRows, useTempDirs, waitFor, withDb, writePeople, type Person,
@@ -228,4 +229,106 @@ describe.concurrent('faults from HubSpot during a run', () => {
     await runOk(t.dir);
     expect((await t.accountFor(ALL)).size).toBe(0);
   }, 120_000);
+});
+
+// --- HubSpot ↔ Dynamics: faults from the Dataverse emulator ------------------------
+
+/** HubSpot holds p(N/2)…; the Dynamics organisation p0…p(N-1); a folder syncing them two-way. */
+async function dynamicsSetup(limits: DynamicsEmulatorOptions['limits'] = {}) {
+  const contacts = Array.from({ length: N }, (_, k) => {
+    const i = k + N / 2;
+    return { properties: { email: `p${i}@example.com`, firstname: `H${i}`, jobtitle: i % 4 === 0 ? `Hub ${i}` : null } };
+  });
+  const emu = await emulator({ seed: { contacts } });
+  emulators.push(emu);
+  const org = await startDynamicsEmulator({ port: 0, limits, seed: {
+    contacts: Array.from({ length: N }, (_, i) => ({ emailaddress1: `p${i}@example.com`, firstname: `Ann${i}`, lastname: i % 5 === 0 ? null : `Lee${i}`, jobtitle: i % 3 === 0 ? `Crm ${i}` : null })),
+  } });
+  orgs.push(org);
+  const dir = tempDir();
+  writeFileSync(join(dir, 'sync.yaml'), [
+    'version: 1',
+    'connections:',
+    `  hubspot: ${JSON.stringify({ app: 'hubspot', base_url: emu.url, token: EMU_TOKEN })}`,
+    `  org: ${JSON.stringify({ app: 'dynamics', url: org.url, tenant: org.tenant, client_id: org.clientId, client_secret: org.clientSecret, token_url: org.tokenUrl, page_size: 100, batch_size: 40 })}`,
+    'syncs:',
+    '  - { name: contacts, object: contacts, between: [hubspot, org], direction: two-way, default_app: hubspot }',
+    '',
+  ].join('\n'));
+  /** Every contact in both apps with the same mapped values, none twice. */
+  const inSync = () => {
+    const hub = emu.store.list('contacts');
+    const rows = org.store.list('contacts');
+    expect(duplicateEmails(hub.map((r) => r.properties)), 'duplicates in HubSpot').toEqual([]);
+    expect(duplicateEmails(rows.map((r) => ({ email: r.attrs.emailaddress1 }))), 'duplicates in Dynamics').toEqual([]);
+    const v = (x: unknown) => (x === null || x === undefined ? '' : String(x));
+    const problems: string[] = [];
+    for (const email of ALL) {
+      const h = hub.find((r) => r.properties.email === email);
+      const d = rows.find((r) => r.attrs.emailaddress1 === email);
+      if (!h || !d) { problems.push(`${email}: lost (in HubSpot: ${!!h}, in Dynamics: ${!!d})`); continue; }
+      for (const [hp, dc] of [['firstname', 'firstname'], ['lastname', 'lastname'], ['jobtitle', 'jobtitle']] as const) {
+        if (v(h.properties[hp]) !== v(d.attrs[dc])) problems.push(`${email}: ${hp} "${v(h.properties[hp])}" ≠ "${v(d.attrs[dc])}"`);
+      }
+    }
+    expect(problems.slice(0, 10), `${problems.length} contacts not in sync`).toEqual([]);
+  };
+  return { dir, emu, org, inSync };
+}
+
+const orgs: DynamicsEmulator[] = [];
+afterAll(async () => {
+  await Promise.all(orgs.map((o) => o.close()));
+});
+
+describe.concurrent('faults from Dynamics during a run (HubSpot ↔ Dynamics)', () => {
+  it('5xx, dropped connections, lost $batch answers and slow answers: every contact in sync, none created twice', async () => {
+    const t = await dynamicsSetup();
+    for (const f of [
+      { status: 503, count: 2, path: '/contacts?' },
+      { status: 500, count: 1, path: 'EntityDefinitions' },
+      // Spread over the batches (share), so no one batch meets more failures in a row than the retries allow.
+      { status: 502, count: 2, share: 0.25, path: '$batch' },
+      { drop: true, count: 1, share: 0.25, path: '$batch' },
+      { lose: true, count: 3, share: 0.5, path: '$batch' },
+      { delayMs: 800, count: 2 },
+    ]) t.org.faults.add(f);
+    await runOk(t.dir);
+    expect(t.org.faults.list()).toEqual([]);
+    expect(t.org.stats()).toMatchObject({ lost: 3, dropped: 1 });
+    t.inSync();
+  });
+
+  it('a 429 storm with Retry-After (fault 429s and the service protection limit itself) is waited out', async () => {
+    const t = await dynamicsSetup({ requests: 12, windowMs: 2_000 });
+    t.org.faults.add({ status: 429, retryAfter: 1, count: 3 });
+    t.org.faults.add({ status: 429, retryAfter: 1, share: 0.3, count: 3 });
+    await runOk(t.dir);
+    expect(t.org.stats().throttled).toBeGreaterThanOrEqual(6);
+    t.inSync();
+  });
+
+  it('an OAuth token that expires during a run is fetched again; an expired delta token re-indexes without duplicates', async () => {
+    const t = await dynamicsSetup();
+    await runOk(t.dir);
+    t.inSync();
+    // Between runs: a person edits in Dynamics and the delta token expires; mid-run the bearer token expires.
+    const rows = t.org.store.list('contacts');
+    t.org.store.update('contacts', rows.find((r) => r.attrs.emailaddress1 === 'p3@example.com')!.id, { jobtitle: 'changed in Dynamics' });
+    t.org.expireDeltaTokens();
+    // The first read of the run is held for a while; the bearer token expires while it waits.
+    t.org.faults.add({ delayMs: 1500, count: 1, path: '/contacts?' });
+    const tokensBefore = t.org.stats().tokenRequests;
+    const running = spawnCli(t.dir, ['run', '--json']);
+    await waitFor('the first contacts read', () => t.org.faults.list().length === 0);
+    await fetch(`${t.org.url}/_emulator/tokens/expire`, { method: 'POST' });
+    const r = await running.done;
+    expect(r.exitCode, show(r)).toBe(0);
+    const sides = (JSON.parse(r.stdout) as { syncs: { sides: { connection: string; created: number; updated: number }[] }[] }).syncs[0]!.sides;
+    expect(sides.map((x) => x.created)).toEqual([0, 0]);
+    expect(t.emu.store.list('contacts').find((c) => c.properties.email === 'p3@example.com')!.properties.jobtitle).toBe('changed in Dynamics');
+    expect(t.org.stats().unauthorized, 'no request met the expired token').toBeGreaterThanOrEqual(1);
+    expect(t.org.stats().tokenRequests - tokensBefore).toBeGreaterThanOrEqual(2);
+    t.inSync();
+  });
 });
