@@ -8,7 +8,7 @@ import { existsSync, type BigIntStats } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { appError, dataError, configError } from '../../src/errors.js';
-import { csvHeader, rowSerializer, scanCsv, type CsvText } from './parse.js';
+import { csvHeader, rowSerializer, scanCsv, serializeCsv, type CsvText } from './parse.js';
 
 export interface CsvObjectConfig {
   object: string;
@@ -55,10 +55,9 @@ async function readBytes(cfg: CsvObjectConfig): Promise<Buffer> {
     return await readFile(cfg.file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && cfg.create) {
-      await saveCsv(cfg, { header: cfg.initialHeader, rows: [], bom: false, eol: '\n' });
-      return readFile(cfg.file);
-    }
+    // Read as an empty file with the header, and written only with the first record: a run that
+    // goes no further (a config error, an app down, a dry run) leaves no file behind.
+    if (code === 'ENOENT' && cfg.create) return Buffer.from(serializeCsv({ header: cfg.initialHeader, rows: [], bom: false, eol: '\n' }, cfg.delimiter));
     const why = code === 'ENOENT' ? 'does not exist'
       : code === 'EACCES' || code === 'EPERM' ? 'cannot be read (permission denied)'
         : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${(err as Error).message})`;

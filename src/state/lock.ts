@@ -3,7 +3,7 @@
  * O_EXCL. A lock whose process is gone is taken over.
  */
 import { hostname } from 'node:os';
-import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatasyncError } from '../errors.js';
 
@@ -47,14 +47,22 @@ export function describeHolder(info: LockInfo): string {
 
 export function acquireLock(statePath: string, command: string, opts: { watch?: boolean } = {}): Lock {
   const path = lockPath(statePath);
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // The first folder made for the lock, if any: released with the lock while still empty, so a run
+  // that never got to open the state (an app down, a config error) leaves nothing behind.
+  const made = mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const info: LockInfo = {
     pid: process.pid, host: hostname(), command, startedAt: new Date().toISOString(), watch: opts.watch,
   };
   const text = JSON.stringify(info);
   for (let attempt = 0; attempt < 3; attempt++) {
     if (tryCreate(path, text)) {
-      return { info, release: () => releaseIfOurs(path, text) };
+      return {
+        info,
+        release: () => {
+          releaseIfOurs(path, text);
+          if (made) removeEmptyFolders(dirname(path), made);
+        },
+      };
     }
     const holder = readLock(statePath);
     if (holder && isAlive(holder)) {
@@ -98,6 +106,18 @@ function takeOver(path: string, stale: LockInfo | null): void {
     try { linkSync(aside, path); } catch { /* theirs was replaced again */ }
   }
   unlinkSync(aside);
+}
+
+/** Removes `from` and its parents up to `top` while they are empty (the state file in one keeps it). */
+function removeEmptyFolders(from: string, top: string): void {
+  for (let dir = from; ; dir = dirname(dir)) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      return; // not empty (or gone): keep it and everything above
+    }
+    if (dir === top || dirname(dir) === dir) return;
+  }
 }
 
 function releaseIfOurs(path: string, text: string): void {

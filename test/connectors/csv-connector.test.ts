@@ -65,12 +65,14 @@ describe('the csv connector', () => {
     expect(err.message).toContain(file());
   });
 
-  it('creates a missing file with a header from the config when create: true', async () => {
+  it('reads a missing file as empty when create: true, and makes it with a header from the config at the first write', async () => {
     const c = connect({ create: true, fields: { email: { type: 'text' }, score: { type: 'number' } }, associations: { company: { field: 'company_id', object: 'companies' } } });
     expect((await readAll(c)).records).toEqual([]);
-    expect(readFileSync(file(), 'utf8')).toBe('id,email,score,company_id\n');
+    // Not before: a run that fails after reading (issue 13.5) must leave no file behind.
+    expect(existsSync(file())).toBe(false);
     const [r] = await c.write('contacts', [{ kind: 'create', ref: 'a', fields: { email: 'a@x.se', score: 3 } }]);
     expect(r).toEqual({ ref: 'a', ok: true, id: '1' });
+    expect(readFileSync(file(), 'utf8')).toBe('id,email,score,company_id\n1,a@x.se,3,\n');
   });
 
   it('a missing id column or a duplicate id is an error naming file:line', async () => {

@@ -207,3 +207,53 @@ describe('9. watch', () => {
     expect(done.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('5. failures leave no side effects', () => {
+  /** A CSV contacts object to be created by datasync (`create: true`) beside a SQLite crm. */
+  function createConfig(w: Workspace, syncExtra: Record<string, unknown> = {}, crmPath = './crm.db'): void {
+    w.writeConfig({
+      connections: {
+        crm: { app: 'sqlite', path: crmPath, objects: { contacts: { table: 'people', id: 'id', updated_at: 'modified_at' } } },
+        exp: { app: 'csv', objects: { contacts: { file: 'out/contacts.csv', id: 'id', create: true, fields: { email: { type: 'text' }, firstname: { type: 'text' } } } } },
+      },
+      syncs: [{ name: 'contacts', object: 'contacts', between: ['crm', 'exp'], direction: 'crm -> exp', ...syncExtra }],
+    });
+  }
+  const files = (w: Workspace) => ['out/contacts.csv', 'out', '.datasync'].filter((f) => w.exists(f));
+
+  it('a config error found after the apps are opened creates no CSV file and no state', async () => {
+    const w = workspace();
+    seedPeople(w, 3);
+    createConfig(w, { filters: { crm: [{ field: 'countryy', op: 'eq', value: 'SE' }] } });
+
+    const r = await w.run('run');
+
+    expect(r.exitCode, explain(r)).toBe(2);
+    expect(files(w)).toEqual([]);
+  });
+
+  it('an app that is missing creates no CSV file and no state, in run, a dry run and watch', async () => {
+    const w = workspace();
+    createConfig(w, {}, './missing.db');
+
+    for (const args of [['run'], ['run', '--dry-run'], ['health']]) {
+      const r = await w.run(...args);
+      expect(r.exitCode === 0 || r.exitCode === 3, explain(r)).toBe(true);
+      expect(files(w), args.join(' ')).toEqual([]);
+    }
+    const watch = spawnCli(w.dir, ['watch', '--interval', '1s']);
+    await waitFor('the first pass to fail', () => /pass 1 failed/.test(watch.stderr()), 30_000);
+    watch.child.kill('SIGINT');
+    await exitWithin(watch, 15_000, 'watch after SIGINT');
+    expect(files(w)).toEqual([]);
+  });
+
+  it('the file is made with the first record written', async () => {
+    const w = workspace();
+    seedPeople(w, 3);
+    createConfig(w);
+    const r = await w.runJson();
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(w.readCsv('out/contacts.csv').map((x) => [x.email, x.firstname])).toEqual([['p0@example.com', 'Ann0'], ['p1@example.com', 'Ann1'], ['p2@example.com', 'Ann2']]);
+  });
+});
