@@ -141,6 +141,22 @@ export async function loadCsv(cfg: CsvObjectConfig): Promise<CsvFile> {
   return parsed(cfg, await readBytes(cfg));
 }
 
+/**
+ * The parsed file with the stamp of the bytes parsed (null when another
+ * program kept changing the file while it was read, three times). Only the
+ * read is inside the two stats, not the parse, so a file appended to now and
+ * then still gets a stamp a save can be checked against.
+ */
+export async function loadCsvAt(cfg: CsvObjectConfig): Promise<{ csv: CsvFile; stamp: string | null }> {
+  for (let attempt = 1; ; attempt++) {
+    const before = await fileStamp(cfg.file);
+    const bytes = await readBytes(cfg);
+    const after = await fileStamp(cfg.file);
+    const stamp = after !== null && after === before ? after : null;
+    if (stamp !== null || attempt === 3) return { csv: parsed(cfg, bytes), stamp };
+  }
+}
+
 function parsed(cfg: CsvObjectConfig, bytes: Buffer): CsvFile {
   const rows: string[][] = [];
   const { shape, hash, idColumn, index } = scanFile(cfg, bytes, (row) => rows.push(row));
@@ -226,6 +242,23 @@ export interface SavedCsv {
 }
 
 export async function saveCsv(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }): Promise<SavedCsv> {
+  return (await save(cfg, csv, undefined))!;
+}
+
+/**
+ * Saves the file unless another program changed it since `loadedAt` (the
+ * stamp of the version the rows were read from; a row appended while this
+ * one was written): then answers null and leaves the file alone, and the
+ * caller reads it again and re-applies its changes, so no row is lost. The
+ * stamp is checked right before the rename; a write landing in the few
+ * microseconds between the two is the one window left.
+ */
+export async function saveCsvIfUnchanged(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }, loadedAt: string):
+  Promise<SavedCsv | null> {
+  return save(cfg, csv, loadedAt);
+}
+
+async function save(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }, loadedAt: string | undefined): Promise<SavedCsv | null> {
   const dir = dirname(cfg.file);
   const tmp = join(dir, `.${basename(cfg.file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let saved: SavedCsv;
@@ -234,6 +267,10 @@ export async function saveCsv(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: 
     const mode = existsSync(cfg.file) ? (await stat(cfg.file)).mode & 0o777 : undefined;
     const { hash, written } = await writeCsvText(tmp, csv, cfg.delimiter);
     if (mode !== undefined) await chmod(tmp, mode);
+    if (loadedAt !== undefined && (await fileStamp(cfg.file)) !== loadedAt) {
+      await unlink(tmp).catch(() => undefined);
+      return null;
+    }
     await rename(tmp, cfg.file);
     saved = { hash, stamp: await stampIfAsWritten(cfg.file, written) };
   } catch (err) {

@@ -21,12 +21,19 @@ import { resolve } from 'node:path';
 import type {
   ConnectionConfig, Connector, ConnectorFactory, KnownCursors, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, WriteOp, WriteResult,
 } from '../../src/connector.js';
-import { configError } from '../../src/errors.js';
+import { appError, configError } from '../../src/errors.js';
 import { ConfigReader, type ObjectConfigBase } from '../shared/object-config.js';
-import { checkCsv, csvHash, fileStamp, loadCsv, saveCsv, type CsvFile, type CsvObjectConfig } from './file.js';
+import { checkCsv, csvHash, fileStamp, loadCsvAt, saveCsv, saveCsvIfUnchanged, type CsvFile, type CsvObjectConfig } from './file.js';
 import { applyOps, csvFields, csvObjectSpec, recordReader } from './records.js';
 
 interface CsvObject { base: ObjectConfigBase; file: CsvObjectConfig }
+
+/**
+ * Rewrites of a file that another program changed meanwhile, each started
+ * again from its new version, before the write gives up (exit 3, nothing
+ * lost): a program appending rows keeps the file busy only for a while.
+ */
+const MAX_SAVE_ATTEMPTS = 50;
 
 /** A parsed file and the stamp of the version it holds. */
 interface Held { csv: CsvFile; stamp: string }
@@ -135,20 +142,35 @@ class CsvConnector implements Connector {
   async write(object: string, ops: WriteOp[]): Promise<WriteResult[]> {
     if (ops.length === 0) return [];
     const { base, file } = this.object(object);
-    const { csv, stamp: loaded } = await this.hold(file);
-    const chain = this.chains.get(file.object);
-    // Any other version than the one the chain ends with holds another program's change.
-    const onChain = chain !== undefined && csv.hash === chain.hash;
-    // The rows are changed in place: until the file is saved, neither the parse in hand nor the chain is the file's.
-    this.parsed.delete(file.object);
-    this.chains.delete(file.object);
-    const { results, changed } = applyOps(base, csv, ops);
-    let stamp = loaded;
-    if (changed) ({ hash: csv.hash, stamp } = await saveCsv(file, csv));
-    if (stamp === null) return results;
-    this.parsed.set(file.object, { csv, stamp });
-    if (onChain) this.chains.set(file.object, { since: chain.since, hash: csv.hash, stamp });
-    return results;
+    // Another program may change the file while it is rewritten (a row
+    // appended): then read it again and apply the ops to that version.
+    for (let attempt = 1; ; attempt++) {
+      const { csv, stamp: loaded } = await this.hold(file);
+      const chain = this.chains.get(file.object);
+      // Any other version than the one the chain ends with holds another program's change.
+      const onChain = chain !== undefined && csv.hash === chain.hash;
+      // The rows are changed in place: until the file is saved, neither the parse in hand nor the chain is the file's.
+      this.parsed.delete(file.object);
+      this.chains.delete(file.object);
+      const { results, changed } = applyOps(base, csv, ops);
+      if (!changed) {
+        if (loaded !== null) this.parsed.set(file.object, { csv, stamp: loaded });
+        if (onChain && loaded !== null) this.chains.set(file.object, { since: chain.since, hash: csv.hash, stamp: loaded });
+        return results;
+      }
+      const saved = loaded === null ? null : await saveCsvIfUnchanged(file, csv, loaded);
+      if (saved === null) {
+        if (attempt < MAX_SAVE_ATTEMPTS) continue;
+        throw appError('CSV_KEEPS_CHANGING', `CSV file ${file.file} kept changing while datasync wrote it (${attempt} attempts): nothing was written`, {
+          hint: 'another program is writing the file; the next run tries again', transient: true,
+        });
+      }
+      csv.hash = saved.hash;
+      if (saved.stamp === null) return results;
+      this.parsed.set(file.object, { csv, stamp: saved.stamp });
+      if (onChain) this.chains.set(file.object, { since: chain.since, hash: csv.hash, stamp: saved.stamp });
+      return results;
+    }
   }
 
   /**
@@ -183,7 +205,7 @@ class CsvConnector implements Connector {
   private async hold(file: CsvObjectConfig): Promise<{ csv: CsvFile; stamp: string | null }> {
     const held = this.parsed.get(file.object);
     if (held && held.stamp === (await fileStamp(file.file))) return held;
-    const { value: csv, stamp } = await this.atStamp(file, () => loadCsv(file));
+    const { csv, stamp } = await loadCsvAt(file);
     if (stamp !== null) this.parsed.set(file.object, { csv, stamp });
     else this.parsed.delete(file.object);
     return { csv, stamp };

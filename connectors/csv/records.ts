@@ -5,7 +5,7 @@
  * refused op leaves no trace.
  */
 import { randomUUID } from 'node:crypto';
-import type { FieldSpec, ObjectSpec, ReadOptions, SourceRecord, Value, WriteOp, WriteResult } from '../../src/connector.js';
+import type { Fields, FieldSpec, ObjectSpec, ReadOptions, SourceRecord, Value, WriteOp, WriteResult } from '../../src/connector.js';
 import { assignRoles, fieldSpec, type ObjectConfigBase } from '../shared/object-config.js';
 import { labelFor } from '../shared/roles.js';
 import { canonicalToText, checkCanonical, RowRejection, toCanonical } from '../shared/values.js';
@@ -24,7 +24,7 @@ export function csvObjectSpec(cfg: ObjectConfigBase, header: string[]): ObjectSp
     label: labelFor(cfg.name),
     fields: csvFields(cfg, header),
     associations: cfg.associations.map((a) => ({ name: a.name, object: a.object, single: true })),
-    capabilities: { create: true, update: true, changeCursor: false },
+    capabilities: { create: true, update: true, changeCursor: false, conditionalUpdate: true },
   };
 }
 
@@ -71,6 +71,16 @@ function nextId(csv: CsvFile): () => string {
   return () => String((csv.maxId = (csv.maxId as number) + 1));
 }
 
+/** The first field of `expect` the row no longer holds (canonical values, compared exactly), if any. */
+function changedField(csv: CsvFile, fields: Map<string, FieldSpec>, row: string[], expect: Fields): string | undefined {
+  return Object.keys(expect).find((name) => {
+    const spec = fields.get(name);
+    const col = csv.header.indexOf(name);
+    if (!spec || col < 0) return false;
+    return JSON.stringify(toCanonical(row[col], spec.type) ?? null) !== JSON.stringify(expect[name] ?? null);
+  });
+}
+
 /** Applies ops to the rows in memory; the caller saves the file when something changed. */
 export function applyOps(cfg: ObjectConfigBase, csv: CsvFile, ops: WriteOp[]): { results: WriteResult[]; changed: boolean } {
   const fields = new Map(csvFields(cfg, csv.header).map((f) => [f.name, f]));
@@ -104,6 +114,8 @@ export function applyOps(cfg: ObjectConfigBase, csv: CsvFile, ops: WriteOp[]): {
       if (op.kind === 'update') {
         const found = csv.index.get(op.id);
         if (found === undefined) throw new RowRejection('record not found');
+        const moved = op.expect && changedField(csv, fields, csv.rows[found]!, op.expect);
+        if (moved) return { ref: op.ref, ok: false, reason: `changed since it was read (${moved}); read again next pass`, changed: true };
         rowIndex = found;
         id = op.id;
       } else {

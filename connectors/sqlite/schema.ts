@@ -134,6 +134,6 @@ export function objectSpec(schema: TableSchema): ObjectSpec {
     label: labelFor(schema.object),
     fields: schema.fields,
     associations: schema.associations.map((a) => ({ name: a.name, object: a.object, single: true })),
-    capabilities: { create: true, update: true, changeCursor: schema.updatedAt !== undefined },
+    capabilities: { create: true, update: true, changeCursor: schema.updatedAt !== undefined, conditionalUpdate: true },
   };
 }

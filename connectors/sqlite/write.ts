@@ -4,14 +4,18 @@
  * wrong type) fails alone while the others are applied.
  */
 import { randomUUID } from 'node:crypto';
-import type { FieldSpec, Value, WriteOp, WriteResult } from '../../src/connector.js';
+import type { FieldSpec, Fields, Value, WriteOp, WriteResult } from '../../src/connector.js';
 import { checkCanonical, isBigInteger, listToText, parseDatetime, RowRejection } from '../shared/values.js';
 import { isRowLevelSqliteError, prepared, quoteIdent, type Db } from './database.js';
 import type { RowWrite, WriteLog } from './own-writes.js';
-import { changeTimeSql, futureHorizon, rowState } from './read.js';
+import { changeTimeSql, futureHorizon, rowState, toRecord } from './read.js';
 import { bindId, type Column, type TableSchema } from './schema.js';
 
 type Stored = string | number | bigint | null;
+type Row = Record<string, unknown>;
+
+/** An update not made: the row changed after the engine read it (WriteResult.changed). */
+class ChangedSinceRead extends Error {}
 
 /**
  * Change times written by this connector: ms precision, one per write batch,
@@ -67,6 +71,7 @@ export class TableWriter {
         if (stampedRow) stamped.push(stampedRow);
         return { ref: op.ref, ok: true, id };
       } catch (err) {
+        if (err instanceof ChangedSinceRead) return { ref: op.ref, ok: false, reason: err.message, changed: true };
         if (err instanceof RowRejection || isRowLevelSqliteError(err)) return { ref: op.ref, ok: false, reason: err.message };
         throw err;
       }
@@ -85,12 +90,29 @@ export class TableWriter {
       const id = this.insert(values);
       return { id, stampedRow: s.updatedAt ? { id, before: null } : undefined };
     }
+    const bound = bindId(op.id, s.id);
+    if (op.expect) this.checkUnchanged(bound, op.expect);
     // The row as it was: a change another program made to it since the last
     // read is hidden by our change time, and must not pass for our own.
-    const bound = bindId(op.id, s.id);
     const before = s.updatedAt && values.has(s.updatedAt.name) ? rowState(this.db, s, bound) : undefined;
     const id = this.update(op.id, values);
     return { id, stampedRow: before ? { id: String(bound), before } : undefined };
+  }
+
+  /**
+   * Throws ChangedSinceRead when the row no longer holds what the engine read
+   * (canonical values, compared exactly: a person's case fix is an edit).
+   * Runs inside the batch's IMMEDIATE transaction, so no writer can come
+   * between this check and the UPDATE.
+   */
+  private checkUnchanged(id: number | string, expect: Fields): void {
+    const s = this.schema;
+    const row = prepared(this.db, `SELECT * FROM ${quoteIdent(s.table)} WHERE ${quoteIdent(s.id.name)} = ?`).get(id) as Row | undefined;
+    if (!row) return; // the update answers "record not found"
+    const names = Object.keys(expect).filter((n) => s.fieldsByName.has(n));
+    const now = toRecord(s, row, { since: null, fields: names }).fields;
+    const moved = names.find((n) => JSON.stringify(now[n] ?? null) !== JSON.stringify(expect[n] ?? null));
+    if (moved !== undefined) throw new ChangedSinceRead(`changed since it was read (${moved}); read again next pass`);
   }
 
   private rowValues(op: WriteOp): Map<string, Stored> {

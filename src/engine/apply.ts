@@ -22,6 +22,12 @@ export interface BatchHooks {
    * foreseen (see `afterWrite`): the next run must read it back.
    */
   unforeseen(side: Side): void;
+  /**
+   * A change read on `side` was not written to the other side because that
+   * record changed after it was read (a conditional write answered
+   * `changed`): the next pass must read `side` again from this pass's cursor.
+   */
+  reread(side: Side): void;
 }
 
 /** A write to one side: the op, and whether an association of it waits for a related record. */
@@ -93,7 +99,9 @@ function decide(ctx: SyncContext, unit: Unit, i: number, ops: Record<Side, Write
   for (const side of ['a', 'b'] as const) {
     const { fields, associations, dropped } = split(side, merge.write[side], merge.base, prior);
     if (Object.keys(fields).length === 0 && !associations) continue;
-    const op: WriteOp = { kind: 'update', ref: `u${i}${side}`, id: side === 'a' ? aId : bId, fields, associations };
+    // Conditional on the record being as read (Connector contract): a person's edit since is never overwritten.
+    const expect = unit[side]?.fields;
+    const op: WriteOp = { kind: 'update', ref: `u${i}${side}`, id: side === 'a' ? aId : bId, fields, associations, ...(expect ? { expect } : {}) };
     ops[side].push(op);
     writes[side] = { op, waits: dropped.length > 0 };
   }
@@ -145,16 +153,21 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
       continue;
     }
     const failed: Partial<Record<Side, string>> = {};
+    // Sides whose record changed after it was read: nothing written there, nothing failed.
+    const changed: Partial<Record<Side, string>> = {};
     for (const side of ['a', 'b'] as const) {
       const ref = d.writes[side]?.op.ref;
       const r = ref ? results.get(ref) : undefined;
-      if (ref && !r?.ok) failed[side] = r && !r.ok ? r.reason : 'no answer';
+      if (r && !r.ok && r.changed) {
+        changed[side] = r.reason;
+        hooks.reread(otherSide(side));
+      } else if (ref && !r?.ok) failed[side] = r && !r.ok ? r.reason : 'no answer';
     }
-    const base = baseAfter(ctx, merge, unit.link?.base ?? {}, failed);
+    const base = baseAfter(ctx, merge, unit.link?.base ?? {}, { ...changed, ...failed });
     // Fingerprints of the records as they are now in sync: as read, or as
     // written when that can be foreseen. Any other side written to (or a pair
     // with a refusal) is compared field by field next time.
-    const clean = !failed.a && !failed.b;
+    const clean = !failed.a && !failed.b && !changed.a && !changed.b;
     const hash = (side: Side) => {
       const write = d.writes[side];
       if (write && !clean) hooks.unforeseen(side);
@@ -268,7 +281,7 @@ function countDecided(summary: SyncSummary, decided: Decided[], results: Map<str
       if (!ref) continue;
       wrote = true;
       if (ok(ref)) summary.sides[side].updated++;
-      else summary.sides[otherSide(side)].failed++;
+      else if (!(results.get(ref) as { changed?: true } | undefined)?.changed) summary.sides[otherSide(side)].failed++;
     }
     if (!wrote) {
       if (d.unit.a) summary.sides.a.unchanged++;

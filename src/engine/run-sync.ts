@@ -74,10 +74,13 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
   const adopted: { from: Side; sourceId: string; existingId: string }[] = [];
   // Sides where every record written is recorded as it now is (apply.ts afterWrite).
   const foreseen = { a: true, b: true };
+  // Sides with a change read this pass that a conditional write could not apply.
+  const reread = { a: false, b: false };
   const hooks = {
     isExcluded,
     adopt: (from: Side, sourceId: string, existingId: string) => adopted.push({ from, sourceId, existingId }),
     unforeseen: (side: Side) => { foreseen[side] = false; },
+    reread: (side: Side) => { reread[side] = true; },
   };
   await applyAll(ctx, units, summary, hooks, scan);
   if (adopted.length > 0) {
@@ -100,7 +103,8 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
   }
 
   if (!ctx.dryRun) {
-    const after = async (side: Side) => (foreseen[side] ? cursorAfterRun(ctx, side, scan[side].cursor) : scan[side].cursor);
+    const after = async (side: Side) => (reread[side] ? scan[side].since
+      : foreseen[side] ? cursorAfterRun(ctx, side, scan[side].cursor) : scan[side].cursor);
     const cursors = { a: await after('a'), b: await after('b') };
     store.transaction(() => {
       for (const side of SIDES) store.setCursor(sync.name, side, cursors[side]);
@@ -157,6 +161,7 @@ async function applyAll(ctx: SyncContext, units: Unit[], summary: SyncSummary, h
 }
 
 /**
+ * The unread side of a pair, where writes are conditional (see below).
  * A pair whose base lacks a mapping (first match, or linked while excluded)
  * is merged like a first match, which needs both records: fetch the side
  * that did not change. So does a pair back from exclusion: the other side
@@ -168,11 +173,14 @@ async function completePairs(ctx: SyncContext, batch: Unit[], scan: Record<Side,
   // A side marked failed holds a change an app refused: its base is older than
   // the record, so read it rather than take the base for it (and lose the change).
   const failed = (side: Side, id: string) => ctx.store.getStatus(ctx.sync.name, side, id)?.status === 'failed';
+  // A side that writes only while the record is as read (conditionalUpdate) needs the record read, not its base:
+  // a person's edit made since the last pass, or during this one, is then never overwritten.
+  const conditional = (side: Side) => ctx.sides[side].spec.capabilities.conditionalUpdate === true;
   for (const u of batch) {
     if (u.kind !== 'pair' || !u.link) continue;
     const whole = incomplete(u) || u.resumed;
-    if (!u.a && (whole || failed('a', u.link.a_id))) need.a.push(u.link.a_id);
-    if (!u.b && (whole || failed('b', u.link.b_id))) need.b.push(u.link.b_id);
+    if (!u.a && (whole || conditional('a') || failed('a', u.link.a_id))) need.a.push(u.link.a_id);
+    if (!u.b && (whole || conditional('b') || failed('b', u.link.b_id))) need.b.push(u.link.b_id);
   }
   for (const side of SIDES) {
     if (need[side].length === 0) continue;

@@ -11,6 +11,8 @@ export interface SideScan {
   records: Map<string, SourceRecord>;
   /** The cursor to save once the run has applied everything it read. */
   cursor: string | null;
+  /** The cursor this pass read from (kept when a change read could not be applied, see `BatchHooks.reread`). */
+  since: string | null;
   initial: boolean;
   deleted: string[];
   /**
@@ -92,11 +94,11 @@ export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> 
     : s.spec.capabilities.changeCursor ? 'changes' : batches > 0 ? 'all' : 'unchanged';
   // Deletions the app reports itself are deletions, however many; records missing from a listing may not be.
   if (listing === 'changes' && s.spec.capabilities.reportsDeletions) {
-    return { records, cursor, initial, deleted: linkedAmong(ctx, side, [...reported]), suspect: null, warnings: [...warnings] };
+    return { records, cursor, since, initial, deleted: linkedAmong(ctx, side, [...reported]), suspect: null, warnings: [...warnings] };
   }
   const found = listing === 'unchanged' ? { deleted: [], linked: 0 } : await findDeleted(ctx, side, records, listing === 'all');
   const suspect = suspectListing(s.connection, found.deleted.length, found.linked, ctx.sync.suspectDeletions ?? SUSPECT_SHARE);
-  return { records, cursor, initial, deleted: suspect ? [] : found.deleted, suspect, warnings: [...warnings] };
+  return { records, cursor, since, initial, deleted: suspect ? [] : found.deleted, suspect, warnings: [...warnings] };
 }
 
 /**

@@ -108,6 +108,25 @@ export function runConformanceSuite(name: string, makeHarness: MakeHarness, opti
       expect(record!.fields).toEqual({ ...contact(1), ...change });
     });
 
+    it('with conditionalUpdate, an update applies only while the record holds `expect`; a record changed since is left alone and answered changed', async () => {
+      const specs = await app.connector.describe();
+      if (!specs.find((s) => s.name === 'contacts')!.capabilities.conditionalUpdate) return; // HubSpot: no conditional update (docs)
+      const [kept, moved] = await app.seed('contacts', [{ fields: contact(1) }, { fields: contact(2) }]);
+      const text = app.fields.typed.text ?? app.fields.email;
+      const read = byId((await readAll(app, 'contacts', null)).records);
+      // A person changes `moved` after the engine read it.
+      await app.edit('contacts', moved!, { [app.fields.email]: 'person@example.com' });
+      const results = await app.connector.write('contacts', [
+        { kind: 'update', ref: 'k', id: kept!, fields: { [text]: 'Ours' }, expect: read.get(kept!)!.fields },
+        { kind: 'update', ref: 'm', id: moved!, fields: { [text]: 'Ours' }, expect: read.get(moved!)!.fields },
+      ]);
+      expect(results.find((r) => r.ref === 'k')).toEqual({ ref: 'k', ok: true, id: kept });
+      expect(results.find((r) => r.ref === 'm')).toMatchObject({ ref: 'm', ok: false, changed: true });
+      const now = byId(await app.connector.get('contacts', [kept!, moved!], { fields: fieldNames(app, 'contacts') }));
+      expect(now.get(kept!)!.fields[text]).toBe('Ours');
+      expect(now.get(moved!)!.fields).toEqual({ ...contact(2), [app.fields.email]: 'person@example.com' });
+    });
+
     it('a refused op fails alone with a reason while the rest of the batch is applied', async () => {
       const [id] = await app.seed('contacts', [{ fields: contact(1) }]);
       const number = app.fields.typed.number ?? app.fields.typed.date ?? app.fields.typed.boolean;
