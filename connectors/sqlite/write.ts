@@ -8,11 +8,10 @@ import type { FieldSpec, Fields, Value, WriteOp, WriteResult } from '../../src/c
 import { checkCanonical, isBigInteger, listToText, parseDatetime, RowRejection } from '../shared/values.js';
 import { isRowLevelSqliteError, prepared, quoteIdent, type Db } from './database.js';
 import type { RowWrite, WriteLog } from './own-writes.js';
-import { changeTimeSql, futureHorizon, rowState, toRecord } from './read.js';
+import { changeTimeSql, fetchRows, futureHorizon, rowState, toRecord } from './read.js';
 import { bindId, type Column, type TableSchema } from './schema.js';
 
 type Stored = string | number | bigint | null;
-type Row = Record<string, unknown>;
 
 /** An update not made: the row changed after the engine read it (WriteResult.changed). */
 class ChangedSinceRead extends Error {}
@@ -105,9 +104,10 @@ export class TableWriter {
    * Runs inside the batch's IMMEDIATE transaction, so no writer can come
    * between this check and the UPDATE.
    */
-  private checkUnchanged(id: number | string, expect: Fields): void {
+  private checkUnchanged(id: ReturnType<typeof bindId>, expect: Fields): void {
     const s = this.schema;
-    const row = prepared(this.db, `SELECT * FROM ${quoteIdent(s.table)} WHERE ${quoteIdent(s.id.name)} = ?`).get(id) as Row | undefined;
+    // Read as a listing reads it (exact integers), so an unchanged row compares equal.
+    const row = fetchRows(this.db, s, [id]).values().next().value;
     if (!row) return; // the update answers "record not found"
     const names = Object.keys(expect).filter((n) => s.fieldsByName.has(n));
     const now = toRecord(s, row, { since: null, fields: names }).fields;
