@@ -1,4 +1,5 @@
 /** The one table (and the JSON) of a bench run, with issue 8's targets marked met / missed. */
+import type { IdleResult } from './hubspot-idle.js';
 import type { ContactsResult, HubSpotResult } from './workloads.js';
 import { append, largest } from '../src/lists.js';
 
@@ -13,6 +14,7 @@ export interface BenchResult {
   startedAt: string;
   contacts: ContactsResult[];
   hubspot?: HubSpotResult;
+  hubspotIdle?: IdleResult;
   large?: ContactsResult;
   verdicts: Verdict[];
 }
@@ -75,11 +77,27 @@ function hubspotRows(h: HubSpotResult, verdicts: Verdict[]): Row[] {
   ];
 }
 
+function idleRows(h: IdleResult, verdicts: Verdict[]): Row[] {
+  const n = int(h.contacts);
+  const perChange = Math.ceil(h.changed.records / 100);
+  const idleMet = h.idle.total <= 6;
+  const changedMet = h.changed.total <= 6 + perChange;
+  verdicts.push({ target: 'W5 idle pass ≤ 6 calls', figure: String(h.idle.total), met: idleMet });
+  verdicts.push({ target: `W5 ${h.changed.records} changed ≤ 6 + 1 per 100 changed`, figure: String(h.changed.total), met: changedMet });
+  return [
+    ['W5 HubSpot idle (linked)', n, 'API calls: idle pass', `${h.idle.total} (${Object.entries(h.idle.byRoute).map(([k, v]) => `${v} ${k.replace('/crm/v3/', '')}`).join(', ')})`, '≤ 6', status(idleMet)],
+    ['', n, `API calls: ${h.changed.records} changed in HubSpot`, String(h.changed.total), `≤ ${6 + perChange}`, status(changedMet)],
+    ['', n, 'API calls: deletion check pass (hourly)', String(h.check.total), '', ''],
+    ['', n, 'calls a day, watch --interval 5m', `${int(h.dailyWatch5m)} (every pass checking: ${int(h.dailyEveryPassCheck)})`, '', ''],
+  ];
+}
+
 export function buildRows(r: BenchResult): { rows: Row[]; verdicts: Verdict[] } {
   const verdicts: Verdict[] = [];
   const rows: Row[] = [];
   for (const c of r.contacts) append(rows, contactRows(c, verdicts));
   if (r.hubspot) append(rows, hubspotRows(r.hubspot, verdicts));
+  if (r.hubspotIdle) append(rows, idleRows(r.hubspotIdle, verdicts));
   if (r.large) {
     const l = r.large;
     const met = l.w1.peakRssMb < 500;

@@ -38,7 +38,7 @@ export interface ContactsResult {
 
 const mb = (kb: number) => Math.round(kb / 1024);
 
-function figures(m: Measured): RunFigures {
+export function figures(m: Measured): RunFigures {
   const sides = m.syncs?.flatMap((s) => s.sides) ?? [];
   const sync = m.syncs?.[0];
   return {

@@ -98,7 +98,25 @@ export interface SourceRecord {
   fields: Fields;
   /** Association name -> ids of related records in the same app (primary first). */
   associations?: Record<string, string[]>;
+  /**
+   * Ids of records merged into this one, which are gone as records of their
+   * own (HubSpot's `hs_merged_object_ids`; a live merge gives the survivor a
+   * new id, so this may list the record's own former ids).
+   */
+  merged?: string[];
 }
+
+/**
+ * How a record left an app that can tell (see `Connector.departures`):
+ * - `archived`: in a recycle bin, it may come back with its id;
+ * - `merged`: merged into record `into`, which answers for it now;
+ * - `privacy`: deleted for good as a person's right to erasure (HubSpot's
+ *   GDPR delete): nothing of it may stay in the state;
+ * - `purged`: deleted for good otherwise (its data goes from the state too).
+ */
+export type Departure =
+  | { id: string; how: 'archived' | 'privacy' | 'purged' }
+  | { id: string; how: 'merged'; into: string };
 
 /** Object name → cursors saved for it (one per sync that reads it). */
 export type KnownCursors = ReadonlyMap<string, readonly string[]>;
@@ -190,6 +208,19 @@ export interface Connector {
   get(object: string, ids: string[], opts: Omit<ReadOptions, 'since'>): Promise<SourceRecord[]>;
   /** Of the given ids, those that no longer exist (deleted or archived). */
   missing(object: string, ids: string[]): Promise<string[]>;
+  /**
+   * Optional, instead of `missing` for the deletion check: of the given ids,
+   * those that left the app and how. An id the app did not answer about
+   * clearly (a failed or garbled read) is left out: it never counts as gone.
+   */
+  departures?(object: string, ids: string[]): Promise<Departure[]>;
+  /**
+   * Optional: the deletion check costs this app calls per linked record
+   * (HubSpot: one per 100), so the engine runs it at most once per this many
+   * milliseconds per sync side, not on every pass; 0 = every pass. Merges are
+   * seen on every pass anyway, through `SourceRecord.merged`.
+   */
+  readonly deletionCheckIntervalMs?: number;
   /** Writes a batch; answers once per op, in any order, matched by `ref`. */
   write(object: string, ops: WriteOp[]): Promise<WriteResult[]>;
   /**

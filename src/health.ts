@@ -3,6 +3,7 @@
  * and on request the failed records grouped by reason and the excluded ones.
  * Read-only: it never takes the lock and never writes the state.
  */
+import { describeGone } from './engine/departures.js';
 import { existsSync } from 'node:fs';
 import type { Config } from './config/types.js';
 import type { MappingRow } from './mapping/describe.js';
@@ -28,7 +29,8 @@ export interface SyncHealth {
   mappings: MappingRow[];
   failed?: HealthGroup[];
   excluded?: HealthGroup[];
-  deleted?: { a: string; b: string; deletedIn: string }[];
+  /** `how`: `deleted in hubspot`, or why where the app said (`merged in hubspot into #12`, `deleted in hubspot (privacy): …`). */
+  deleted?: { a: string; b: string; deletedIn: string; how: string }[];
   /** What the last run warned about in the apps' data (a row with a change time in the future, …). */
   warnings?: string[];
 }
@@ -92,7 +94,7 @@ export function health(config: Config, opts: { sync?: string; failed?: boolean; 
       if (opts.failed && store) h.failed = group(store.listStatuses(s.name, 'failed'), side, true);
       if (opts.excluded && store) h.excluded = group(store.listStatuses(s.name, 'excluded'), side, false);
       if (store && h.counts.deletedLinks > 0) {
-        h.deleted = store.deletedLinks(s.name).map((l) => ({ a: l.a_id, b: l.b_id, deletedIn: side(l.deleted) }));
+        h.deleted = store.deletedLinks(s.name).map((l) => ({ a: l.a_id, b: l.b_id, deletedIn: side(l.deleted), how: describeGone(l.gone, side(l.deleted)) }));
       }
       return h;
     });

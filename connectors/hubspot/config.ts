@@ -7,11 +7,13 @@
  *   base_url: http://127.0.0.1:4010     # optional, default https://api.hubapi.com
  *   overlap_ms: 300000                  # optional: how far back each incremental read starts (default 5 min, see DEFAULT_OVERLAP_MS)
  *   timeout_ms: 60000                   # optional: per request, headers and body (default 60 s)
+ *   deletion_check: 1h                  # optional: how often the deletion check reads every linked record (default 1h; 0 = every pass)
  *
  * A credential stored by `datasync connect` arrives as `credential:` with the
  * same shape (`{ token }` or `{ oauth: {...} }`) and wins over the YAML keys.
  */
 import type { ConnectionConfig } from '../../src/connector.js';
+import { DURATION_HINT, parseDuration } from '../../src/config/duration.js';
 import { configError } from '../../src/errors.js';
 
 export const DEFAULT_BASE_URL = 'https://api.hubapi.com';
@@ -45,7 +47,16 @@ export interface HubSpotSettings {
   credential: HubSpotCredential;
   overlapMs: number;
   timeoutMs?: number;
+  /** At most one deletion check (a batch read per 100 linked records) per this many ms per sync side. */
+  deletionCheckMs: number;
 }
+
+/**
+ * The default deletion check: hourly. At 100,000 linked contacts a check is
+ * 1,000 calls, so a 5-minute `watch` spends 24,000 calls a day on it instead
+ * of 288,000 (more than a Starter account's 250,000 daily budget).
+ */
+export const DEFAULT_DELETION_CHECK_MS = 3_600_000;
 
 export function parseSettings(config: ConnectionConfig): HubSpotSettings {
   const where = `connections.${config.name}`;
@@ -76,7 +87,16 @@ export function parseSettings(config: ConnectionConfig): HubSpotSettings {
     }
   }
 
-  return { name: config.name, baseUrl: baseUrl.replace(/\/+$/, ''), credential: parseCredential(source, where), overlapMs, timeoutMs };
+
+  let deletionCheckMs = DEFAULT_DELETION_CHECK_MS;
+  if (config.deletion_check !== undefined) {
+    const raw = config.deletion_check;
+    const ms = raw === 0 || raw === '0' ? 0 : parseDuration(raw as string | number);
+    if (ms === null) throw configError('CONFIG_INVALID', `${where}.deletion_check: expected ${DURATION_HINT}, or 0 for every pass`);
+    deletionCheckMs = ms;
+  }
+
+  return { name: config.name, baseUrl: baseUrl.replace(/\/+$/, ''), credential: parseCredential(source, where), overlapMs, timeoutMs, deletionCheckMs };
 }
 
 function parseCredential(source: Record<string, unknown>, where: string): HubSpotCredential {

@@ -9,7 +9,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type {
-  Connector, ConnectorContext, ConnectorFactory, ConnectionConfig, FieldType, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, WriteOp, WriteResult,
+  Connector, ConnectorContext, ConnectorFactory, ConnectionConfig, Departure, FieldType, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, WriteOp, WriteResult,
 } from '../../src/connector.js';
 import { appError, configError } from '../../src/errors.js';
 import { HttpClient, type HttpStats } from '../../src/http/client.js';
@@ -19,6 +19,7 @@ import type { PacerOptions } from '../../src/http/pacer.js';
 import type { RetryPolicy } from '../../src/http/retry.js';
 import { tokenProvider, type CredentialRefreshHook } from './auth.js';
 import { parseSettings, type HubSpotSettings } from './config.js';
+import { findDepartures } from './departures.js';
 import { OBJECTS, toFieldSpecs, type HubSpotObject, type HubSpotProperty } from './properties.js';
 import { changesSince, DEFAULT_TUNING, fullScan, readByIds, V3, type ReadPlan, type ReadTuning } from './read.js';
 import { writeRecords } from './write.js';
@@ -106,6 +107,15 @@ export class HubSpotConnector implements Connector {
     const found = await readByIds(await this.readPlan(object, { fields: ['hs_object_id'] }), ids);
     const present = new Set(found.map((r) => r.id));
     return [...new Set(ids)].filter((id) => !present.has(id));
+  }
+
+  /** How linked records left (departures.ts); the engine runs it once per `deletion_check` at most. */
+  async departures(object: string, ids: string[]): Promise<Departure[]> {
+    return findDepartures(this.http, this.objectOf(object).name, ids);
+  }
+
+  get deletionCheckIntervalMs(): number {
+    return this.settings.deletionCheckMs;
   }
 
   async write(object: string, ops: WriteOp[]): Promise<WriteResult[]> {

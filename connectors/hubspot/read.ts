@@ -19,6 +19,14 @@ import { append } from '../../src/lists.js';
 export const V3 = '/crm/v3/objects';
 /** Leaves room in a search body for filters and sorts. */
 const SEARCH_PROPERTIES_MAX = 2_500;
+/**
+ * HubSpot refuses URLs past ~8 KB with 414 (reference §7): a list page whose
+ * `properties` would not fit in this many characters lists ids only and
+ * reads the properties by batch read, which takes them in the body.
+ */
+export const URL_PROPERTIES_MAX = 6_000;
+/** The survivor of a merge lists the ids merged into it here (reference §2.10). */
+export const MERGED_PROPERTY = 'hs_merged_object_ids';
 
 export interface ReadTuning {
   listPageSize: number;
@@ -43,7 +51,12 @@ interface RawRecord { id: string; properties?: Record<string, string | null>; up
 interface Page { results?: RawRecord[]; paging?: { next?: { after?: string } } }
 
 function requested(plan: ReadPlan): string[] {
-  return [...new Set([...plan.fields, plan.object.modifiedProperty])];
+  return [...new Set([...plan.fields, plan.object.modifiedProperty, MERGED_PROPERTY])];
+}
+
+/** The ids merged into a record, from its `hs_merged_object_ids` (`;`-joined). */
+export function mergedIds(r: RawRecord): string[] {
+  return (r.properties?.[MERGED_PROPERTY] ?? '').split(';').map((x) => x.trim()).filter((x) => x !== '' && x !== String(r.id));
 }
 
 function modifiedOf(plan: ReadPlan, r: RawRecord): number | undefined {
@@ -56,7 +69,8 @@ async function toRecords(plan: ReadPlan, raw: RawRecord[]): Promise<SourceRecord
     const props = r.properties ?? {};
     const names = plan.fields.length > 0 ? plan.fields : Object.keys(props);
     const fields = Object.fromEntries(names.map((n) => [n, fromHubSpot(props[n], plan.types.get(n))]));
-    return { id: String(r.id), fields };
+    const merged = mergedIds(r);
+    return merged.length > 0 ? { id: String(r.id), fields, merged } : { id: String(r.id), fields };
   });
   if (records.length > 0 && plan.associations.length > 0) {
     const ids = records.map((r) => r.id);
@@ -75,15 +89,17 @@ export async function* fullScan(plan: ReadPlan): AsyncGenerator<ReadBatch> {
   // value the scan saw, so the newest value seen is a safe cursor.
   const progress = new Progress({ t: 0, seen: new Map() }, plan.tuning.overlapMs);
   let after: string | undefined;
+  const inUrl = requested(plan).join(',').length <= URL_PROPERTIES_MAX;
   do {
     const res = await plan.http.get<Page>(`${V3}/${plan.object.name}`, {
       class: 'read',
-      query: { limit: plan.tuning.listPageSize, after, properties: requested(plan), archived: false },
+      query: { limit: plan.tuning.listPageSize, after, properties: inUrl ? requested(plan) : [plan.object.modifiedProperty], archived: false },
     });
     const raw = res.body?.results ?? [];
     for (const r of raw) progress.note(String(r.id), modifiedOf(plan, r) ?? 0);
     after = res.body?.paging?.next?.after || undefined;
-    yield { records: await toRecords(plan, raw), cursor: after ? null : progress.cursor() };
+    const records = inUrl ? await toRecords(plan, raw) : inOrder(raw, await readByIds(plan, raw.map((r) => String(r.id))));
+    yield { records, cursor: after ? null : progress.cursor() };
   } while (after);
 }
 
@@ -148,11 +164,14 @@ export async function* changesSince(plan: ReadPlan, cursor: string): AsyncGenera
 
 /**
  * Records by id with batch read, 100 per call (properties go in the body, so
- * no URL length limit). Ids HubSpot does not return (archived, deleted,
- * merged away) are left out; a 207 lists them as OBJECT_NOT_FOUND.
+ * no URL length limit). Ids HubSpot does not return (archived, deleted) are
+ * left out; a 207 lists them as OBJECT_NOT_FOUND. A merged-away id answers
+ * its survivor, whose id differs and whose `merged` lists the id asked: it
+ * is kept (once), so the engine can re-point the link.
  */
 export async function readByIds(plan: ReadPlan, ids: string[]): Promise<SourceRecord[]> {
   const out: SourceRecord[] = [];
+  const seen = new Set<string>();
   const unique = [...new Set(ids)];
   for (let i = 0; i < unique.length; i += plan.tuning.listPageSize) {
     const inputs = unique.slice(i, i + plan.tuning.listPageSize).map((id) => ({ id }));
@@ -166,9 +185,9 @@ export async function readByIds(plan: ReadPlan, ids: string[]): Promise<SourceRe
       // Every id unknown: some servers answer 404 rather than 207.
       if (!(err instanceof HttpError && err.status === 404)) throw err;
     }
-    // A merged-away id can come back as its survivor: keep only what was asked.
-    const asked = new Set(inputs.map((x) => x.id));
-    append(out, await toRecords(plan, raw.filter((r) => r.archived !== true && asked.has(String(r.id)))));
+    const fresh = raw.filter((r) => r.archived !== true && !seen.has(String(r.id)));
+    for (const r of fresh) seen.add(String(r.id));
+    append(out, await toRecords(plan, fresh));
   }
   return out;
 }

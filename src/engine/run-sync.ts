@@ -11,6 +11,7 @@ import { applyBatch } from './apply.js';
 import { exclusionReason } from './filters.js';
 import { matchKeys, sameKeys } from './keys.js';
 import { matchRecords, type KeyedRecord, type MatchOutcome } from './match.js';
+import { settleMerges } from './departures.js';
 import { mappingKey } from './merge.js';
 import { fingerprint } from './fingerprint.js';
 import { settleReturned } from './returned.js';
@@ -34,10 +35,14 @@ export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
   for (const side of SIDES) summary.sides[side].read = scan[side].records.size;
   if (!ctx.dryRun) store.setSyncStatus(sync.name, 'in-progress');
 
+  // Merges first: the survivor of a merge takes over its merged-away record's link.
+  for (const side of SIDES) settleMerges(ctx, side, scan[side].records);
+  // Deletions before links are looked up: a partner read in this pass must see its link as deleted
+  // (else its change is written to the record just found gone, and fails).
+  markDeleted(ctx, scan, summary);
   const links = new LinkCache(ctx);
   for (const side of SIDES) links.preload(side, scan[side].records.keys());
   const revived = settleReturned(ctx, scan, links);
-  markDeleted(ctx, scan, summary);
   const warnings = SIDES.flatMap((side) => [...(scan[side].suspect ? [scan[side].suspect!] : []), ...scan[side].warnings]);
   if (warnings.length > 0) summary.warnings = warnings;
   // Linked records read exactly as when last in sync: nothing to classify, match or merge.
@@ -226,10 +231,17 @@ function markDeleted(ctx: SyncContext, scan: Record<Side, SideScan>, summary: Sy
         summary.sides[side].deleted++;
         if (ctx.dryRun) (summary.plan ??= []).push({ kind: 'deleted', side, id });
         else {
-          ctx.store.markDeleted(ctx.sync.name, side, id);
+          const why = scan[side].gone?.get(id);
+          if (why) ctx.store.markGone(ctx.sync.name, side, id, why);
+          else ctx.store.markDeleted(ctx.sync.name, side, id);
           ctx.store.setKeys(ctx.sync.name, side, id, []);
+          // Gone is gone: a failure or exclusion on it no longer stands.
+          ctx.store.clearStatus(ctx.sync.name, side, id);
+          if (why === 'privacy' || why === 'purged') ctx.store.purgeLink(ctx.sync.name, side, id);
         }
       }
+      const checkedAt = scan[side].checkedAt;
+      if (checkedAt && !ctx.dryRun) ctx.store.setDeletionCheck(ctx.sync.name, side, checkedAt);
     }
   };
   if (ctx.dryRun) mark();

@@ -5,6 +5,7 @@
  */
 import type { SourceRecord } from '../connector.js';
 import type { Side } from '../state/store.js';
+import { type GoneReason, scanDepartures } from './departures.js';
 import type { SyncContext } from './types.js';
 
 export interface SideScan {
@@ -23,6 +24,10 @@ export interface SideScan {
   suspect: string | null;
   /** What the connector warned about while reading (a change time in the future, …). */
   warnings: string[];
+  /** Why some of `deleted` went, where the app could tell (departures.ts). */
+  gone?: Map<string, GoneReason>;
+  /** Set when this pass ran the (costly) deletion check of an app that spaces it out. */
+  checkedAt?: string | null;
 }
 
 /** Below this many vanished records a pass is never suspect (a person deleting a few records of a small set). */
@@ -95,6 +100,12 @@ export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> 
   // Deletions the app reports itself are deletions, however many; records missing from a listing may not be.
   if (listing === 'changes' && s.spec.capabilities.reportsDeletions) {
     return { records, cursor, since, initial, deleted: linkedAmong(ctx, side, [...reported]), suspect: null, warnings: [...warnings] };
+  }
+  if (listing === 'changes' && s.connector.departures) {
+    // Departures are HubSpot's own per-id answers (not found, archived, merged), not absence from a
+    // listing: they are not held back as a suspect listing.
+    const { gone, checkedAt } = await scanDepartures(ctx, side, records, opts);
+    return { records, cursor, initial, deleted: [...gone.keys()], gone, checkedAt, suspect: null, warnings: [...warnings] };
   }
   const found = listing === 'unchanged' ? { deleted: [], linked: 0 } : await findDeleted(ctx, side, records, listing === 'all');
   const suspect = suspectListing(s.connection, found.deleted.length, found.linked, ctx.sync.suspectDeletions ?? SUSPECT_SHARE);

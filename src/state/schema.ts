@@ -118,6 +118,17 @@ export const MIGRATIONS: string[] = [
   DROP INDEX IF EXISTS links_live_b;
   CREATE INDEX IF NOT EXISTS links_deleted ON links (sync, a_id, b_id) WHERE deleted IS NOT NULL;
   `,
+  // 5: why a deleted side went, where the app could tell ('archived', 'merged:<id>', 'privacy',
+  //    'purged'; NULL: not said), and when each side's deletion check last read every linked record
+  `
+  ALTER TABLE links ADD COLUMN gone TEXT;
+  CREATE TABLE deletion_checks (
+    sync TEXT NOT NULL,
+    side TEXT NOT NULL,
+    checked_at TEXT NOT NULL,
+    PRIMARY KEY (sync, side)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -131,7 +131,7 @@ export class StateStore {
     this.transaction(() => {
       this.statuses.delete(name);
       this.pending.delete(name);
-      for (const table of ['links', 'match_keys', 'record_status', 'cursors', 'pending_creates']) {
+      for (const table of ['links', 'match_keys', 'record_status', 'cursors', 'pending_creates', 'deletion_checks']) {
         this.db.prepare(`DELETE FROM ${table} WHERE sync = ?`).run(name);
       }
       // Its history: its entry in each run's summary.
@@ -228,7 +228,7 @@ export class StateStore {
   /** A record deleted on `side` that is back with its id and is the same record: its link is live again. */
   reviveLink(sync: string, side: Side, id: string): void {
     const col = side === 'a' ? 'a_id' : 'b_id';
-    this.q(`UPDATE links SET deleted = NULL, a_hash = NULL, b_hash = NULL, updated_at = ? WHERE sync = ? AND ${col} = ? AND deleted = ?`)
+    this.q(`UPDATE links SET deleted = NULL, gone = NULL, a_hash = NULL, b_hash = NULL, updated_at = ? WHERE sync = ? AND ${col} = ? AND deleted = ?`)
       .run(now(), sync, id, side);
   }
   /**
@@ -244,6 +244,54 @@ export class StateStore {
       .run(`${REUSED_MARK}${Date.now()}`, side, t, sync, id);
     this.setKeys(sync, side, id, []);
     this.clearStatus(sync, side, id);
+  }
+  /**
+   * Marks a side deleted and says why (`archived`, `merged:<id>`, `privacy`,
+   * `purged`); a side already deleted takes the newer, surer reason.
+   */
+  markGone(sync: string, side: Side, id: string, gone: string): void {
+    const col = side === 'a' ? 'a_id' : 'b_id';
+    this.q(`UPDATE links SET deleted = ?, gone = ?, updated_at = ? WHERE sync = ? AND ${col} = ? AND (deleted IS NULL OR deleted = ?)`)
+      .run(side, gone, now(), sync, id, side);
+  }
+  /** The record of a link has a new id (the survivor of a merge): the link follows it. */
+  repointLink(sync: string, side: Side, oldId: string, newId: string): void {
+    const col = side === 'a' ? 'a_id' : 'b_id';
+    this.q(`UPDATE links SET ${col} = ?, deleted = NULL, gone = NULL, ${side}_hash = NULL, updated_at = ? WHERE sync = ? AND ${col} = ?`)
+      .run(newId, now(), sync, oldId);
+    this.setKeys(sync, side, oldId, []);
+    this.clearStatus(sync, side, oldId);
+  }
+  /**
+   * A record deleted for good (a GDPR delete): its link keeps only the two
+   * ids; the base (both records' values), the association base, the
+   * fingerprints, both records' match keys and statuses, and any journalled
+   * create from either record go.
+   */
+  purgeLink(sync: string, side: Side, id: string): void {
+    const col = side === 'a' ? 'a_id' : 'b_id';
+    const link = this.q(`SELECT a_id, b_id FROM links WHERE sync = ? AND ${col} = ?`).get(sync, id) as { a_id: string; b_id: string } | undefined;
+    const ids: Record<Side, string> = link ? { a: link.a_id, b: link.b_id } : { a: side === 'a' ? id : '', b: side === 'b' ? id : '' };
+    this.q(`UPDATE links SET base = '{}', assoc = '{}', a_hash = NULL, b_hash = NULL, updated_at = ? WHERE sync = ? AND ${col} = ?`).run(now(), sync, id);
+    for (const s of ['a', 'b'] as const) {
+      if (ids[s] === '') continue;
+      this.setKeys(sync, s, ids[s], []);
+      this.clearStatus(sync, s, ids[s]);
+      this.removePending(sync, otherSide(s), ids[s]);
+    }
+  }
+  /** Ids of one side deleted without a final reason (archived, or not said): the ones that may come back. */
+  returnableIds(sync: string, side: Side): string[] {
+    const col = side === 'a' ? 'a_id' : 'b_id';
+    return this.q(`SELECT ${col} FROM links WHERE sync = ? AND deleted = ? AND (gone IS NULL OR gone = 'archived')`).pluck().all(sync, side) as string[];
+  }
+  /** When the deletion check of a side last read every linked record (null: never). */
+  lastDeletionCheck(sync: string, side: Side): string | null {
+    return (this.q(`SELECT checked_at FROM deletion_checks WHERE sync = ? AND side = ?`).pluck().get(sync, side) as string | undefined) ?? null;
+  }
+  setDeletionCheck(sync: string, side: Side, at: string): void {
+    this.q(`INSERT INTO deletion_checks (sync, side, checked_at) VALUES (?, ?, ?)
+            ON CONFLICT (sync, side) DO UPDATE SET checked_at = excluded.checked_at`).run(sync, side, at);
   }
   /**
    * Ids on one side of every live link, in pages, for deletion checks. Every
@@ -270,8 +318,8 @@ export class StateStore {
     const count = (d: Side | null) => rows.find((r) => r.deleted === d)?.n ?? 0;
     return { live: count(null), deleted: { a: count('a'), b: count('b') } };
   }
-  deletedLinks(sync: string): { a_id: string; b_id: string; deleted: Side }[] {
-    return this.q(`SELECT a_id, b_id, deleted FROM links WHERE sync = ? AND deleted IS NOT NULL ORDER BY updated_at`).all(sync) as { a_id: string; b_id: string; deleted: Side }[];
+  deletedLinks(sync: string): { a_id: string; b_id: string; deleted: Side; gone: string | null }[] {
+    return this.q(`SELECT a_id, b_id, deleted, gone FROM links WHERE sync = ? AND deleted IS NOT NULL ORDER BY updated_at`).all(sync) as { a_id: string; b_id: string; deleted: Side; gone: string | null }[];
   }
 
   // --- match keys ------------------------------------------------------------
@@ -286,6 +334,10 @@ export class StateStore {
   /** Every match key of one side: what a run matches new records against. */
   allKeys(sync: string, side: Side): { key: string; record_id: string }[] {
     return this.q(`SELECT key, record_id FROM match_keys WHERE sync = ? AND side = ?`).all(sync, side) as { key: string; record_id: string }[];
+  }
+  /** The stored match keys of one record. */
+  allKeysOf(sync: string, side: Side, id: string): string[] {
+    return this.q(`SELECT key FROM match_keys WHERE sync = ? AND side = ? AND record_id = ?`).pluck().all(sync, side, id) as string[];
   }
   idsWithKey(sync: string, side: Side, key: string): string[] {
     return (this.q(`SELECT record_id FROM match_keys WHERE sync = ? AND side = ? AND key = ?`).all(sync, side, key) as { record_id: string }[])

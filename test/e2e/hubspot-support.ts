@@ -65,6 +65,8 @@ export interface SyncOptions {
   contacts?: Record<string, unknown>;
   /** Extra keys of the people object of the crm connection (fields…). */
   people?: Record<string, unknown>;
+  /** Extra keys of the hubspot connection block (e.g. `deletion_check: 0`). */
+  hubspot?: Record<string, unknown>;
 }
 
 /**
@@ -95,6 +97,7 @@ export function writeHubConfig(w: Workspace, baseUrl: string, opts: SyncOptions 
     '    app: hubspot',
     '    token: ${HUBSPOT_TOKEN}',
     `    base_url: ${baseUrl}`,
+    ...Object.entries(opts.hubspot ?? {}).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`),
     '  crm:',
     '    app: sqlite',
     '    path: ./crm.db',

@@ -45,7 +45,7 @@ export function renderHealth(report: HealthReport, style: Style): string {
     if (s.excluded) append(out, groups(`${s.name}: excluded records`, s.excluded, style, false));
     if (s.deleted && s.deleted.length > 0) {
       out.push(style.bold(`${s.name}: ${s.deleted.length} link${s.deleted.length === 1 ? '' : 's'} with a deleted record`));
-      for (const d of s.deleted.slice(0, 20)) out.push(`  ${s.between[0]}#${d.a} ↔ ${s.between[1]}#${d.b}: deleted in ${d.deletedIn}`);
+      for (const d of s.deleted.slice(0, 20)) out.push(`  ${s.between[0]}#${d.a} ↔ ${s.between[1]}#${d.b}: ${d.how}`);
       if (s.deleted.length > 20) out.push(`  … and ${s.deleted.length - 20} more (--json lists all)`);
     }
   }
