@@ -13,4 +13,6 @@ export const hubspotOptions = z.strictObject({
   }).optional().describe('an OAuth app\'s credentials, instead of token'),
   base_url: z.string().min(1).default('https://api.hubapi.com').describe('the API address; the bundled emulator\'s, e.g. http://127.0.0.1:4010'),
   overlap_ms: z.number().int().min(0).default(30000).describe('how far back each incremental read starts, in ms (default 30000)'),
+  deletion_check: z.union([z.number().min(0), z.string().min(1)]).default('1h')
+    .describe('how often the deletion check reads every linked record (a call per 100): a duration such as 1h or 30m, or 0 for every pass (default 1h)'),
 }).describe('a HubSpot portal (CRM API v3/v4); changes found by lastmodifieddate');
