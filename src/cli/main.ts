@@ -111,6 +111,18 @@ export async function main(argv: string[]): Promise<void> {
     .addHelpText('after', '\nExits 1 when a sync has failed records or its last successful pass is older than three intervals (for cron alerts).\n\nExamples:\n  $ datasync health\n  $ datasync health contacts --failed\n  $ datasync health --json')
     .action(wrap(() => import('./commands/health.js')));
 
+  program.command('validate')
+    .description('check the YAML, each connection (credential, objects, fields) and the mappings; reads and writes no record')
+    .option('--json', 'print the result as JSON on stdout')
+    .addHelpText('after', '\nExits 0 when everything checks out, 2 for a configuration problem, 3 when an app cannot be reached.\n\nExamples:\n  $ datasync validate\n  $ datasync -c ./sync.yaml validate --json')
+    .action(wrap(() => import('./commands/validate.js')));
+
+  program.command('doctor')
+    .description('validate, then the state file, tables without a change cursor, default mappings over reference columns, duplicate syncs, missing scopes')
+    .option('--json', 'print the findings as JSON on stdout')
+    .addHelpText('after', '\nEach finding says what to do. Exits 0 when nothing needs fixing (warnings included), else the code of the worst problem (2 or 3).\n\nExamples:\n  $ datasync doctor\n  $ datasync doctor --json')
+    .action(wrap(async () => ({ default: (await import('./commands/validate.js')).doctorCommand })));
+
   program.command('stop')
     .argument('<sync>', 'the sync to turn off')
     .description('turn a sync off: nothing moves until `datasync start`; its links are kept')

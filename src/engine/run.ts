@@ -194,7 +194,7 @@ function settingsFingerprint(ctx: SyncContext): string {
  * connection and object the cursors saved for the given syncs (a hint for
  * `Connector.check`).
  */
-function storedFacts(config: Config, syncs: SyncConfig[]): {
+export function storedFacts(config: Config, syncs: SyncConfig[]): {
   credentials: Map<string, Record<string, unknown>>; cursors: Map<string, Map<string, string[]>>;
 } {
   const credentials = new Map<string, Record<string, unknown>>();
