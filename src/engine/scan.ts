@@ -105,7 +105,7 @@ export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> 
     // Departures are HubSpot's own per-id answers (not found, archived, merged), not absence from a
     // listing: they are not held back as a suspect listing.
     const { gone, checkedAt } = await scanDepartures(ctx, side, records, opts);
-    return { records, cursor, initial, deleted: [...gone.keys()], gone, checkedAt, suspect: null, warnings: [...warnings] };
+    return { records, cursor, since, initial, deleted: [...gone.keys()], gone, checkedAt, suspect: null, warnings: [...warnings] };
   }
   const found = listing === 'unchanged' ? { deleted: [], linked: 0 } : await findDeleted(ctx, side, records, listing === 'all');
   const suspect = suspectListing(s.connection, found.deleted.length, found.linked, ctx.sync.suspectDeletions ?? SUSPECT_SHARE);
