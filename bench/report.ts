@@ -1,5 +1,6 @@
 /** The one table (and the JSON) of a bench run, with issue 8's targets marked met / missed. */
 import type { IdleResult } from './hubspot-idle.js';
+import type { DynamicsResult } from './dynamics.js';
 import type { ContactsResult, HubSpotResult } from './workloads.js';
 import { append, largest } from '../src/lists.js';
 
@@ -15,6 +16,7 @@ export interface BenchResult {
   contacts: ContactsResult[];
   hubspot?: HubSpotResult;
   hubspotIdle?: IdleResult;
+  dynamics?: DynamicsResult;
   large?: ContactsResult;
   verdicts: Verdict[];
 }
@@ -92,12 +94,24 @@ function idleRows(h: IdleResult, verdicts: Verdict[]): Row[] {
   ];
 }
 
+function dynamicsRows(d: DynamicsResult, verdicts: Verdict[]): Row[] {
+  const n = `${int(d.contacts)}+${int(d.companies)}`;
+  const under = d.calls.api <= d.limits.requests;
+  verdicts.push({ target: 'W6 0 failed', figure: String(d.failed), met: d.failed === 0 });
+  return [
+    ['W6 Dynamics ⇄ SQLite (initial)', n, 'wall (job) · limits', `${secs(d.run.wallMs)} (${secs(d.run.jobMs)}) · ${int(d.limits.requests)} requests/${d.limits.windowMs / 1000}s, ${d.limits.concurrent} concurrent`, '', ''],
+    ['', n, 'calls/record (Web API + token)', `${d.perRecord.toFixed(4)} (${d.calls.api} + ${d.calls.token}; ${d.calls.batches} $batch with ${int(d.calls.batchOperations)} operations)`, '', under ? 'within one window' : ''],
+    ['', n, '429s · failed records', `${d.rateLimited} · ${d.failed}`, '0 failed', status(d.failed === 0)],
+  ];
+}
+
 export function buildRows(r: BenchResult): { rows: Row[]; verdicts: Verdict[] } {
   const verdicts: Verdict[] = [];
   const rows: Row[] = [];
   for (const c of r.contacts) append(rows, contactRows(c, verdicts));
   if (r.hubspot) append(rows, hubspotRows(r.hubspot, verdicts));
   if (r.hubspotIdle) append(rows, idleRows(r.hubspotIdle, verdicts));
+  if (r.dynamics) append(rows, dynamicsRows(r.dynamics, verdicts));
   if (r.large) {
     const l = r.large;
     const met = l.w1.peakRssMb < 500;
@@ -120,6 +134,6 @@ export function renderTable(r: BenchResult, rows: Row[]): string {
     line(head), rule, ...rows.map(line),
     '',
     'wall = spawn to exit of a child process (node start-up included); job = config load + runOnce (or the script) inside it.',
-    'N = distinct contacts: 50% on both sides, 25% SQLite only, 25% CSV only; 12 mapped fields; W4 N = contacts+companies.',
+    'N = distinct contacts: 50% on both sides, 25% SQLite only, 25% CSV only; 12 mapped fields; W4, W6 N = contacts+companies.',
   ].join('\n');
 }

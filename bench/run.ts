@@ -9,10 +9,11 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildRows, renderTable, type BenchResult } from './report.js';
+import { runDynamics } from './dynamics.js';
 import { runContacts, runHubSpot, type ContactsResult } from './workloads.js';
 
 interface Args {
-  quick: boolean; large: boolean; json: boolean; seed: number; keep: boolean; profile?: string; sizes?: number[]; noHubSpot?: boolean;
+  quick: boolean; large: boolean; json: boolean; seed: number; keep: boolean; profile?: string; sizes?: number[]; noHubSpot?: boolean; noDynamics?: boolean;
   /**
    * W4's rate limit: HubSpot's rate (190 calls per 10 s) in a window 10x
    * shorter (19 per 1 s) by default, so the share of the budget used is
@@ -34,6 +35,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--sizes') args.sizes = (argv[++i] ?? '').split(',').filter(Boolean).map(Number);
     else if (a === '--batch-size') process.env.BENCH_BATCH_SIZE = String(Number(argv[++i]));
     else if (a === '--no-hubspot') args.noHubSpot = true;
+    else if (a === '--no-dynamics') args.noDynamics = true;
     else if (a === '--w4-rate') {
       const m = /^(\d+)\/(\d+)ms$/.exec(argv[++i] ?? '');
       if (!m) throw new Error('--w4-rate takes MAX/WINDOWms, e.g. 190/10000ms (HubSpot\'s own limit)');
@@ -47,6 +49,7 @@ function parseArgs(argv: string[]): Args {
   --seed N           another data seed (default 20240601)
   --sizes A,B        W1-W3 at these contact counts instead ("" for none)
   --no-hubspot       skip W4
+  --no-dynamics      skip W6 (Dynamics 365: 10,000 contacts + 2,000 accounts, or 2,000 + 400 with --quick)
   --w4-rate M/Wms    W4's rate limit (default 19/1000ms: HubSpot's rate of 190 per 10 s in a 10x shorter
                      window; 190/10000ms is HubSpot's own window, 190/1000ms a limit 10x looser than HubSpot's)
   --profile DIR      write a V8 CPU profile of every sync run into DIR (see bench/profile.ts)
@@ -86,6 +89,11 @@ async function main(): Promise<void> {
       log('hubspot idle');
       result.hubspotIdle = await runHubSpotIdle({ contacts: args.quick ? 10_000 : 100_000, root, rate: { max: 190, windowMs: 1_000 }, log });
     }
+    if (!args.noDynamics) {
+      log('dynamics');
+      const [contacts, companies] = args.quick ? [2_000, 400] : [10_000, 2_000];
+      result.dynamics = await runDynamics({ contacts, companies, seed: args.seed + 2, root, profileDir: args.profile, log });
+    }
     if (args.large) {
       log('contacts 1,000,000 (scale)');
       result.large = await runContacts({ n: 1_000_000, seed: args.seed, root, onlyInitial: true, log });
@@ -102,7 +110,7 @@ async function main(): Promise<void> {
 /** The child's own report stays out of the JSON (it repeats the figures). */
 function stripRaw(r: BenchResult): unknown {
   const strip = (c: ContactsResult) => JSON.parse(JSON.stringify(c, (k, v: unknown) => (k === 'raw' ? undefined : v))) as unknown;
-  return { ...r, contacts: r.contacts.map(strip), large: r.large && strip(r.large), hubspot: r.hubspot && strip(r.hubspot as never), hubspotIdle: r.hubspotIdle };
+  return { ...r, contacts: r.contacts.map(strip), large: r.large && strip(r.large), hubspot: r.hubspot && strip(r.hubspot as never), hubspotIdle: r.hubspotIdle, dynamics: r.dynamics && strip(r.dynamics as never) };
 }
 
 main().catch((err) => {
