@@ -35,7 +35,8 @@ function writeConfig(w: Workspace, org1: DynamicsEmulator, org2: DynamicsEmulato
     connections: {
       org1: dynamicsConnection(org1, 'org1'),
       org2: dynamicsConnection(org2, 'org2'),
-      hubspot: { app: 'hubspot', token: '${HUBSPOT_TOKEN}', base_url: hubUrl },
+      // deletion_check 0: HubSpot's deletion check runs every pass (default hourly), so this test's archived contact is seen at once.
+      hubspot: { app: 'hubspot', token: '${HUBSPOT_TOKEN}', base_url: hubUrl, deletion_check: 0 },
     },
     syncs: [
       ...syncsFor('org1'),
