@@ -235,8 +235,11 @@ function markDeleted(ctx: SyncContext, scan: Record<Side, SideScan>, summary: Sy
           if (why) ctx.store.markGone(ctx.sync.name, side, id, why);
           else ctx.store.markDeleted(ctx.sync.name, side, id);
           ctx.store.setKeys(ctx.sync.name, side, id, []);
-          // Gone is gone: a failure or exclusion on it no longer stands.
+          // Gone is gone: a failure or exclusion on it, or on its partner (which is written nowhere now,
+          // e.g. a change HubSpot refused for the record just found archived), no longer stands.
           ctx.store.clearStatus(ctx.sync.name, side, id);
+          const link = ctx.store.linkBy(ctx.sync.name, side, id);
+          if (link) ctx.store.clearStatus(ctx.sync.name, otherSide(side), side === 'a' ? link.b_id : link.a_id);
           if (why === 'privacy' || why === 'purged') ctx.store.purgeLink(ctx.sync.name, side, id);
         }
       }

@@ -150,4 +150,42 @@ describe('the deletion check', () => {
     }));
     expect(left).toEqual({ keys: { n: 0 }, base: { base: '{}', assoc: '{}', a_hash: null, b_hash: null }, statuses: { n: 0 }, pending: { n: 0 } });
   }, 90_000);
+
+  it('a CRM change to a contact archived in HubSpot between checks fails at most until the next check, then nothing stays failed', async () => {
+    const { w, crm, hub, hubId } = await synced();
+    const solo = hubId('solo@example.com');
+    hub.emu.store.archive('contacts', solo);
+    crm.run(`UPDATE people SET job_title = 'Sous-chef', modified_at = ? WHERE email = 'solo@example.com'`, nowIso());
+    // Within the hour of the last check: HubSpot refuses the update of the archived record.
+    const between = await runJson(w);
+    expect(total(between.json, 'created')).toBe(0);
+    writeHubConfig(w, hub.url, { objects: ['contacts'], hubspot: { deletion_check: 0 } });
+    const checked = await runJson(w);
+    expect(checked.exitCode, failures(checked.json)).toBe(0);
+    const h = await health(w);
+    expect(h.counts.failed).toBe(0);
+    expect(h.deleted).toEqual([expect.objectContaining({ a: solo, how: 'deleted in hubspot (archived)' })]);
+    expect(hub.list('contacts')).toHaveLength(2);
+    expect(crm.count('people')).toBe(3);
+  }, 60_000);
+});
+
+describe('a sync of many HubSpot properties', () => {
+  it('never builds a URL over 8 KB (HubSpot answers 414): list pages read the properties by batch read', async () => {
+    requireBuild();
+    const names = Array.from({ length: 250 }, (_, i) => `datasync_custom_property_number_${String(i).padStart(3, '0')}`);
+    const props = Object.fromEntries(names.map((n, i) => [n, `value ${i}`]));
+    hub = await startHub({ seed: { contacts: [{ properties: { email: 'wide@example.com', firstname: 'Wide', ...props } }] } });
+    const w = workspace();
+    const crm = w.sqlite('crm.db', `CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, first_name TEXT, modified_at TEXT, ${names.map((n) => `${n} TEXT`).join(', ')})`);
+    writeHubConfig(w, hub.url, {
+      objects: ['contacts'],
+      contacts: { mappings: { fields: names.map((n) => ({ hubspot: n, crm: n })) } },
+    });
+    const run = await runJson(w);
+    expect(run.exitCode, `${failures(run.json)}\n${run.stderr.slice(-1500)}`).toBe(0);
+    expect(hub.emu.stats().byStatus['414'] ?? 0).toBe(0);
+    const row = crm.one<Record<string, string>>(`SELECT * FROM people WHERE email = 'wide@example.com'`)!;
+    expect(row[names[249]!]).toBe('value 249');
+  }, 60_000);
 });
