@@ -3,6 +3,7 @@
  *
  *   node dist/bench/child.js sync DIR       # runOnce on DIR/sync.yaml
  *   node dist/bench/child.js baseline DIR   # the hand-written script
+ *   node dist/bench/child.js pg-baseline DIR   # the SQLite ↔ Postgres COPY script ($BENCH_PG_URL)
  *
  * Prints one JSON line: { ms, maxRssKb, ... }. `ms` is the job itself; the
  * parent also times the whole process (start-up included).
@@ -25,10 +26,15 @@ export interface ChildReport {
 
 async function main(): Promise<void> {
   const [kind, dir] = process.argv.slice(2);
-  if (!dir || (kind !== 'sync' && kind !== 'baseline')) throw new Error('usage: child.js sync|baseline DIR');
+  if (!dir || (kind !== 'sync' && kind !== 'baseline' && kind !== 'pg-baseline')) throw new Error('usage: child.js sync|baseline|pg-baseline DIR');
   const t0 = performance.now();
   let report: ChildReport;
-  if (kind === 'baseline') {
+  if (kind === 'pg-baseline') {
+    // Loaded here only: the other kinds need no pg.
+    const { postgresBaseline } = await import('./postgres-baseline.js');
+    const r = await postgresBaseline(dir, process.env.BENCH_PG_URL!);
+    report = { ms: performance.now() - t0, maxRssKb: 0, ...r };
+  } else if (kind === 'baseline') {
     const r = baseline(dir);
     report = { ms: performance.now() - t0, maxRssKb: 0, ...r };
   } else {

@@ -28,7 +28,7 @@ function settle(): void {
   spawnSync('sync', { stdio: 'ignore' });
 }
 
-export function runChild(kind: 'sync' | 'baseline', dir: string, opts: ChildOptions = {}): Promise<Measured> {
+export function runChild(kind: 'sync' | 'baseline' | 'pg-baseline', dir: string, opts: ChildOptions = {}): Promise<Measured> {
   settle();
   const args = [
     ...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, ...(opts.profileName ? [`--cpu-prof-name=${opts.profileName}`] : [])] : []),

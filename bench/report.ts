@@ -1,6 +1,7 @@
 /** The one table (and the JSON) of a bench run, with issue 8's targets marked met / missed. */
 import type { IdleResult } from './hubspot-idle.js';
 import type { DynamicsResult } from './dynamics.js';
+import type { PostgresResult } from './postgres.js';
 import type { ContactsResult, HubSpotResult } from './workloads.js';
 import { append, largest } from '../src/lists.js';
 
@@ -17,6 +18,8 @@ export interface BenchResult {
   hubspot?: HubSpotResult;
   hubspotIdle?: IdleResult;
   dynamics?: DynamicsResult;
+  /** W1-W3 between SQLite and PostgreSQL (bench/postgres.ts); absent without PostgreSQL or with --no-postgres. */
+  postgres?: PostgresResult;
   large?: ContactsResult;
   verdicts: Verdict[];
 }

@@ -10,10 +10,12 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildRows, renderTable, type BenchResult } from './report.js';
 import { runDynamics } from './dynamics.js';
+import { renderPostgres, runPostgres } from './postgres.js';
 import { runContacts, runHubSpot, type ContactsResult } from './workloads.js';
 
 interface Args {
   quick: boolean; large: boolean; json: boolean; seed: number; keep: boolean; profile?: string; sizes?: number[]; noHubSpot?: boolean; noDynamics?: boolean;
+  noPostgres?: boolean; postgresOnly?: boolean;
   /**
    * W4's rate limit: HubSpot's rate (190 calls per 10 s) in a window 10x
    * shorter (19 per 1 s) by default, so the share of the budget used is
@@ -36,6 +38,8 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--batch-size') process.env.BENCH_BATCH_SIZE = String(Number(argv[++i]));
     else if (a === '--no-hubspot') args.noHubSpot = true;
     else if (a === '--no-dynamics') args.noDynamics = true;
+    else if (a === '--no-postgres') args.noPostgres = true;
+    else if (a === '--postgres-only') args.postgresOnly = true;
     else if (a === '--w4-rate') {
       const m = /^(\d+)\/(\d+)ms$/.exec(argv[++i] ?? '');
       if (!m) throw new Error('--w4-rate takes MAX/WINDOWms, e.g. 190/10000ms (HubSpot\'s own limit)');
@@ -50,6 +54,8 @@ function parseArgs(argv: string[]): Args {
   --sizes A,B        W1-W3 at these contact counts instead ("" for none)
   --no-hubspot       skip W4
   --no-dynamics      skip W6 (Dynamics 365: 10,000 contacts + 2,000 accounts, or 2,000 + 400 with --quick)
+  --no-postgres      skip W1-W3 between SQLite and PostgreSQL (100,000 contacts; 10,000 with --quick)
+  --postgres-only    only those
   --w4-rate M/Wms    W4's rate limit (default 19/1000ms: HubSpot's rate of 190 per 10 s in a 10x shorter
                      window; 190/10000ms is HubSpot's own window, 190/1000ms a limit 10x looser than HubSpot's)
   --profile DIR      write a V8 CPU profile of every sync run into DIR (see bench/profile.ts)
@@ -76,12 +82,17 @@ async function main(): Promise<void> {
     ...(process.env.BENCH_BATCH_SIZE ? { batchSize: Number(process.env.BENCH_BATCH_SIZE) } : {}),
   };
   try {
-    const sizes = args.sizes ?? (args.quick ? [10_000] : [10_000, 100_000]);
+    const sizes = args.postgresOnly ? [] : args.sizes ?? (args.quick ? [10_000] : [10_000, 100_000]);
     for (const n of sizes) {
       log(`contacts ${n.toLocaleString('en')}`);
       result.contacts.push(await runContacts({ n, seed: args.seed, root, profileDir: args.profile, log }));
     }
-    if (!args.noHubSpot) {
+    if (!args.noPostgres) {
+      const n = args.quick ? 10_000 : 100_000;
+      log(`postgres ${n.toLocaleString('en')}`);
+      result.postgres = await runPostgres({ n, seed: args.seed, root, profileDir: args.profile, log });
+    }
+    if (!args.noHubSpot && !args.postgresOnly) {
       log('hubspot');
       const [contacts, companies] = args.quick ? [2_000, 400] : [10_000, 2_000];
       result.hubspot = await runHubSpot({ contacts, companies, seed: args.seed + 1, root, rate: args.rate, profileDir: args.profile, log });
@@ -89,7 +100,7 @@ async function main(): Promise<void> {
       log('hubspot idle');
       result.hubspotIdle = await runHubSpotIdle({ contacts: args.quick ? 10_000 : 100_000, root, rate: { max: 190, windowMs: 1_000 }, log });
     }
-    if (!args.noDynamics) {
+    if (!args.noDynamics && !args.postgresOnly) {
       log('dynamics');
       const [contacts, companies] = args.quick ? [2_000, 400] : [10_000, 2_000];
       result.dynamics = await runDynamics({ contacts, companies, seed: args.seed + 2, root, profileDir: args.profile, log });
@@ -104,13 +115,14 @@ async function main(): Promise<void> {
   const { rows, verdicts } = buildRows(result);
   result.verdicts = verdicts;
   if (args.json) process.stdout.write(`${JSON.stringify(stripRaw(result), null, 2)}\n`);
-  else process.stdout.write(`${renderTable(result, rows)}\n`);
+  else process.stdout.write(`${renderTable(result, rows)}\n${result.postgres ? `\n${renderPostgres(result.postgres)}\n` : ''}`);
 }
 
 /** The child's own report stays out of the JSON (it repeats the figures). */
 function stripRaw(r: BenchResult): unknown {
   const strip = (c: ContactsResult) => JSON.parse(JSON.stringify(c, (k, v: unknown) => (k === 'raw' ? undefined : v))) as unknown;
-  return { ...r, contacts: r.contacts.map(strip), large: r.large && strip(r.large), hubspot: r.hubspot && strip(r.hubspot as never), hubspotIdle: r.hubspotIdle, dynamics: r.dynamics && strip(r.dynamics as never) };
+  return { ...r, contacts: r.contacts.map(strip), large: r.large && strip(r.large), hubspot: r.hubspot && strip(r.hubspot as never), hubspotIdle: r.hubspotIdle, dynamics: r.dynamics && strip(r.dynamics as never),
+    postgres: r.postgres && strip(r.postgres as never) };
 }
 
 main().catch((err) => {

@@ -84,6 +84,31 @@ describePg('postgres connector', () => {
     expect((await db.client.query('SELECT email FROM people ORDER BY id')).rows.map((r) => r.email)).toEqual(['a@x.se', 'd@x.se']);
   });
 
+  it('many creates go in as one statement with every type intact; one refused among them fails alone', async () => {
+    await db.client.query(`CREATE TYPE stage AS ENUM ('lead', 'customer');
+      CREATE TABLE people (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text UNIQUE, stage stage, tags text[], fee money,
+        born date, seen timestamptz, active boolean, n numeric, modified_at timestamptz)`);
+    const c = connector({ contacts: { table: 'people', updated_at: 'modified_at' } });
+    const fields = (i: number) => ({ email: `p${i}@x.se`, stage: i % 2 ? 'lead' : 'customer', tags: i % 3 ? ['a', `t${i}`] : null, fee: i + 0.25,
+      born: '2000-01-0' + (1 + (i % 9)), seen: `2024-05-01T10:30:0${i % 10}.500Z`, active: i % 2 === 0, n: i / 4 });
+    const ops = Array.from({ length: 20 }, (_, i) => ({ kind: 'create' as const, ref: `r${i}`, fields: fields(i) }));
+    ops.push({ kind: 'create', ref: 'dup', fields: fields(3) });
+    const results = new Map((await c.write('contacts', ops)).map((r) => [r.ref, r]));
+    expect(results.get('dup')).toMatchObject({ ok: false, reason: expect.stringMatching(/duplicate key/) });
+    const byId = new Map((await readAll(c, 'contacts', null)).records.map((r) => [r.id, r.fields]));
+    expect(byId.size).toBe(20);
+    for (let i = 0; i < 20; i++) {
+      const r = results.get(`r${i}`)!;
+      expect(r.ok).toBe(true);
+      expect(byId.get(r.ok ? r.id : '')).toMatchObject(fields(i));
+    }
+    // Without a refusal the whole group is one INSERT: ids in the order of the ops.
+    const more = await c.write('contacts', Array.from({ length: 10 }, (_, i) => ({ kind: 'create' as const, ref: `m${i}`, fields: fields(100 + i) })));
+    const ids = more.map((r) => Number(r.ok ? r.id : 0));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(more.map((r) => r.ref)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+  });
+
   it('an update is not made over an edit another program made after the read (updated_at, row read this run: xmin)', async () => {
     await db.client.query(`CREATE TABLE people (id serial PRIMARY KEY, email text, name text, modified_at timestamptz DEFAULT now());
       INSERT INTO people (email, name) VALUES ('a@x.se', 'Ann'), ('b@x.se', 'Bo')`);
