@@ -167,7 +167,8 @@ export async function runPostgres(o: { n: number; seed: number; root: string; pr
     const r = rng(o.seed + 4);
     const ids = (await client.query<{ id: string }>('SELECT id::text FROM people ORDER BY id')).rows.map((x) => x.id).filter(() => r.next() < 0.01);
     await client.query(`UPDATE people SET jobtitle = 'Edited in Postgres ' || id, updated_at = now() WHERE id = ANY($1::bigint[])`, [ids]);
-    const w3 = { ...figures(await runChild('sync', dir, env)), edited: { sqlite: sqliteEdited, postgres: ids.length } };
+    const w3 = { ...figures(await runChild('sync', dir, { ...env, ...(o.profileDir ? { profileDir: o.profileDir, profileName: `pg-w3-${o.n}.cpuprofile` } : {}) })),
+      edited: { sqlite: sqliteEdited, postgres: ids.length } };
     o.log(`  postgres W3: ${Math.round(w3.wallMs)} ms, wrote ${w3.written}`);
     // W3's updates of Postgres rows it had not read are read back once (the engine could not foresee them); then all is quiet.
     const w3again = figures(await runChild('sync', dir, env));

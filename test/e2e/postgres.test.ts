@@ -4,13 +4,15 @@
  * database has on bad days (wrong password, no server, a missing table,
  * connections dropped in the middle of a run).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../fixtures/hubspot-emulator/server.js';
 import { freePort } from '../../fixtures/postgres/cluster.js';
 import { describePg, freshDatabase, type TestDatabase } from '../support/postgres.js';
-import { BIN, useWorkspaces, type CliResult, type RunJson, type Workspace } from './support.js';
+import { BIN, REPO, useWorkspaces, type CliResult, type RunJson, type Workspace } from './support.js';
 
 const TOKEN = 'pat-na1-pg-e2e-token-0001';
 const workspace = useWorkspaces();
@@ -120,6 +122,32 @@ describePg('postgres end to end', () => {
     const fourth = await runJson(w);
     expect(fourth.exitCode).toBe(0);
     expect((await people()).some((p) => p.email === 'db4@example.com')).toBe(false);
+  });
+
+  it('the README\'s Postgres example runs as documented: the example CRM, install-triggers, run, then a HubSpot edit comes back', async () => {
+    const w = workspace();
+    w.writeText('sync.yaml', readFileSync(join(REPO, 'sync.postgres.example.yaml'), 'utf8'));
+    await db.client.query('DROP SCHEMA crm CASCADE');
+    await db.client.query(readFileSync(join(REPO, 'fixtures/postgres/example-crm.sql'), 'utf8'));
+    const env = { HUBSPOT_BASE_URL: emu.url };
+    const installed = await cli(w, ['postgres', 'install-triggers', '--yes'], env);
+    expect(installed.exitCode, installed.stderr).toBe(0);
+    expect(installed.stdout).toContain('✔ change log on crm.people');
+    const first = await cli(w, ['run'], env);
+    expect(first.exitCode, first.stdout + first.stderr).toBe(0);
+    expect(emu.store.list('contacts').map((r) => r.properties.email).sort()).toEqual([
+      'aino.virtanen@kaffekod.example', 'anna.berg@nordwind.example', 'jonas.lind@nordwind.example', 'no.company@example.com', 'ola.nordmann@bluefjord.example']);
+    expect(emu.store.list('companies')).toHaveLength(3);
+    const anna = emu.store.list('contacts').find((r) => r.properties.email === 'anna.berg@nordwind.example')!;
+    emu.store.update('contacts', anna.id, { jobtitle: 'Chief Technology Officer' });
+    emu.store.create('contacts', { email: 'new.lead@example.com', firstname: 'New', lastname: 'Lead' });
+    const second = await cli(w, ['run'], env);
+    expect(second.exitCode, second.stdout + second.stderr).toBe(0);
+    const rows = (await db.client.query<{ email: string; job_title: string | null }>('SELECT email, job_title FROM crm.people ORDER BY email')).rows;
+    expect(rows.find((r) => r.email === 'anna.berg@nordwind.example')?.job_title).toBe('Chief Technology Officer');
+    expect(rows.map((r) => r.email)).toContain('new.lead@example.com');
+    const health = await cli(w, ['health'], env);
+    expect(health.exitCode, health.stdout + health.stderr).toBe(0);
   });
 
   it('a wrong password and an unreachable server exit 3 with a clear message; a missing table exits 2 naming the tables', async () => {
