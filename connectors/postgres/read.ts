@@ -107,13 +107,15 @@ async function* readLog(db: Queryable, s: TableSchema, opts: ReadOptions, batchS
   const cursor = JSON.stringify({ v: 1, m: 'log', x: to });
   versions.since = to;
   if (!from) {
-    // Everything, then the log from the horizon taken before the listing began.
+    // Everything, then the log from the horizon taken before the listing began. A cursor of
+    // another kind (the triggers were installed since): the listing is whole, so a linked
+    // record not in it is gone (`relisted`), since the log cannot say what was deleted before.
     let pending: SourceRecord[] | undefined;
     for await (const rows of allRows(db, s, batchSize, versions)) {
       if (pending) yield { records: pending, cursor: null };
       pending = rows.map((r) => toRecord(s, r, opts));
     }
-    yield { records: pending ?? [], cursor };
+    yield { records: pending ?? [], cursor, ...(opts.since !== null ? { relisted: true } : {}) };
     return;
   }
   const ids = await changedIds(db, s.schema, s.table, from.x, to, from.skip ?? []);

@@ -179,6 +179,20 @@ describePg('postgres connector', () => {
     expect((await readAll(c, 'contacts', next.cursor, ['email'])).records).toEqual([]);
   });
 
+  it('a table that gets the change log after runs with updated_at is listed whole once, as a relisting (a deletion in between is not missed)', async () => {
+    await db.client.query(`CREATE TABLE people (id serial PRIMARY KEY, email text, modified_at timestamptz DEFAULT now());
+      INSERT INTO people (email) VALUES ('a@x.se'), ('b@x.se')`);
+    const before = connector({ contacts: { table: 'people', updated_at: 'modified_at' } });
+    const { cursor } = await readAll(before, 'contacts', null);
+    await db.client.query(`DELETE FROM people WHERE id = 2`);
+    for (const sql of installSql('public', 'people', 'id')) await db.client.query(sql);
+    const after = connector({ contacts: { table: 'people', updated_at: 'modified_at' } });
+    const batches: ReadBatch[] = [];
+    for await (const b of after.read('contacts', { since: cursor, fields: [] })) batches.push(b);
+    expect(batches.flatMap((b) => b.records.map((r) => r.id))).toEqual(['1']);
+    expect(batches.some((b) => b.relisted)).toBe(true);
+  });
+
   it('a statement that hits statement_timeout (a lock held by another session) is retried', async () => {
     await db.client.query(`CREATE TABLE people (id serial PRIMARY KEY, email text); INSERT INTO people (email) VALUES ('a@x.se')`);
     const c = connector({ contacts: { table: 'people' } }, { statement_timeout: 300 });
