@@ -83,7 +83,7 @@ export function health(config: Config, opts: { sync?: string; failed?: boolean; 
       const side = (x: 'a' | 'b') => (x === 'a' ? s.between[0] : s.between[1]);
       const h: SyncHealth = {
         name: s.name, object: s.object, between: s.between, enabled, status, statusText: text,
-        counts: { inSync: links.live, failed: statuses.failed, excluded: statuses.excluded, deletedLinks: links.deleted.a + links.deleted.b },
+        counts: { inSync: store?.countInSync(s.name) ?? 0, failed: statuses.failed, excluded: statuses.excluded, deletedLinks: links.deleted.a + links.deleted.b },
         lastRun: last ? { at: last.started_at, outcome: last.outcome, ageSeconds: Math.round((now.getTime() - Date.parse(last.started_at)) / 1000) } : null,
         lastSuccessAt: row?.last_success_at ?? null,
         stale,

@@ -274,7 +274,8 @@ function countDecided(summary: SyncSummary, decided: Decided[], results: Map<str
     }
     if (!d.unit.link) summary.linked++;
     if (!d.merge) continue;
-    summary.conflicts += d.merge.conflicts;
+    // Records with conflicting edits, not fields: one record edited on both sides in three fields is one.
+    if (d.merge.conflicts > 0) summary.conflicts++;
     let wrote = false;
     for (const side of ['a', 'b'] as const) {
       const ref = d.writes[side]?.op.ref;

@@ -24,12 +24,12 @@ export function emptySummary(ctx: SyncContext): SyncSummary {
   const counts = (side: Side): SideCounts => ({
     connection: ctx.sides[side].connection, read: 0, created: 0, updated: 0, unchanged: 0, failed: 0, excluded: 0, deleted: 0,
   });
-  return { sync: ctx.sync.name, object: ctx.sync.object, outcome: 'ok', sides: { a: counts('a'), b: counts('b') }, linked: 0, conflicts: 0 };
+  return { sync: ctx.sync.name, object: ctx.sync.object, outcome: 'ok', sides: { a: counts('a'), b: counts('b') }, linked: 0, conflicts: 0, defaultApp: ctx.sync.defaultApp };
 }
 
-export async function runSync(ctx: SyncContext): Promise<SyncSummary> {
+/** `summary` is filled as the pass goes: when it is interrupted, the caller still has what was done. */
+export async function runSync(ctx: SyncContext, summary: SyncSummary = emptySummary(ctx)): Promise<SyncSummary> {
   const { sync, store } = ctx;
-  const summary = emptySummary(ctx);
   if (!ctx.dryRun) store.setSyncStatus(sync.name, 'scanning', null, 0);
   const scan = { a: await scanSide(ctx, 'a'), b: await scanSide(ctx, 'b') };
   for (const side of SIDES) summary.sides[side].read = scan[side].records.size;

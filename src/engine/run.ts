@@ -119,8 +119,9 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
       const fingerprint = settingsFingerprint(ctx);
       const before = store.getSync(sync.name)?.settings;
       ctx.rescan = before !== null && before !== undefined && before !== fingerprint;
+      const partial = emptySummary(ctx);
       try {
-        const summary = await runSync(ctx);
+        const summary = await runSync(ctx, partial);
         summary.mappings = describeMappings(ctx.mappings, sync.between[0], sync.between[1]);
         if (!dryRun) {
           store.setMappings(sync.name, summary.mappings);
@@ -129,13 +130,14 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
         summaries.push(summary);
       } catch (err) {
         if (err instanceof Stopped) {
-          summaries.push({ ...emptySummary(ctx), outcome: 'stopped' });
+          summaries.push({ ...partial, outcome: 'stopped' });
           store.setSyncStatus(sync.name, 'stopped', 'stopped by `datasync stop`');
           continue;
         }
-        if (err instanceof Interrupted) {
+        // Ctrl-C between batches, or while an app was being asked (its request aborted): what was done is reported.
+        if (err instanceof Interrupted || opts.signal?.aborted) {
           interrupted = true;
-          summaries.push({ ...emptySummary(ctx), outcome: 'interrupted' });
+          summaries.push({ ...partial, outcome: 'interrupted' });
           if (!dryRun) store.setSyncStatus(sync.name, 'idle', 'interrupted: the next run resumes it');
           break;
         }

@@ -84,7 +84,10 @@ export interface SyncSummary {
   outcome: 'ok' | 'failed-records' | 'stopped' | 'error' | 'interrupted';
   sides: Record<Side, SideCounts>;
   linked: number;
+  /** Records with conflicting edits on both sides (not fields), settled by the default app. */
   conflicts: number;
+  /** The connection whose values win a conflict. */
+  defaultApp?: string;
   error?: { code: string; message: string; hint?: string };
   /** The effective mappings: field pairs, types and the direction of each. */
   mappings?: MappingRow[];

@@ -318,6 +318,12 @@ export class StateStore {
     const count = (d: Side | null) => rows.find((r) => r.deleted === d)?.n ?? 0;
     return { live: count(null), deleted: { a: count('a'), b: count('b') } };
   }
+  /** Live links neither of whose records is excluded now (a filter or rule took it out): what "in sync" counts. */
+  countInSync(sync: string): number {
+    return (this.q(`SELECT count(*) AS n FROM links l WHERE l.sync = ? AND l.deleted IS NULL
+      AND NOT EXISTS (SELECT 1 FROM record_status s WHERE s.sync = l.sync AND s.status = 'excluded'
+                      AND ((s.side = 'a' AND s.record_id = l.a_id) OR (s.side = 'b' AND s.record_id = l.b_id)))`).get(sync) as { n: number }).n;
+  }
   deletedLinks(sync: string): { a_id: string; b_id: string; deleted: Side; gone: string | null }[] {
     return this.q(`SELECT a_id, b_id, deleted, gone FROM links WHERE sync = ? AND deleted IS NOT NULL ORDER BY updated_at`).all(sync) as { a_id: string; b_id: string; deleted: Side; gone: string | null }[];
   }

@@ -44,7 +44,7 @@ describe('connect hubspot', () => {
     const r = await connectHubspot(w, 'hubspot');
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain('connection hubspot (hubspot) checked and stored, credential …7f3q');
-    expect(r.stdout).toMatch(/contacts \(\d+\), companies \(\d+\), deals \(\d+\)/);
+    expect(r.stdout).toMatch(/contacts \(\d+ fields\), companies \(\d+ fields\), deals \(\d+ fields\)/);
     expect(w.mode('.datasync/state.db')).toBe(0o600);
     expect(w.mode('.datasync')).toBe(0o700);
     const json = await list(w);

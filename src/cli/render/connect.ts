@@ -4,7 +4,7 @@ import type { ConnectionRow, ConnectResult } from '../../connect.js';
 import type { Style } from './style.js';
 
 const objectList = (objects: ConnectionRow['objects']) =>
-  objects.length === 0 ? '—' : objects.map((o) => `${o.name} (${o.fields})`).join(', ');
+  objects.length === 0 ? '—' : objects.map((o) => `${o.name} (${o.fields} field${o.fields === 1 ? '' : 's'})`).join(', ');
 
 export function renderConnected(r: ConnectResult, style: Style): string {
   const lines = [

@@ -94,14 +94,24 @@ export function renderSummaryTable(result: RunResult, style: Style): string {
   return table.toString();
 }
 
+/** What an interrupted pass had done: "writing 1000 (1000 created in hubspot)" or "reading only". */
+function didSoFar(s: SyncSummary): string {
+  const parts = (['a', 'b'] as const).flatMap((side) => {
+    const c = s.sides[side];
+    return [c.created ? `${c.created} created in ${c.connection}` : '', c.updated ? `${c.updated} updated in ${c.connection}` : ''].filter(Boolean);
+  });
+  return parts.length === 0 ? 'writing nothing' : parts.join(', ');
+}
+
 export function renderOutcomes(result: RunResult, style: Style, dryRun: boolean): string[] {
   const lines: string[] = [];
   for (const s of result.summaries) {
-    const extra = `${s.linked} newly linked, ${s.conflicts} conflict${s.conflicts === 1 ? '' : 's'} resolved`;
+    const conflicts = s.conflicts === 0 ? '' : `, ${s.conflicts} record${s.conflicts === 1 ? '' : 's'} with edits on both sides (${s.defaultApp ?? 'the default app'}'s values kept)`;
+    const extra = `${s.linked} newly linked${conflicts}`;
     switch (s.outcome) {
       case 'ok': lines.push(`${style.green('✔')} ${s.sync}: in sync (${extra})`); break;
       case 'failed-records': lines.push(`${style.yellow('!')} ${s.sync}: some records failed (${extra}); see \`datasync health ${s.sync} --failed\``); break;
-      case 'interrupted': lines.push(`${style.yellow('!')} ${s.sync}: interrupted; the next run picks up where this one stopped`); break;
+      case 'interrupted': lines.push(`${style.yellow('!')} ${s.sync}: interrupted after ${didSoFar(s)}; the next run picks up where this one stopped`); break;
       case 'stopped': lines.push(`${style.dim('-')} ${s.sync}: stopped`); break;
       case 'error': lines.push(`${style.red('✖')} ${s.sync}: ${s.error?.message ?? 'failed'}${s.error?.hint ? `\n  hint: ${s.error.hint}` : ''}`); break;
     }
