@@ -8,6 +8,7 @@ import type { Config, SyncConfig } from '../config/types.js';
 import { DatasyncError, EXIT, exitCodeFor } from '../errors.js';
 import { acquireLock, isAlive, readLock, type Lock } from '../state/lock.js';
 import { openMemoryState, openState, stateDamage } from '../state/open.js';
+import { stateTrouble } from '../state/trouble.js';
 import { StateStore, type Side } from '../state/store.js';
 import { describeMappings } from '../mapping/describe.js';
 import { buildBridge } from './associations.js';
@@ -160,7 +161,7 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
     }
     return { runId, summaries, exitCode, interrupted };
   } catch (err) {
-    const damaged = stateDamage(err, config.state);
+    const damaged = stateDamage(err, config.state) ?? stateTrouble(err, config.state);
     if (runId !== null && !damaged) store.finishRun(runId, 'error', summaries, (err as Error).message);
     throw damaged ?? err;
   } finally {

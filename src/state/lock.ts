@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { linkSync, mkdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatasyncError } from '../errors.js';
+import { refuseFolder, stateTrouble } from './trouble.js';
 
 export interface LockInfo {
   pid: number;
@@ -46,7 +47,16 @@ export function describeHolder(info: LockInfo): string {
 }
 
 export function acquireLock(statePath: string, command: string, opts: { watch?: boolean } = {}): Lock {
+  try {
+    return acquire(statePath, command, opts);
+  } catch (err) {
+    throw stateTrouble(err, lockPath(statePath)) ?? err;
+  }
+}
+
+function acquire(statePath: string, command: string, opts: { watch?: boolean }): Lock {
   const path = lockPath(statePath);
+  refuseFolder(path, 'the lock file');
   // The first folder made for the lock, if any: released with the lock while still empty, so a run
   // that never got to open the state (an app down, a config error) leaves nothing behind.
   const made = mkdirSync(dirname(path), { recursive: true, mode: 0o700 });

@@ -8,6 +8,7 @@ import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readSy
 import { dirname } from 'node:path';
 import { DatasyncError } from '../errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { refuseFolder, stateTrouble } from './trouble.js';
 
 export type StateDb = Database.Database;
 
@@ -35,6 +36,15 @@ export function openMemoryState(): StateDb {
 }
 
 export function openState(path: string, opts: { readonly?: boolean } = {}): StateDb {
+  try {
+    return openStateAt(path, opts);
+  } catch (err) {
+    throw stateTrouble(err, path) ?? err;
+  }
+}
+
+function openStateAt(path: string, opts: { readonly?: boolean }): StateDb {
+  refuseFolder(path, 'the state');
   const fresh = !existsSync(path);
   if (fresh && opts.readonly) {
     throw stateError('STATE_MISSING', `no state file at ${path}`, 'run `datasync run` first to create it');
@@ -64,6 +74,8 @@ export function openState(path: string, opts: { readonly?: boolean } = {}): Stat
     if (!opts.readonly) migrate(db);
   } catch (err) {
     if (err instanceof DatasyncError) throw err;
+    const trouble = stateTrouble(err, path);
+    if (trouble) throw trouble;
     throw stateError('STATE_DAMAGED', `the state file ${path} cannot be read: ${(err as Error).message}`, DAMAGED_HINT);
   }
   return db;
@@ -94,6 +106,8 @@ function createState(path: string): void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   } catch (err) {
+    const trouble = stateTrouble(err, path);
+    if (trouble) throw trouble;
     throw stateError('STATE_CREATE_FAILED', `cannot create the state file ${path}: ${(err as Error).message}`,
       'check that its folder is writable, or point `state:` in the YAML at another file');
   } finally {

@@ -4,38 +4,13 @@
  * untouched and exit 3 with the reason; once there is room, the next run
  * finishes the job without a duplicate.
  */
-import { execa } from 'execa';
-import { mkdirSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { crmCsv, duplicates, insertPeople, person, stateRows } from './crm-csv.js';
+import { useMounts } from './mounts.js';
 import { useWorkspaces } from './support.js';
 
 const workspace = useWorkspaces();
-const mounted: string[] = [];
-
-/** Mounts a tmpfs of `size` at `dir` (as root, else through `sudo -n`); the test fails when neither may mount. */
-async function mountTmpfs(dir: string, size: string): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  const args = ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir];
-  const asRoot = await execa('mount', args, { reject: false });
-  if (asRoot.exitCode !== 0) {
-    const viaSudo = await execa('sudo', ['-n', 'mount', ...args], { reject: false });
-    if (viaSudo.exitCode !== 0) throw new Error(`the disk-full test needs to mount a tmpfs (run as root or with sudo): ${asRoot.stderr} / ${viaSudo.stderr}`);
-  }
-  mounted.push(dir);
-}
-
-async function remount(dir: string, size: string): Promise<void> {
-  const r = await execa('mount', ['-o', `remount,size=${size}`, dir], { reject: false });
-  if (r.exitCode !== 0) await execa('sudo', ['-n', 'mount', '-o', `remount,size=${size}`, dir]);
-}
-
-afterEach(async () => {
-  for (const dir of mounted.splice(0)) {
-    const r = await execa('umount', [dir], { reject: false });
-    if (r.exitCode !== 0) await execa('sudo', ['-n', 'umount', dir], { reject: false });
-  }
-});
+const { mountTmpfs, remount } = useMounts();
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => person(from + k));
 
@@ -71,7 +46,7 @@ describe('a full disk', () => {
     expect(linked.length).toBeGreaterThanOrEqual(linksBefore);
     expect(linked).toEqual(rows.map((r) => r.id!).sort());
 
-    await remount(w.path('small'), '8m');
+    await remount(w.path('small'), 'size=8m');
     const again = await w.run('run');
     expect(again.exitCode, again.stderr).toBe(0);
     const final = s.csv();
