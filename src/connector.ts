@@ -197,7 +197,12 @@ export interface Connector {
    * read whole, or written by the connector, so it need not be checked again.
    */
   check(known?: KnownCursors): Promise<void>;
-  describe(): Promise<ObjectSpec[]>;
+  /**
+   * The objects and their fields. `objects`: the ones a run syncs; a
+   * connector may then read only what those need (a HubSpot credential may
+   * lack the scopes of the others).
+   */
+  describe(objects?: string[]): Promise<ObjectSpec[]>;
   /** Pages through records, oldest change first when `since` is given. */
   read(object: string, opts: ReadOptions): AsyncIterable<ReadBatch>;
   /**

@@ -8,6 +8,7 @@
  *   overlap_ms: 300000                  # optional: how far back each incremental read starts (default 5 min, see DEFAULT_OVERLAP_MS)
  *   timeout_ms: 60000                   # optional: per request, headers and body (default 60 s)
  *   deletion_check: 1h                  # optional: how often the deletion check reads every linked record (default 1h; 0 = every pass)
+ *   daily_reserve: 10%                  # optional: daily calls left to the account's other apps (a count or a %; 0 = off)
  *
  * A credential stored by `datasync connect` arrives as `credential:` with the
  * same shape (`{ token }` or `{ oauth: {...} }`) and wins over the YAML keys.
@@ -15,6 +16,7 @@
 import type { ConnectionConfig } from '../../src/connector.js';
 import { DURATION_HINT, parseDuration } from '../../src/config/duration.js';
 import { configError } from '../../src/errors.js';
+import { DEFAULT_DAILY_RESERVE, parseDailyReserve, type DailyReserve } from '../../src/http/daily-budget.js';
 
 export const DEFAULT_BASE_URL = 'https://api.hubapi.com';
 
@@ -49,6 +51,7 @@ export interface HubSpotSettings {
   timeoutMs?: number;
   /** At most one deletion check (a batch read per 100 linked records) per this many ms per sync side. */
   deletionCheckMs: number;
+  dailyReserve: DailyReserve;
 }
 
 /**
@@ -87,6 +90,12 @@ export function parseSettings(config: ConnectionConfig): HubSpotSettings {
     }
   }
 
+  let dailyReserve = DEFAULT_DAILY_RESERVE;
+  if (config.daily_reserve !== undefined) {
+    const parsed = parseDailyReserve(config.daily_reserve);
+    if (!parsed) throw configError('CONFIG_INVALID', `${where}.daily_reserve: expected a number of calls (e.g. 20000) or a share such as 10%`);
+    dailyReserve = parsed;
+  }
 
   let deletionCheckMs = DEFAULT_DELETION_CHECK_MS;
   if (config.deletion_check !== undefined) {
@@ -96,7 +105,7 @@ export function parseSettings(config: ConnectionConfig): HubSpotSettings {
     deletionCheckMs = ms;
   }
 
-  return { name: config.name, baseUrl: baseUrl.replace(/\/+$/, ''), credential: parseCredential(source, where), overlapMs, timeoutMs, deletionCheckMs };
+  return { name: config.name, baseUrl: baseUrl.replace(/\/+$/, ''), credential: parseCredential(source, where), overlapMs, timeoutMs, deletionCheckMs, dailyReserve };
 }
 
 function parseCredential(source: Record<string, unknown>, where: string): HubSpotCredential {

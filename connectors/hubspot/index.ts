@@ -11,7 +11,7 @@ import type { Dispatcher } from 'undici';
 import type {
   Connector, ConnectorContext, ConnectorFactory, ConnectionConfig, Departure, FieldType, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, WriteOp, WriteResult,
 } from '../../src/connector.js';
-import { appError, configError } from '../../src/errors.js';
+import { appError, configError, DatasyncError } from '../../src/errors.js';
 import { HttpClient, type HttpStats } from '../../src/http/client.js';
 import { realClock, type Clock } from '../../src/http/clock.js';
 import { HttpError } from '../../src/http/errors.js';
@@ -22,7 +22,7 @@ import { parseSettings, type HubSpotSettings } from './config.js';
 import { findDepartures } from './departures.js';
 import { OBJECTS, toFieldSpecs, type HubSpotObject, type HubSpotProperty } from './properties.js';
 import { changesSince, DEFAULT_TUNING, fullScan, readByIds, V3, type ReadPlan, type ReadTuning } from './read.js';
-import { writeRecords } from './write.js';
+import { CREATION_KEY, writeRecords } from './write.js';
 
 export type { CredentialRefreshHook, OAuthTokens } from './auth.js';
 
@@ -43,7 +43,8 @@ export class HubSpotConnector implements Connector {
   private readonly http: HttpClient;
   private readonly settings: HubSpotSettings;
   private readonly tuning: ReadTuning;
-  private specs?: Promise<ObjectSpec[]>;
+  /** Per object: its spec, read from its property catalogue once. */
+  private readonly specs = new Map<string, Promise<Described>>();
 
   constructor(config: ConnectionConfig, ctx: ConnectorContext, options: HubSpotOptions = {}) {
     this.settings = parseSettings(config);
@@ -53,7 +54,7 @@ export class HubSpotConnector implements Connector {
     const auth = tokenProvider(this.settings.credential, { client: () => this.http, clock, onRefresh: hook });
     this.http = new HttpClient({
       app: 'HubSpot', baseUrl: this.settings.baseUrl, auth, limits: options.limits, retry: options.retry,
-      timeoutMs: options.timeoutMs ?? this.settings.timeoutMs, onWait: ctx.onWait, signal: ctx.signal, dispatcher: options.dispatcher, clock,
+      timeoutMs: options.timeoutMs ?? this.settings.timeoutMs, dailyReserve: this.settings.dailyReserve, onWait: ctx.onWait, signal: ctx.signal, dispatcher: options.dispatcher, clock,
     });
   }
 
@@ -66,6 +67,8 @@ export class HubSpotConnector implements Connector {
     try {
       await this.http.get(`${V3}/contacts`, { class: 'read', query: { limit: 1, properties: 'hs_object_id' } });
     } catch (err) {
+      // The credential is good (a bad one is a 401); it only lacks contact scopes, which a sync may not need.
+      if (err instanceof DatasyncError && err.code === 'MISSING_SCOPES') return;
       if (err instanceof HttpError) {
         throw appError('APP_CHECK_FAILED', `HubSpot at ${this.settings.baseUrl} did not accept the check: ${err.message}`, { transient: err.transient });
       }
@@ -73,9 +76,23 @@ export class HubSpotConnector implements Connector {
     }
   }
 
-  describe(): Promise<ObjectSpec[]> {
-    this.specs ??= this.loadSpecs().catch((err) => { this.specs = undefined; throw err; });
-    return this.specs;
+  /**
+   * The objects' specs from their property catalogues. Given `objects` (the
+   * ones a run syncs), only their catalogues are read, and a catalogue the
+   * credential may not read stops with MISSING_SCOPES naming the scope.
+   * Without (connect, configure), every object the credential may read.
+   */
+  async describe(objects?: string[]): Promise<ObjectSpec[]> {
+    if (objects) return Promise.all([...new Set(objects)].map(async (o) => (await this.described(o)).spec));
+    const out: ObjectSpec[] = [];
+    for (const name of Object.keys(OBJECTS)) {
+      try {
+        out.push((await this.described(name)).spec);
+      } catch (err) {
+        if (!(err instanceof DatasyncError && err.code === 'MISSING_SCOPES')) throw err;
+      }
+    }
+    return out;
   }
 
   async *read(object: string, opts: ReadOptions): AsyncGenerator<ReadBatch> {
@@ -121,7 +138,8 @@ export class HubSpotConnector implements Connector {
   async write(object: string, ops: WriteOp[]): Promise<WriteResult[]> {
     const obj = this.objectOf(object);
     const spec = await this.specOf(object);
-    return writeRecords({ http: this.http, object: obj, types: typesOf(spec) }, ops);
+    const { creationKey } = await this.described(object);
+    return writeRecords({ http: this.http, object: obj, types: typesOf(spec), creationKey }, ops);
   }
 
   async close(): Promise<void> {
@@ -139,24 +157,37 @@ export class HubSpotConnector implements Connector {
   }
 
   private async specOf(object: string): Promise<ObjectSpec> {
-    return (await this.describe()).find((s) => s.name === object)!;
+    return (await this.described(object)).spec;
   }
 
-  private async loadSpecs(): Promise<ObjectSpec[]> {
-    const specs: ObjectSpec[] = [];
-    for (const obj of Object.values(OBJECTS)) {
-      const res = await this.http.get<{ results?: HubSpotProperty[] }>(`/crm/v3/properties/${obj.name}`, { class: 'read' });
-      specs.push({
+  private described(object: string): Promise<Described> {
+    const obj = this.objectOf(object);
+    let p = this.specs.get(obj.name);
+    if (!p) {
+      p = this.loadSpec(obj).catch((err: unknown) => { this.specs.delete(obj.name); throw err; });
+      this.specs.set(obj.name, p);
+    }
+    return p;
+  }
+
+  private async loadSpec(obj: HubSpotObject): Promise<Described> {
+    const res = await this.http.get<{ results?: HubSpotProperty[] }>(`/crm/v3/properties/${obj.name}`, { class: 'read' });
+    const raw = res.body?.results ?? [];
+    return {
+      spec: {
         name: obj.name,
         label: obj.label,
-        fields: toFieldSpecs(obj.name, res.body?.results ?? []),
+        fields: toFieldSpecs(obj.name, raw),
         associations: obj.associations.map(({ name, object, single }) => ({ name, object, single })),
         capabilities: { create: true, update: true, changeCursor: true },
-      });
-    }
-    return specs;
+      },
+      // Hidden or not, the property makes creates idempotent (write.ts).
+      creationKey: raw.some((p) => p?.name === CREATION_KEY),
+    };
   }
 }
+
+interface Described { spec: ObjectSpec; creationKey: boolean }
 
 function typesOf(spec: ObjectSpec): Map<string, FieldType> {
   return new Map(spec.fields.map((f) => [f.name, f.type]));

@@ -47,6 +47,8 @@ export interface WritePlan {
   http: HttpClient;
   object: HubSpotObject;
   types: Map<string, FieldType>;
+  /** The portal has `hs_unique_creation_key` on this object. */
+  creationKey?: boolean;
 }
 
 type Outcome = { ok: true; id: string } | { ok: false; reason: string; existingId?: string };
@@ -56,7 +58,7 @@ interface BatchBody { results?: Array<{ id: string; properties?: Record<string, 
 
 export async function writeRecords(plan: WritePlan, ops: WriteOp[]): Promise<WriteResult[]> {
   const outcomes = new Map<string, Outcome>();
-  const keyed = plan.types.has(CREATION_KEY);
+  const keyed = plan.creationKey ?? plan.types.has(CREATION_KEY);
   const toInput = (op: WriteOp): Input => {
     const properties = serialize(plan, op.fields, op.kind === 'create');
     if (op.kind === 'create' && keyed) properties[CREATION_KEY] = op.key ?? `datasync-${randomUUID()}`;

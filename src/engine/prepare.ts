@@ -56,7 +56,9 @@ export async function prepare(config: Config, syncs: SyncConfig[], ctx: Connecto
     }
     await Promise.all([...connectors].map(([name, c]) => c.check(cursors?.(name))));
     const described = new Map<string, ObjectSpec[]>();
-    await Promise.all([...connectors].map(async ([name, c]) => described.set(name, await c.describe())));
+    // Only the objects synced with each connection: reading the others may need permissions a run does not.
+    const objectsOf = (name: string) => [...new Set(syncs.filter((s) => s.between.includes(name)).map((s) => s.object))];
+    await Promise.all([...connectors].map(async ([name, c]) => described.set(name, await c.describe(objectsOf(name)))));
 
     const problems: string[] = [];
     const prepared: PreparedSync[] = [];

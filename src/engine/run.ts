@@ -148,8 +148,10 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
         const w = waiting as { reason: string } | null;
         summaries.push({ ...emptySummary(ctx), outcome: 'error', error: { code: err.code, message: err.message, hint: err.hint } });
         if (!dryRun) {
-          const queued = err.transient && w !== null && /rate limit/i.test(w.reason);
-          store.setSyncStatus(sync.name, queued ? 'queued' : 'error', queued ? `rate limit: ${err.message}` : err.message);
+          // Out of the day's calls (HubSpot's limit, or the reserve kept for other apps): it waits, it is not broken.
+          const daily = err.code === 'DAILY_BUDGET_RESERVE' || err.code === 'RATE_LIMIT_DAILY';
+          const queued = daily || (err.transient && w !== null && /rate limit/i.test(w.reason));
+          store.setSyncStatus(sync.name, queued ? 'queued' : 'error', daily ? `daily budget: ${err.message}` : queued ? `rate limit: ${err.message}` : err.message);
         }
       }
     }
@@ -245,7 +247,11 @@ function recordAppDown(config: Config, syncs: { name: string; enabled: boolean }
   const db = openState(config.state);
   try {
     const store = new StateStore(db);
-    for (const s of syncs) if (s.enabled && store.isEnabled(s.name) && store.getSync(s.name)) store.setSyncStatus(s.name, 'error', err.message);
+    const daily = err.code === 'DAILY_BUDGET_RESERVE' || err.code === 'RATE_LIMIT_DAILY';
+    for (const s of syncs) {
+      if (!s.enabled || !store.isEnabled(s.name) || !store.getSync(s.name)) continue;
+      store.setSyncStatus(s.name, daily ? 'queued' : 'error', daily ? `daily budget: ${err.message}` : err.message);
+    }
   } finally {
     db.close();
   }

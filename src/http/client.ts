@@ -6,6 +6,7 @@
 import { Pool, request, type Dispatcher } from 'undici';
 import { appError, DatasyncError } from '../errors.js';
 import { abortReason, realClock, type Clock } from './clock.js';
+import { DailyBudget, type DailyReserve } from './daily-budget.js';
 import { AnswerLostError, displayPath, HttpError, makeScrubber } from './errors.js';
 import { HUBSPOT_LIMITS, Pacer, REQUEST_CLASSES, type PacerOptions, type RequestClass } from './pacer.js';
 import { backoffMs, classifyNetworkError, decideNetworkError, decideResponse, DEFAULT_RETRY, errorCode, parseErrorBody, parseRetryAfter, type RetryPolicy } from './retry.js';
@@ -22,7 +23,7 @@ export interface TokenProvider {
   secrets(): Array<string | undefined>;
 }
 
-export interface RateLimitHeaders { max: string; remaining: string; intervalMs: string }
+export interface RateLimitHeaders { max: string; remaining: string; intervalMs: string; daily?: string; dailyRemaining?: string }
 
 export interface HttpClientOptions {
   /** The app's name in messages, e.g. 'HubSpot'. */
@@ -35,6 +36,8 @@ export interface HttpClientOptions {
   retry?: Partial<RetryPolicy>;
   /** Per attempt, headers and body together. */
   timeoutMs?: number;
+  /** Calls of the daily allowance left to the account's other apps (daily-budget.ts). */
+  dailyReserve?: DailyReserve;
   onWait?: (reason: string, ms: number) => void;
   signal?: AbortSignal;
   /** For tests (undici MockAgent); otherwise a Pool on the base URL's origin. */
@@ -47,6 +50,8 @@ export const HUBSPOT_RATE_HEADERS: RateLimitHeaders = {
   max: 'x-hubspot-ratelimit-max',
   remaining: 'x-hubspot-ratelimit-remaining',
   intervalMs: 'x-hubspot-ratelimit-interval-milliseconds',
+  daily: 'x-hubspot-ratelimit-daily',
+  dailyRemaining: 'x-hubspot-ratelimit-daily-remaining',
 };
 
 export type Query = Record<string, string | number | boolean | string[] | undefined>;
@@ -100,6 +105,7 @@ export class HttpClient {
   private readonly prefix: string;
   private readonly origin: string;
   private readonly scrub: (s: string) => string;
+  private readonly budget?: DailyBudget;
   private readonly counters: HttpStats = {
     requests: Object.fromEntries(REQUEST_CLASSES.map((c) => [c, 0])) as Record<RequestClass, number>,
     total: 0, rateLimited: 0, retries: 0, waitedMs: 0,
@@ -116,6 +122,7 @@ export class HttpClient {
     this.ownsDispatcher = !opts.dispatcher;
     this.dispatcher = opts.dispatcher ?? new Pool(this.origin, { connections: 8, keepAliveTimeout: 10_000 });
     this.scrub = makeScrubber(() => opts.auth?.secrets() ?? []);
+    if (opts.dailyReserve) this.budget = new DailyBudget(opts.dailyReserve);
   }
 
   get baseUrl(): string { return this.opts.baseUrl; }
@@ -139,6 +146,7 @@ export class HttpClient {
     let refreshed = false;
     for (let sent = 0; ; sent++) {
       this.throwIfAborted();
+      this.throwIfOverBudget();
       if (sent > 0) this.counters.retries++;
       const slot = await this.pacer.acquire(o.class, (ms) => this.noteWait('rate limit', ms), this.opts.signal);
       this.counters.requests[o.class]++;
@@ -227,7 +235,9 @@ export class HttpClient {
           hint: 'check the token (or run `datasync connect` again); it must belong to the right account',
         });
       case 'scopes': {
-        const scopes = error.requiredScopes?.length ? `; it needs the scopes ${error.requiredScopes.join(', ')}` : '';
+        // HubSpot lists alternatives: "One or more of the following scopes are required."
+        const list = error.requiredScopes ?? [];
+        const scopes = list.length === 0 ? '' : `; it needs the scope ${list.length > 1 ? `${list.join(' or ')}` : list[0]}`;
         return appError('MISSING_SCOPES', `${app} refused ${method} ${path} (403): the credential is not allowed${scopes}${detail}${corr}`, {
           hint: 'grant the missing scopes to the private app or OAuth app, then run again',
         });
@@ -279,6 +289,7 @@ export class HttpClient {
       const n = Number(Array.isArray(v) ? v[0] : v);
       return v === undefined || !Number.isFinite(n) ? undefined : n;
     };
+    if (names.dailyRemaining) this.budget?.observe(names.daily ? num(names.daily) : undefined, num(names.dailyRemaining));
     const o = { max: num(names.max), remaining: num(names.remaining), windowMs: num(names.intervalMs) };
     if (o.max !== undefined || o.remaining !== undefined) this.pacer.observe(cls, o);
   }
@@ -291,6 +302,15 @@ export class HttpClient {
   private async wait(reason: string, ms: number): Promise<void> {
     this.noteWait(reason, ms);
     await this.clock.sleep(ms, this.opts.signal);
+  }
+
+  private throwIfOverBudget(): void {
+    const low = this.budget?.refusal();
+    if (!low) return;
+    const n = (x: number) => x.toLocaleString('en-US');
+    throw appError('DAILY_BUDGET_RESERVE',
+      `${this.opts.app}'s daily API budget is down to ${n(low.remaining)} of ${n(low.allowance)} calls, within the reserve of ${n(low.reserve)} kept for the account's other apps; the sync waits until the allowance resets`,
+      { transient: true, hint: 'the daily allowance resets at midnight in the account time zone; daily_reserve on the connection sets the reserve (0 turns it off)' });
   }
 
   private throwIfAborted(): void {

@@ -183,12 +183,22 @@ describe('hubspot connector against the emulator', () => {
     expect(b.batches.flatMap((x) => x.records).length).toBe(120);
   });
 
-  it('stops with a transient error on the daily limit', async () => {
+  it('stops with a transient error on the daily limit (reserve off)', async () => {
     s = await setup({ dailyLimit: 2 });
-    await s.conn.check();
-    await s.conn.check();
-    const err = await s.conn.check().then(() => undefined, (e: unknown) => e);
+    const conn = s.connect({ daily_reserve: 0 });
+    await conn.check();
+    await conn.check();
+    const err = await conn.check().then(() => undefined, (e: unknown) => e);
     expect(err).toMatchObject({ kind: 'app', code: 'RATE_LIMIT_DAILY', transient: true });
+  });
+
+  it('keeps the daily reserve: no request once the remaining calls are within it', async () => {
+    s = await setup({ dailyLimit: 20 });
+    const conn = s.connect({ daily_reserve: '50%' });
+    for (let i = 0; i < 10; i++) await conn.check();
+    const err = await conn.check().then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'app', code: 'DAILY_BUDGET_RESERVE', transient: true });
+    expect(s.emu.stats().total).toBe(10);
   });
 
   it('missing() finds archived and unknown ids; get() leaves them out', async () => {
