@@ -12,7 +12,10 @@ export const hubspotOptions = z.strictObject({
     expires_at: z.union([z.number(), z.string()]).optional().describe('epoch ms or an ISO date'),
   }).optional().describe('an OAuth app\'s credentials, instead of token'),
   base_url: z.string().min(1).default('https://api.hubapi.com').describe('the API address; the bundled emulator\'s, e.g. http://127.0.0.1:4010'),
-  overlap_ms: z.number().int().min(0).default(30000).describe('how far back each incremental read starts, in ms (default 30000)'),
+  overlap_ms: z.number().int().min(0).default(300000).describe('how far back each incremental read starts, in ms: search lags behind writes (default 300000, 5 minutes)'),
+  timeout_ms: z.number().int().min(100).default(60000).describe('how long one request may take, headers and body, in ms (default 60000)'),
+  daily_reserve: z.union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)?\s*%$|^\d+$/)]).default('10%')
+    .describe('daily API calls left to the account\'s other apps: a number of calls or a share such as 10%; below it the sync waits as Queued (0 = off; default 10%)'),
   deletion_check: z.union([z.number().min(0), z.string().min(1)]).default('1h')
     .describe('how often the deletion check reads every linked record (a call per 100): a duration such as 1h or 30m, or 0 for every pass (default 1h)'),
 }).describe('a HubSpot portal (CRM API v3/v4); changes found by lastmodifieddate');
