@@ -102,6 +102,18 @@ describe('dynamics connector', () => {
     expect(read!.fields.customertypecode).toBe('5');
   });
 
+  it('deals are opportunities: amount, close date and the account as company round-trip', async () => {
+    const { emu, conn } = await setup();
+    const account = emu.store.create('accounts', { name: 'Contoso' });
+    const deals = (await conn.describe()).find((s) => s.name === 'deals')!;
+    expect(deals.fields.find((f) => f.name === 'estimatedvalue')).toMatchObject({ type: 'number', role: 'amount' });
+    expect(deals.associations).toEqual([{ name: 'company', object: 'companies', single: true }]);
+    const [made] = await conn.write('deals', [{ kind: 'create', ref: 'd', fields: { name: 'Big deal', estimatedvalue: 5000, estimatedclosedate: '2025-03-31' }, associations: { company: [account] } }]);
+    expect(made).toMatchObject({ ok: true });
+    const [deal] = await conn.get('deals', [made!.ok ? made!.id : ''], { fields: ['name', 'estimatedvalue', 'estimatedclosedate'], associations: ['company'] });
+    expect(deal).toMatchObject({ fields: { name: 'Big deal', estimatedvalue: 5000, estimatedclosedate: '2025-03-31' }, associations: { company: [account] } });
+  });
+
   it('keeps the client secret out of errors', async () => {
     const secret = 'super-secret-value-1234';
     await setup({}, secret);
