@@ -27,6 +27,8 @@ export interface SyncHealth {
   /** True when the last successful pass is older than three intervals. */
   stale: boolean;
   mappings: MappingRow[];
+  /** Connection → how it finds changes in the object, as `connect` found it (postgres). */
+  changes?: Record<string, string>;
   failed?: HealthGroup[];
   excluded?: HealthGroup[];
   /** `how`: `deleted in hubspot`, or why where the app said (`merged in hubspot into #12`, `deleted in hubspot (privacy): …`). */
@@ -89,6 +91,11 @@ export function health(config: Config, opts: { sync?: string; failed?: boolean; 
         stale,
         mappings: row?.mappings ? JSON.parse(row.mappings) as MappingRow[] : [],
       };
+      for (const conn of s.between) {
+        const info = store?.getConnection(conn)?.info as { objects?: { name: string; changes?: string }[] } | null | undefined;
+        const found = info?.objects?.find((o) => o.name === s.object)?.changes;
+        if (found) (h.changes ??= {})[conn] = found;
+      }
       const warned = lastWarnings(last?.warnings ?? null);
       if (warned.length > 0) h.warnings = warned;
       if (opts.failed && store) h.failed = group(store.listStatuses(s.name, 'failed'), side, true);

@@ -87,6 +87,12 @@ describePg('postgres end to end', () => {
     const logged = await cli(w, ['connect', 'postgres', '--name', 'db', '--force', '--url-env', 'DATABASE_URL', '--object', 'contacts=crm.people', '--install-triggers']);
     expect(logged.exitCode, logged.stderr).toBe(0);
     expect(logged.stdout).toContain('contacts: changes found by change log (trigger)');
+    // health says it too, for the syncs of that object.
+    const yaml = w.readText('sync.yaml').replace('syncs: []', `syncs: ${JSON.stringify([{ name: 'contacts', object: 'contacts', between: ['hubspot', 'db'], direction: 'two-way' }])}`)
+      .replace('connections:', `connections:\n  hubspot:\n    app: hubspot\n    token: \${HUBSPOT_TOKEN}\n    base_url: ${emu.url}`);
+    w.writeText('sync.yaml', yaml);
+    const health = await cli(w, ['health']);
+    expect(health.stdout, health.stderr).toContain('contacts: db finds changes by change log (trigger)');
   });
 
   it('HubSpot ↔ Postgres both ways: creates in each, a second run changes nothing, an edit and a deletion in Postgres are found from the change log', async () => {

@@ -41,6 +41,7 @@ export function renderHealth(report: HealthReport, style: Style): string {
         out.push(`  ${s.between[0]}.${m.a} ${arrow} ${s.between[1]}.${m.b}  (${m.types}${m.note ? `; ${m.note}` : ''})`);
       }
     }
+    for (const [conn, how] of Object.entries(s.changes ?? {})) out.push(`${s.name}: ${conn} finds changes by ${how}`);
     if (s.failed) append(out, groups(`${s.name}: failed records`, s.failed, style, true));
     if (s.excluded) append(out, groups(`${s.name}: excluded records`, s.excluded, style, false));
     if (s.deleted && s.deleted.length > 0) {
