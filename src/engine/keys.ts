@@ -7,16 +7,25 @@ import type { FieldSpec, Fields, ObjectSpec, StandardRole, Value } from '../conn
 import type { SyncConfig } from '../config/types.js';
 
 /** Trimmed and lower-cased. */
+/**
+ * An email as people mean it: Unicode NFKC (a full-width ａ is a), invisible
+ * format characters (a zero-width space pasted from a web page, a BOM, a soft
+ * hyphen: Unicode category Cf) removed, trimmed, lower case. Without this,
+ * `ann\u200b@x.se` looked like a valid address of its own and was created as
+ * a second Ann.
+ */
 export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
+  return visible(email).trim().toLowerCase();
 }
+
+const visible = (s: string) => s.normalize('NFKC').replace(/\p{Cf}/gu, '');
 
 /**
  * A pragmatic check, not RFC 5322: exactly one @, a non-empty local part, a
  * domain of at least two non-empty dot-separated labels, and no whitespace.
  */
 export function isValidEmail(email: string): boolean {
-  const e = email.trim();
+  const e = visible(email).trim();
   if (/\s/.test(e)) return false;
   const parts = e.split('@');
   if (parts.length !== 2) return false;

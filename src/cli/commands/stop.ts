@@ -22,14 +22,31 @@ function findSync(config: Config, name: string | undefined) {
   return sync;
 }
 
-async function confirmDelete(name: string, yes: boolean | undefined): Promise<boolean> {
+/**
+ * Under `match: none` the links are the only thing that pairs records: once
+ * forgotten, the next run creates every record of each side in the other
+ * app again. Said before anything is forgotten.
+ */
+function rematchWarning(sync: Config['syncs'][number]): string | null {
+  return sync.match === 'none'
+    ? `"${sync.name}" has \`match: none\`: nothing pairs its records again, so the next run would create every record of `
+      + `${sync.between[0]} in ${sync.between[1]} and of ${sync.between[1]} in ${sync.between[0]} once more (duplicates of all of them)`
+    : null;
+}
+
+async function confirmDelete(sync: Config['syncs'][number], yes: boolean | undefined): Promise<boolean> {
+  const warning = rematchWarning(sync);
+  if (warning) process.stderr.write(`datasync: warning: ${warning}\n`);
   if (yes) return true;
   if (!process.stdin.isTTY) {
-    throw configError('CONFIRM_NEEDED', `stop --delete forgets every link of "${name}" and cannot be undone`,
+    throw configError('CONFIRM_NEEDED', `stop --delete forgets every link of "${sync.name}" and cannot be undone${warning ? `; ${warning}` : ''}`,
       { hint: 'add --yes to confirm when there is no terminal' });
   }
   const { confirm } = await import('@inquirer/prompts');
-  return confirm({ message: `Forget every link, base, cursor and the history of "${name}"? Records in the apps are not touched.`, default: false });
+  return confirm({
+    message: `Forget every link, base, cursor and the history of "${sync.name}"? Records in the apps are not touched.${warning ? ' The next run would create every record again.' : ''}`,
+    default: false,
+  });
 }
 
 export default async function stop(flags: { delete?: boolean; yes?: boolean }, global: GlobalOptions, args: string[]): Promise<number> {
@@ -42,7 +59,7 @@ export default async function stop(flags: { delete?: boolean; yes?: boolean }, g
         throw new DatasyncError('lock', 'LOCKED', `a run is in progress: ${describeHolder(holder)}`,
           { hint: `run \`datasync stop ${sync.name}\` first, wait for the run to end, then --delete` });
       }
-      if (!(await confirmDelete(sync.name, flags.yes))) {
+      if (!(await confirmDelete(sync, flags.yes))) {
         process.stderr.write('nothing deleted\n');
         return 0;
       }
