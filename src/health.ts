@@ -40,6 +40,8 @@ export interface SyncHealth {
 export interface HealthRecord {
   connection: string;
   id: string;
+  /** What a person recognises the record by: its email, domain or name (from its match keys), when known. */
+  label?: string;
   /** The full reason, e.g. the app's message. */
   detail: string;
   attempts?: number;
@@ -48,6 +50,8 @@ export interface HealthRecord {
 
 export interface HealthGroup {
   reason: string;
+  /** What to do about records failed or excluded for this reason. */
+  advice: string;
   count: number;
   records: HealthRecord[];
 }
@@ -98,8 +102,9 @@ export function health(config: Config, opts: { sync?: string; failed?: boolean; 
       }
       const warned = lastWarnings(last?.warnings ?? null);
       if (warned.length > 0) h.warnings = warned;
-      if (opts.failed && store) h.failed = group(store.listStatuses(s.name, 'failed'), side, true);
-      if (opts.excluded && store) h.excluded = group(store.listStatuses(s.name, 'excluded'), side, false);
+      const label = (x: 'a' | 'b', id: string, reason: string) => labelOf(store!.keysOfRecord(s.name, x, id), reason);
+      if (opts.failed && store) h.failed = group(store.listStatuses(s.name, 'failed'), side, true, label);
+      if (opts.excluded && store) h.excluded = group(store.listStatuses(s.name, 'excluded'), side, false, label);
       if (store && h.counts.deletedLinks > 0) {
         h.deleted = store.deletedLinks(s.name).map((l) => ({ a: l.a_id, b: l.b_id, deletedIn: side(l.deleted), how: describeGone(l.gone, side(l.deleted)) }));
       }
@@ -167,18 +172,47 @@ function lastWarnings(json: string | null): string[] {
 
 const interrupted = () => ({ status: 'Queued' as const, text: 'Queued (the last run was interrupted; the next run resumes it)' });
 
-function group(rows: StatusRow[], side: (x: 'a' | 'b') => string, withRetry: boolean): HealthGroup[] {
+function group(rows: StatusRow[], side: (x: 'a' | 'b') => string, withRetry: boolean,
+  label: (x: 'a' | 'b', id: string, reason: string) => string | undefined): HealthGroup[] {
   const byReason = new Map<string, StatusRow[]>();
   for (const r of rows) {
     // Group "duplicate match key (email:x): also on 7" under one reason.
     const reason = r.reason.replace(/ \(.*$/, '');
     byReason.set(reason, [...(byReason.get(reason) ?? []), r]);
   }
+  // Natural order: crm#2 before crm#10.
+  const order = new Intl.Collator('en', { numeric: true });
   return [...byReason].sort((x, y) => y[1].length - x[1].length).map(([reason, list]) => ({
     reason,
+    advice: adviceFor(reason, list[0] ? side(list[0].side) : '', list[0]?.reason ?? reason),
     count: list.length,
-    records: list.map((r): HealthRecord => withRetry
-      ? { connection: side(r.side), id: r.record_id, detail: r.reason, attempts: r.attempts, nextRetryAt: r.next_retry_at }
-      : { connection: side(r.side), id: r.record_id, detail: r.reason }),
+    records: list
+      .sort((x, y) => order.compare(x.side, y.side) || order.compare(x.record_id, y.record_id))
+      .map((r): HealthRecord => {
+        const known = label(r.side, r.record_id, r.reason);
+        const base = { connection: side(r.side), id: r.record_id, ...(known ? { label: known } : {}), detail: r.reason };
+        return withRetry ? { ...base, attempts: r.attempts, nextRetryAt: r.next_retry_at } : base;
+      }),
   }));
+}
+
+/** The email, domain or name among a record's match keys (or named in its reason), for people. */
+function labelOf(keys: string[], reason: string): string | undefined {
+  const fromReason = /\((email|domain|name):([^)]*)\)/.exec(reason);
+  for (const kind of ['email', 'domain', 'name']) {
+    const key = keys.find((k) => k.startsWith(`${kind}:`));
+    if (key) return key.slice(kind.length + 1);
+  }
+  return fromReason?.[2];
+}
+
+/** For each reason, what a person can do about it. */
+function adviceFor(reason: string, connection: string, example: string): string {
+  const kind = /\((email|domain|name|[^:)]+):/.exec(example)?.[1] ?? 'key';
+  if (reason.startsWith('duplicate match key')) return `two or more ${connection} records share this ${kind}: merge them or change one; the next run pairs the one left`;
+  if (reason === 'no email') return `add an email to the record in ${connection}, or set rules.only_with_email: false for this sync`;
+  if (reason === 'invalid email') return `correct the email in ${connection}; the next run picks the change up`;
+  if (reason.startsWith('filter')) return `it does not pass this sync's filter for ${connection}: change the record or the filter in the sync file`;
+  if (/rejected it/.test(reason)) return 'fix the value the app refuses (its message is beside each record); the record is retried at the next run, or now with `datasync run --retry-failed`';
+  return 'see the reason beside each record; failed records are retried at the next run, or now with `datasync run --retry-failed`';
 }

@@ -318,6 +318,10 @@ export class StateStore {
     const count = (d: Side | null) => rows.find((r) => r.deleted === d)?.n ?? 0;
     return { live: count(null), deleted: { a: count('a'), b: count('b') } };
   }
+  /** The match keys of one record (`email:…`, `domain:…`, `name:…`). */
+  keysOfRecord(sync: string, side: Side, id: string): string[] {
+    return (this.q(`SELECT key FROM match_keys WHERE sync = ? AND side = ? AND record_id = ?`).all(sync, side, id) as { key: string }[]).map((r) => r.key);
+  }
   /** Live links neither of whose records is excluded now (a filter or rule took it out): what "in sync" counts. */
   countInSync(sync: string): number {
     return (this.q(`SELECT count(*) AS n FROM links l WHERE l.sync = ? AND l.deleted IS NULL

@@ -57,10 +57,10 @@ function groups(title: string, list: HealthGroup[], style: Style, failed: boolea
   if (list.length === 0) return [style.bold(`${title}: none`)];
   const out = [style.bold(title)];
   for (const g of list) {
-    out.push(`  ${failed ? style.red(g.reason) : g.reason} (${g.count})`);
+    out.push(`  ${failed ? style.red(g.reason) : g.reason} (${g.count})`, `    ${style.dim('what to do:')} ${g.advice}`);
     for (const r of g.records.slice(0, 20)) {
       const retry = failed && r.nextRetryAt ? `, attempt ${r.attempts}, next retry ${r.nextRetryAt}` : '';
-      out.push(`    ${r.connection}#${r.id}${r.detail !== g.reason ? `: ${r.detail}` : ''}${retry}`);
+      out.push(`    ${r.connection}#${r.id}${r.label ? ` (${r.label})` : ''}${r.detail !== g.reason ? `: ${r.detail}` : ''}${retry}`);
     }
     if (g.records.length > 20) out.push(`    … and ${g.records.length - 20} more (--json lists all)`);
   }
