@@ -46,6 +46,8 @@ export class DynamicsConnector implements Connector {
   private readonly login: HttpClient;
   private readonly settings: DynamicsSettings;
   private specs?: Promise<ObjectSpec[]>;
+  /** Per object, the ETag of each row as last read (conditional updates). */
+  private readonly etags = new Map<string, Map<string, string>>();
 
   constructor(config: ConnectionConfig, ctx: ConnectorContext, options: DynamicsOptions = {}) {
     this.settings = parseSettings(config);
@@ -97,6 +99,8 @@ export class DynamicsConnector implements Connector {
     return writeRecords({
       http: this.http, obj, types: typesOf(await this.specOf(object)), batchSize: this.settings.batchSize,
       entitySetOf: (o) => this.objectOf(o).entitySet,
+      etagOf: (id) => this.etagsOf(object).get(id.toLowerCase()),
+      forget: (id) => { this.etagsOf(object).delete(id.toLowerCase()); },
     }, ops);
   }
 
@@ -109,7 +113,14 @@ export class DynamicsConnector implements Connector {
     return {
       http: this.http, obj, fields: opts.fields, types: typesOf(await this.specOf(object)), pageSize: this.settings.pageSize,
       lookups: obj.lookups.filter((l) => opts.associations?.includes(l.name)),
+      onEtag: (id, etag) => { this.etagsOf(object).set(id.toLowerCase(), etag); },
     };
+  }
+
+  private etagsOf(object: string): Map<string, string> {
+    let m = this.etags.get(object);
+    if (!m) this.etags.set(object, (m = new Map()));
+    return m;
   }
 
   private objectOf(object: string): DynamicsObject {
@@ -141,7 +152,7 @@ export class DynamicsConnector implements Connector {
         name: obj.name, label: obj.label,
         fields: toFieldSpecs(obj, attributes, new Map(picklists.map((p) => [p.LogicalName, p]))),
         associations: obj.lookups.map((l) => ({ name: l.name, object: l.object, single: true })),
-        capabilities: { create: true, update: true, changeCursor: true, reportsDeletions: true },
+        capabilities: { create: true, update: true, changeCursor: true, reportsDeletions: true, conditionalUpdate: true },
       });
     }
     return specs;

@@ -28,6 +28,8 @@ export interface ReadPlan {
   types: Map<string, FieldType>;
   lookups: LookupSpec[];
   pageSize: number;
+  /** Called with each row's `@odata.etag` as it is read (conditional updates use it). */
+  onEtag?: (id: string, etag: string) => void;
 }
 
 interface Page { value?: Array<Record<string, unknown>>; '@odata.nextLink'?: string; '@odata.deltaLink'?: string }
@@ -56,6 +58,8 @@ export function toRecord(plan: ReadPlan, row: Record<string, unknown>): SourceRe
   const fields: SourceRecord['fields'] = {};
   for (const f of plan.fields) if (plan.types.has(f)) fields[f] = fromDataverse(row[f], plan.types.get(f));
   const record: SourceRecord = { id: String(row[plan.obj.primaryId]), fields };
+  const etag = row['@odata.etag'];
+  if (plan.onEtag && typeof etag === 'string') plan.onEtag(record.id, etag);
   if (plan.lookups.length > 0) {
     record.associations = {};
     for (const l of plan.lookups) {

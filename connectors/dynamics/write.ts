@@ -23,6 +23,10 @@ export interface WritePlan {
   /** datasync object → entity set, for `@odata.bind`. */
   entitySetOf: (object: string) => string;
   batchSize: number;
+  /** The ETag a row had when this connector last read it, if it did. */
+  etagOf?: (id: string) => string | undefined;
+  /** A row this connector wrote: the ETag it read is stale now. */
+  forget?: (id: string) => void;
 }
 
 function payload(plan: WritePlan, op: WriteOp): Record<string, unknown> {
@@ -45,15 +49,16 @@ function reasonOf(a: PartAnswer): string {
 
 export async function writeRecords(plan: WritePlan, ops: WriteOp[]): Promise<WriteResult[]> {
   const results: WriteResult[] = [];
-  const sendable: Array<{ op: WriteOp; id: string; part: BatchOperation }> = [];
+  const sendable: Array<{ op: WriteOp; id: string; conditional: boolean; part: BatchOperation }> = [];
   for (const op of ops) {
     if (op.kind === 'update' && !isGuid(op.id)) {
       results.push({ ref: op.ref, ok: false, reason: `not found: ${op.id} is not a ${plan.obj.logicalName} id` });
       continue;
     }
     const id = op.kind === 'create' ? randomUUID() : op.id;
-    const condition: Record<string, string> = op.kind === 'create' ? { 'If-None-Match': '*' } : { 'If-Match': '*' };
-    sendable.push({ op, id, part: { method: 'PATCH', path: `/${plan.obj.entitySet}(${id})`, headers: condition, body: payload(plan, op) } });
+    const etag = op.kind === 'update' && op.expect ? plan.etagOf?.(id) : undefined;
+    const condition: Record<string, string> = op.kind === 'create' ? { 'If-None-Match': '*' } : { 'If-Match': etag ?? '*' };
+    sendable.push({ op, id, conditional: etag !== undefined, part: { method: 'PATCH', path: `/${plan.obj.entitySet}(${id})`, headers: condition, body: payload(plan, op) } });
   }
   for (let i = 0; i < sendable.length; i += plan.batchSize) {
     const chunk = sendable.slice(i, i + plan.batchSize);
@@ -62,8 +67,12 @@ export async function writeRecords(plan: WritePlan, ops: WriteOp[]): Promise<Wri
       const a = answers[j];
       if (typeof a === 'string') results.push({ ref: c.op.ref, ok: false, reason: a });
       else if (!a) results.push({ ref: c.op.ref, ok: false, reason: 'Dynamics gave no answer for this record in the batch' });
-      else if (a.status < 300 || (c.op.kind === 'create' && a.status === 412)) results.push({ ref: c.op.ref, ok: true, id: c.id });
-      else results.push({ ref: c.op.ref, ok: false, reason: reasonOf(a) });
+      else if (a.status < 300 || (c.op.kind === 'create' && a.status === 412)) {
+        plan.forget?.(c.id);
+        results.push({ ref: c.op.ref, ok: true, id: c.id });
+      } else if (c.conditional && a.status === 412) {
+        results.push({ ref: c.op.ref, ok: false, changed: true, reason: 'changed in Dynamics since it was read' });
+      } else results.push({ ref: c.op.ref, ok: false, reason: reasonOf(a) });
     });
   }
   return results;
