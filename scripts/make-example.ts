@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { stringify } from 'csv-stringify/sync';
 import { prng, type Rng } from './prng.js';
+import { installTriggers } from '../connectors/sqlite/triggers.js';
 
 const SEED = 20240601;
 const COMPANIES_PER_GROUP = 130; // shared, CRM only, export only → 260 per side
@@ -159,6 +160,9 @@ function writeCrm(file: string, companies: Company[], contacts: Contact[], rng: 
       city TEXT, country TEXT, company_id INTEGER REFERENCES orgs(id), modified_at TEXT);
     CREATE INDEX people_modified ON people (modified_at);
   `);
+  // The triggers `datasync connect sqlite --install-triggers` installs: a plain UPDATE of a row
+  // (the README's "edit a row and run again") moves modified_at, so the next run finds it.
+  for (const table of ['orgs', 'people']) installTriggers(db, table, { name: 'modified_at', declared: 'TEXT', affinity: 'text', notNull: false, hasDefault: false });
   const org = db.prepare('INSERT INTO orgs VALUES (?, ?, ?, ?, ?, ?, ?)');
   const person = db.prepare('INSERT INTO people VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   db.transaction(() => {

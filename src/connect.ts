@@ -175,7 +175,7 @@ async function buildSettings(req: ConnectRequest, yamlBlock: Record<string, unkn
       }
       if (!req.path) return { settings: {}, credential: {} };
       const abs = path.resolve(req.path);
-      const settings = await discoverObjects(req.app, abs, req.objects ?? []);
+      const settings = await discoverObjects(req.app, abs, req.objects ?? [], req.installTriggers === true);
       return { settings, credential: {} };
     }
     case 'postgres': {

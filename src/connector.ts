@@ -90,6 +90,15 @@ export interface ObjectSpec {
      * engine need not ask `missing()` about every linked record.
      */
     reportsDeletions?: boolean;
+    /**
+     * true when a change can go unseen by the change cursor: it is a column
+     * another program must keep current (SQLite/PostgreSQL `updated_at`), and
+     * an UPDATE that leaves it alone is not listed. The engine then reads the
+     * whole object at least every `reconcile` (SyncConfig.reconcileMs) and
+     * compares each record's fingerprint with the one it stored, as HubSpot's
+     * own sync re-compares records with its copy.
+     */
+    cursorMisses?: boolean;
   };
 }
 

@@ -9,6 +9,7 @@ import { configError } from '../../src/errors.js';
 import { assignRoles, fieldSpec, type AssociationConfig, type ObjectConfigBase } from '../shared/object-config.js';
 import { labelFor } from '../shared/roles.js';
 import { quoteIdent, type Db } from './database.js';
+import { hasTriggers } from './triggers.js';
 
 export type Affinity = 'integer' | 'text' | 'blob' | 'real' | 'numeric';
 
@@ -29,6 +30,8 @@ export interface TableSchema {
   /** The table has a rowid (not WITHOUT ROWID), so an inserted row can be found again. */
   hasRowid: boolean;
   updatedAt?: Column;
+  /** datasync's triggers keep `updatedAt` current (triggers.ts): the change cursor misses nothing. */
+  touched: boolean;
   fields: FieldSpec[];
   fieldsByName: Map<string, FieldSpec>;
   columns: Map<string, Column>;
@@ -123,7 +126,7 @@ export function resolveTable(db: Db, connection: string, file: string, cfg: Sqli
       { readOnly: generated.has(c.name), unique: unique.has(c.name) });
   }));
   return {
-    object: cfg.name, table: cfg.table, id, idIsRowid, hasRowid, updatedAt, fields,
+    object: cfg.name, table: cfg.table, id, idIsRowid, hasRowid, updatedAt, touched: updatedAt !== undefined && hasTriggers(db, cfg.table), fields,
     fieldsByName: new Map(fields.map((f) => [f.name, f])), columns, associations: cfg.associations,
   };
 }
@@ -134,6 +137,19 @@ export function objectSpec(schema: TableSchema): ObjectSpec {
     label: labelFor(schema.object),
     fields: schema.fields,
     associations: schema.associations.map((a) => ({ name: a.name, object: a.object, single: true })),
-    capabilities: { create: true, update: true, changeCursor: schema.updatedAt !== undefined, conditionalUpdate: true },
+    capabilities: {
+      create: true, update: true, changeCursor: schema.updatedAt !== undefined, conditionalUpdate: true,
+      cursorMisses: schema.updatedAt !== undefined && !schema.touched,
+    },
+    changes: changesText(schema),
   };
+}
+
+/** How changes are found, for `connect` and `configure` (SPEC §7: say it for each table). */
+export function changesText(schema: Pick<TableSchema, 'table' | 'updatedAt' | 'touched'>): string {
+  if (!schema.updatedAt) return `comparing the whole table ${schema.table} with the last run, every run (no updated_at column)`;
+  const col = schema.updatedAt.name;
+  if (schema.touched) return `the ${col} column, kept current by datasync's triggers on ${schema.table}: every UPDATE and INSERT counts`;
+  return `the ${col} column; an edit that leaves ${col} as it was is found by the full comparison ` +
+    'every `reconcile` (1h by default), or at once after `datasync connect sqlite --install-triggers` installs triggers that keep it current';
 }

@@ -63,7 +63,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--code <code>', 'with --oauth: the authorization code (asked for when missing)')
     .option('--url <url>', 'postgres: the database URL postgres://USER:PASSWORD@HOST:PORT/DATABASE (prefer --url-env)')
     .option('--url-env <var>', 'postgres: read the URL from this variable; the YAML then says url: ${VAR}')
-    .option('--install-triggers', 'postgres: install the change-log triggers on the tables (see docs/postgres.md)')
+    .option('--install-triggers', 'postgres: install the change-log triggers on the tables (see docs/postgres.md); sqlite: triggers that keep each updated_at column current, so an UPDATE that leaves it alone is found on the next run')
     .option('--force', 'replace a stored connection of the same name')
     .option('--list', 'list the stored connections (secrets shown as their last four characters at most)')
     .option('--remove <name>', 'remove a stored connection (refused while a sync in the YAML uses it)')

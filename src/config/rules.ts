@@ -211,6 +211,7 @@ function checkSync(raw: Raw, at: Path, connectionNames: string[], check: Checker
     filters,
     associations,
     clears,
+    reconcileMs: parseDuration(field(raw, 'reconcile') ?? '1h') ?? 3_600_000,
     suspectDeletions: Number(suspect.slice(0, -1)) / 100,
     enabled,
     where: check.src.at(at),

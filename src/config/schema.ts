@@ -81,6 +81,9 @@ export const syncSchema = z
     clears: z.enum(['keep', 'propagate']).default('keep').describe('whether clearing a field clears it in the other app'),
     suspect_deletions: z.string().regex(/^\d{1,3}(\.\d+)?%$/, { error: 'expected a percentage, like 10%' }).default('10%')
       .describe('more of a side\'s linked records vanishing in one pass than this is a suspect listing: nothing is marked deleted'),
+    reconcile: z.union([z.string(), z.number()], { error: `expected ${DURATION_HINT}` })
+      .refine((v) => parseDuration(v) !== null, { message: `expected ${DURATION_HINT}` })
+      .default('1h').describe('at most this long between full comparisons of an app whose change cursor can miss edits (a SQLite updated_at column another program must keep current)'),
     enabled: z.boolean().default(true).describe('false while the sync is stopped'),
   })
   .describe('one object kept in step between two connections');

@@ -46,6 +46,11 @@ export interface SyncConfig {
    * and be marked deleted; more is a suspect listing (engine/scan.ts). Default 0.1.
    */
   suspectDeletions?: number;
+  /**
+   * Milliseconds at most between two full reads of a side whose change cursor
+   * can miss edits (`ObjectSpec.capabilities.cursorMisses`); default one hour.
+   */
+  reconcileMs?: number;
   /** false when turned off by `stop` (the state also records it). */
   enabled: boolean;
   where: string;

@@ -6,6 +6,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { configError } from '../errors.js';
+import { affinityOf } from '../../connectors/sqlite/schema.js';
+import { installTriggers as installTriggers_ } from '../../connectors/sqlite/triggers.js';
 
 type Block = Record<string, unknown>;
 
@@ -16,18 +18,18 @@ function parseObjectFlag(flag: string): [string, string] {
   return [name, target || name];
 }
 
-export async function discoverObjects(app: 'sqlite' | 'csv', abs: string, flags: string[]): Promise<Block> {
-  return app === 'sqlite' ? sqliteObjects(abs, flags) : csvObjects(abs, flags);
+export async function discoverObjects(app: 'sqlite' | 'csv', abs: string, flags: string[], installTriggers = false): Promise<Block> {
+  return app === 'sqlite' ? sqliteObjects(abs, flags, installTriggers) : csvObjects(abs, flags);
 }
 
-async function sqliteObjects(file: string, flags: string[]): Promise<Block> {
+async function sqliteObjects(file: string, flags: string[], installTriggers: boolean): Promise<Block> {
   if (!existsSync(file)) {
     throw configError('NO_DATABASE', `no SQLite database at ${file}`, { hint: 'give the database file with --path' });
   }
   const { default: Database } = await import('better-sqlite3');
   let db;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
+    db = new Database(file, { readonly: !installTriggers, fileMustExist: true });
   } catch (err) {
     throw configError('NO_DATABASE', `${file} cannot be opened as a SQLite database: ${(err as Error).message}`);
   }
@@ -39,12 +41,18 @@ async function sqliteObjects(file: string, flags: string[]): Promise<Block> {
       if (!tables.includes(table)) {
         throw configError('NO_TABLE', `${file} has no table "${table}" (object ${name})`, { hint: `tables there: ${tables.join(', ') || 'none'}` });
       }
-      const cols = db.prepare(`SELECT name, pk FROM pragma_table_info(?)`).all(table) as { name: string; pk: number }[];
+      const cols = db.prepare(`SELECT name, pk, type FROM pragma_table_info(?)`).all(table) as { name: string; pk: number; type: string }[];
+      const types = new Map(cols.map((c) => [c.name, c.type]));
       const pks = cols.filter((c) => c.pk > 0);
       const block: Block = { table };
       if (pks.length === 1 && pks[0]!.name !== 'id') block.id = pks[0]!.name;
       const changed = cols.find((c) => /^(updated_at|modified_at|updated|modified|last_modified)$/i.test(c.name));
       if (changed) block.updated_at = changed.name;
+      // With consent only: the triggers change the user's database.
+      if (changed && installTriggers) {
+        const col = (c: string) => ({ name: c, declared: '', affinity: affinityOf(types.get(c) ?? ''), notNull: false, hasDefault: false });
+        installTriggers_(db, table, col(changed.name), pks.length === 1 ? pks[0]!.name : undefined);
+      }
       objects[name] = block;
     }
     if (Object.keys(objects).length === 0) throw configError('NO_TABLE', `${file} has no tables`, { hint: 'create a table per object first' });

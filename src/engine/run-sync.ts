@@ -112,7 +112,10 @@ export async function runSync(ctx: SyncContext, summary: SyncSummary = emptySumm
       : foreseen[side] ? cursorAfterRun(ctx, side, scan[side].cursor) : scan[side].cursor);
     const cursors = { a: await after('a'), b: await after('b') };
     store.transaction(() => {
-      for (const side of SIDES) store.setCursor(sync.name, side, cursors[side]);
+      for (const side of SIDES) {
+        store.setCursor(sync.name, side, cursors[side]);
+        if (scan[side].readWhole) store.setReadWhole(sync.name, side, scan[side].readWhole!);
+      }
       store.setSyncStatus(sync.name, 'listening', warnings.length > 0 ? warnings.join('; ') : null, scan.a.records.size + scan.b.records.size);
       store.markSuccess(sync.name);
     });

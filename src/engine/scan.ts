@@ -15,6 +15,8 @@ export interface SideScan {
   /** The cursor this pass read from (kept when a change read could not be applied, see `BatchHooks.reread`). */
   since: string | null;
   initial: boolean;
+  /** When the side was read whole (every record, since: null), the time the read began; else null. */
+  readWhole: Date | null;
   deleted: string[];
   /**
    * Why nothing was marked deleted although linked records were not found:
@@ -71,7 +73,9 @@ export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> 
   const { sync, store, sides } = ctx;
   const s = sides[side];
   const initial = !store.hasCursor(sync.name, side);
-  const since = initial || ctx.rescan ? null : store.getCursor(sync.name, side);
+  const began = new Date();
+  const since = initial || ctx.rescan || reconcileDue(ctx, side, began) ? null : store.getCursor(sync.name, side);
+  const readWhole = since === null ? began : null;
   const opts = { fields: fieldsToRead(ctx, side), associations: ctx.associations?.names(side) };
   const records = new Map<string, SourceRecord>();
   let cursor = since;
@@ -99,17 +103,34 @@ export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> 
     : s.spec.capabilities.changeCursor ? 'changes' : batches > 0 ? 'all' : 'unchanged';
   // Deletions the app reports itself are deletions, however many; records missing from a listing may not be.
   if (listing === 'changes' && s.spec.capabilities.reportsDeletions) {
-    return { records, cursor, since, initial, deleted: linkedAmong(ctx, side, [...reported]), suspect: null, warnings: [...warnings] };
+    return { records, cursor, since, initial, readWhole, deleted: linkedAmong(ctx, side, [...reported]), suspect: null, warnings: [...warnings] };
   }
   if (listing === 'changes' && s.connector.departures) {
     // Departures are HubSpot's own per-id answers (not found, archived, merged), not absence from a
     // listing: they are not held back as a suspect listing.
     const { gone, checkedAt } = await scanDepartures(ctx, side, records, opts);
-    return { records, cursor, since, initial, deleted: [...gone.keys()], gone, checkedAt, suspect: null, warnings: [...warnings] };
+    return { records, cursor, since, initial, readWhole, deleted: [...gone.keys()], gone, checkedAt, suspect: null, warnings: [...warnings] };
   }
   const found = listing === 'unchanged' ? { deleted: [], linked: 0 } : await findDeleted(ctx, side, records, listing === 'all');
   const suspect = suspectListing(s.connection, found.deleted.length, found.linked, ctx.sync.suspectDeletions ?? SUSPECT_SHARE);
-  return { records, cursor, since, initial, deleted: suspect ? [] : found.deleted, suspect, warnings: [...warnings] };
+  return { records, cursor, since, initial, readWhole, deleted: suspect ? [] : found.deleted, suspect, warnings: [...warnings] };
+}
+
+/** One hour: what `reconcile:` defaults to (config/schema.ts). */
+export const RECONCILE_MS = 3_600_000;
+
+/**
+ * Whether this pass reads the side whole and compares every record with the
+ * fingerprint stored at its last sync: its change cursor can miss edits (an
+ * UPDATE that left a SQLite updated_at column alone) and the last whole read
+ * is `reconcile` old or more. Records whose fingerprint did not change cost
+ * no write; the rest are merged as any change.
+ */
+export function reconcileDue(ctx: SyncContext, side: Side, now: Date): boolean {
+  const caps = ctx.sides[side].spec.capabilities;
+  if (!caps.changeCursor || !caps.cursorMisses) return false;
+  const last = ctx.store.readWholeAt(ctx.sync.name, side);
+  return last === null || now.getTime() - last >= (ctx.sync.reconcileMs ?? RECONCILE_MS);
 }
 
 /**

@@ -129,6 +129,11 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (sync, side)
   );
   `,
+  // 6: when each side was last read whole, so a change cursor that can miss edits (a SQLite
+  //    updated_at column left alone by an UPDATE) is made good by a full comparison every `reconcile`
+  `
+  ALTER TABLE cursors ADD COLUMN read_whole_at TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -175,6 +175,15 @@ export class StateStore {
     const row = this.q(`SELECT cursor FROM cursors WHERE sync = ? AND side = ?`).get(sync, side) as { cursor: string | null } | undefined;
     return row?.cursor ?? null;
   }
+  /** When the side was last read whole (an initial sync or a full comparison), ms since the epoch; null: never recorded. */
+  readWholeAt(sync: string, side: Side): number | null {
+    const row = this.q(`SELECT read_whole_at FROM cursors WHERE sync = ? AND side = ?`).get(sync, side) as { read_whole_at: string | null } | undefined;
+    return row?.read_whole_at ? Date.parse(row.read_whole_at) : null;
+  }
+  /** Records that the side was read whole by the pass that saved its cursor (call after setCursor). */
+  setReadWhole(sync: string, side: Side, at: Date): void {
+    this.q(`UPDATE cursors SET read_whole_at = ? WHERE sync = ? AND side = ?`).run(at.toISOString(), sync, side);
+  }
   hasCursor(sync: string, side: Side): boolean {
     return this.q(`SELECT 1 FROM cursors WHERE sync = ? AND side = ?`).get(sync, side) !== undefined;
   }

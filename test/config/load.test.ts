@@ -31,7 +31,7 @@ describe('the SPEC §3 example', () => {
         {
           name: 'companies', object: 'companies', between: ['hubspot', 'crm'], direction: 'two-way',
           defaultApp: 'hubspot', match: 'default', mappings: { defaults: true, custom: true, fields: [] },
-          rules: { onlyWithEmail: false }, filters: {}, associations: true, clears: 'keep', suspectDeletions: 0.1, enabled: true,
+          rules: { onlyWithEmail: false }, filters: {}, associations: true, clears: 'keep', suspectDeletions: 0.1, reconcileMs: 3_600_000, enabled: true,
           where: 'sync.yaml:18:5',
         },
         {
@@ -46,7 +46,7 @@ describe('the SPEC §3 example', () => {
           },
           rules: { onlyWithEmail: true },
           filters: { crm: [{ field: 'country', op: 'eq', value: 'SE', where: 'sync.yaml:39:11' }] },
-          associations: true, clears: 'keep', suspectDeletions: 0.1, enabled: true,
+          associations: true, clears: 'keep', suspectDeletions: 0.1, reconcileMs: 3_600_000, enabled: true,
           where: 'sync.yaml:23:5',
         },
       ],

@@ -29,7 +29,7 @@ describe('each problem says FILE:LINE:COLUMN', () => {
   test('an unknown key points at the key, suggests the closest and lists the allowed ones', () => {
     expect(problemsOf(withSync('  - name: s\n    object: contacts\n    between: [hubspot, crm]\n    diretion: two-way\n'))).toEqual([
       "sync.yaml:6:5: syncs[0] is missing 'direction': expected two-way, 'A -> B' or 'B -> A' in connection names",
-      "sync.yaml:9:5: unknown key 'diretion' in syncs[0]: did you mean 'direction'? expected one of name, object, between, direction, default_app, match, mappings, rules, filters, associations, clears, suspect_deletions, enabled",
+      "sync.yaml:9:5: unknown key 'diretion' in syncs[0]: did you mean 'direction'? expected one of name, object, between, direction, default_app, match, mappings, rules, filters, associations, clears, suspect_deletions, reconcile, enabled",
     ]);
   });
 

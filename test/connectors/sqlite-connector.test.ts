@@ -74,7 +74,7 @@ describe('describe', () => {
     expect(f.get('joined')?.type).toBe('date');
     expect(f.get('modified_at')).toMatchObject({ type: 'datetime', readOnly: true });
     expect(contacts!.associations).toEqual([{ name: 'company', object: 'companies', single: true }]);
-    expect(contacts!.capabilities).toEqual({ create: true, update: true, changeCursor: true, conditionalUpdate: true });
+    expect(contacts!.capabilities).toEqual({ create: true, update: true, changeCursor: true, conditionalUpdate: true, cursorMisses: true });
     await c.close();
   });
 });

@@ -257,3 +257,60 @@ describe('5. failures leave no side effects', () => {
     expect(w.readCsv('out/contacts.csv').map((x) => [x.email, x.firstname])).toEqual([['p0@example.com', 'Ann0'], ['p1@example.com', 'Ann1'], ['p2@example.com', 'Ann2']]);
   });
 });
+
+describe('1. SQLite edits that leave updated_at alone', () => {
+  const plainEdit = (w: Workspace, email: string, job: string) =>
+    w.sqlite('crm.db').run('UPDATE people SET job_title = ? WHERE email = ?', job, email);
+  const csvJob = (w: Workspace, email: string) => w.readCsv('contacts.csv').find((r) => r.email === email)?.jobtitle;
+
+  it('are found by the full comparison once `reconcile` has passed, and not before', async () => {
+    const w = workspace();
+    seedPeople(w, 5);
+    w.writeCsv('contacts.csv', ['id', 'email', 'firstname', 'lastname', 'jobtitle']);
+    contactsConfig(w, {}, { reconcile: '1h' });
+    // The cursor remembers the rows of its last second (read.ts): the row edited below is older.
+    w.sqlite('crm.db').run("UPDATE people SET modified_at = '2024-06-01T00:00:00.000Z' WHERE email = 'p4@example.com'");
+    expect((await w.runJson()).exitCode).toBe(0);
+
+    plainEdit(w, 'p1@example.com', 'Plain UPDATE');
+    // Within the hour the change cursor is all there is: the edit waits (the documented bound).
+    const soon = await w.runJson();
+    expect(soon.exitCode, explain(soon)).toBe(0);
+    expect(csvJob(w, 'p1@example.com')).toBe('Seeded');
+
+    contactsConfig(w, {}, { reconcile: '1s' });
+    await new Promise((r) => setTimeout(r, 1100));
+    const later = await w.runJson();
+    expect(later.exitCode, explain(later)).toBe(0);
+    expect(csvJob(w, 'p1@example.com')).toBe('Plain UPDATE');
+    expect(later.json.syncs[0]!.sides[1].updated).toBe(1);
+    // Only the record that changed is written; the next pass right after is a no-op.
+    const again = await w.runJson();
+    expect(again.json.syncs[0]!.sides[1].updated + again.json.syncs[0]!.sides[0].updated).toBe(0);
+  });
+
+  it('flow on the next run once `connect sqlite --install-triggers` keeps the column current; connect says how changes are found', async () => {
+    const w = workspace();
+    seedPeople(w, 5);
+    w.sqlite('crm.db').exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)');
+    const plain = await w.run('connect', 'sqlite', '--name', 'crm', '--path', 'crm.db');
+    expect(plain.exitCode, explain(plain)).toBe(0);
+    expect(plain.stdout).toMatch(/people: changes found by the modified_at column; an edit that leaves modified_at as it was is found by the full comparison every `reconcile` \(1h by default\)/);
+    expect(plain.stdout).toMatch(/notes: changes found by comparing the whole table notes with the last run, every run/);
+
+    const r = await w.run('connect', 'sqlite', '--name', 'crm', '--path', 'crm.db', '--install-triggers', '--force');
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(r.stdout).toMatch(/people: changes found by the modified_at column, kept current by datasync's triggers on people/);
+
+    w.writeCsv('contacts.csv', ['id', 'email', 'firstname', 'lastname', 'jobtitle']);
+    contactsConfig(w);
+    expect((await w.runJson()).exitCode).toBe(0);
+    plainEdit(w, 'p2@example.com', 'Plain UPDATE');
+    const next = await w.runJson();
+    expect(next.exitCode, explain(next)).toBe(0);
+    expect(csvJob(w, 'p2@example.com')).toBe('Plain UPDATE');
+    // The connector's own writes do not fire the triggers: a second pass is a no-op.
+    const again = await w.runJson();
+    expect(again.json.syncs[0]!.sides[0].read + again.json.syncs[0]!.sides[1].updated).toBe(0);
+  });
+});

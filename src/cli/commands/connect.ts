@@ -55,8 +55,8 @@ export default async function connectCommand(flags: ConnectFlags, global: Global
     if (app === 'postgres') {
       req.url = flags.url ?? (flags.urlEnv ? readEnv(flags.urlEnv) : undefined);
       req.urlEnv = flags.urlEnv;
-      req.installTriggers = flags.installTriggers;
     }
+    if (app === 'postgres' || app === 'sqlite') req.installTriggers = flags.installTriggers;
     if (app === 'hubspot') await askCredential(req, flags);
     else if (flags.token || flags.tokenEnv) req.token = flags.token ?? readEnv(flags.tokenEnv!);
     const result = await connect(place, req);
