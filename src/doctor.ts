@@ -18,6 +18,7 @@ import { DatasyncError, exitCodeFor, EXIT } from './errors.js';
 import { describeHolder, isAlive, readLock } from './state/lock.js';
 import { openState } from './state/open.js';
 import { SCHEMA_VERSION } from './state/schema.js';
+import { append } from './lists.js';
 
 export type Level = 'ok' | 'warning' | 'problem';
 
@@ -70,12 +71,12 @@ export async function doctor(config: Config): Promise<DoctorReport> {
     });
     worst.code = Math.max(worst.code, exitCodeFor(err));
   };
-  findings.push(...stateFindings(config));
+  append(findings, stateFindings(config));
   if (findings.some((f) => f.level === 'problem')) worst.code = EXIT.config;
   try {
     const { syncs } = await validateConfig(config);
     findings.push({ level: 'ok', check: 'connection', message: `every connection answered; objects, fields and mappings of ${syncs.length} sync${syncs.length === 1 ? '' : 's'} check out` });
-    findings.push(...cursorFindings(syncs), ...referenceMappings(syncs));
+    append(findings, [...cursorFindings(syncs), ...referenceMappings(syncs)]);
   } catch (err) {
     problem(err as Error, err instanceof DatasyncError && err.kind === 'app' ? 'connection' : 'config');
   }

@@ -46,6 +46,13 @@ export async function fileStamp(file: string): Promise<string | null> {
   return s === null ? null : stampOf(s);
 }
 
+/**
+ * The stamp of a file that does not exist yet and is read as empty (`create: true`): a write
+ * made from that reading goes ahead only while the file is still absent.
+ */
+const ABSENT = 'absent';
+const versionStamp = async (cfg: CsvObjectConfig) => (await fileStamp(cfg.file)) ?? (cfg.create ? ABSENT : null);
+
 const stampOf = (s: BigIntStats) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 
 const contentHash = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -149,9 +156,9 @@ export async function loadCsv(cfg: CsvObjectConfig): Promise<CsvFile> {
  */
 export async function loadCsvAt(cfg: CsvObjectConfig): Promise<{ csv: CsvFile; stamp: string | null }> {
   for (let attempt = 1; ; attempt++) {
-    const before = await fileStamp(cfg.file);
+    const before = await versionStamp(cfg);
     const bytes = await readBytes(cfg);
-    const after = await fileStamp(cfg.file);
+    const after = await versionStamp(cfg);
     const stamp = after !== null && after === before ? after : null;
     if (stamp !== null || attempt === 3) return { csv: parsed(cfg, bytes), stamp };
   }
@@ -267,7 +274,7 @@ async function save(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: (Buffer | 
     const mode = existsSync(cfg.file) ? (await stat(cfg.file)).mode & 0o777 : undefined;
     const { hash, written } = await writeCsvText(tmp, csv, cfg.delimiter);
     if (mode !== undefined) await chmod(tmp, mode);
-    if (loadedAt !== undefined && (await fileStamp(cfg.file)) !== loadedAt) {
+    if (loadedAt !== undefined && (await versionStamp(cfg)) !== loadedAt) {
       await unlink(tmp).catch(() => undefined);
       return null;
     }

@@ -115,7 +115,7 @@ function checkConnectionOptions(connections: unknown, raw: unknown, check: Check
       const keys = issue.code === 'unrecognized_keys' ? issue.keys.filter((k) => issue.path.length > 0 || !RESERVED_CONNECTION_KEYS.includes(k)) : [];
       if (issue.code === 'unrecognized_keys' && keys.length === 0) continue;
       const at = { ...issue, path: ['connections', name, ...issue.path], ...(issue.code === 'unrecognized_keys' ? { keys } : {}) } as typeof issue;
-      check.problems.push(...issueProblems(at, root, raw, check.src));
+      append(check.problems, issueProblems(at, root, raw, check.src));
     }
   }
 }

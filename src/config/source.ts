@@ -7,6 +7,7 @@
 import { Document, LineCounter, YAMLParseError, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Node, Scalar } from 'yaml';
 import { configError, maskSecrets } from '../errors.js';
+import { append } from '../lists.js';
 
 export type Path = ReadonlyArray<PropertyKey>;
 
@@ -28,7 +29,7 @@ export class ConfigSource {
     // The yaml package's own unique-key check compares each key with every
     // earlier one of its mapping: 55,000 keys took 95 s. One set per mapping instead.
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: false });
-    if (this.doc.errors.length === 0) this.doc.errors.push(...duplicateKeys(this.doc));
+    if (this.doc.errors.length === 0) append(this.doc.errors, duplicateKeys(this.doc));
   }
 
   /** `FILE:LINE:COLUMN` of a character offset (1-based line and column). */

@@ -16,6 +16,7 @@ import type { SourceRecord } from '../connector.js';
 import { type Side } from '../state/store.js';
 import { matchKeys } from './keys.js';
 import type { SyncContext } from './types.js';
+import { append } from '../lists.js';
 
 /** Why a side of a link went, as stored in `links.gone`. */
 export type GoneReason = 'archived' | 'privacy' | 'purged' | `merged:${string}`;
@@ -67,7 +68,7 @@ export async function scanDepartures(ctx: SyncContext, side: Side, read: Map<str
       if (d.how === 'merged') fetch.push(d.into);
       else if (d.how !== 'archived') gone.set(d.id, d.how);
     }
-    fetch.push(...chunk.filter((id) => !settled.has(id)));
+    append(fetch, chunk.filter((id) => !settled.has(id)));
   }
   const want = [...new Set(fetch)].filter((id) => !read.has(id));
   if (want.length > 0) for (const r of await connector.get(sync.object, want, opts)) read.set(r.id, r);
