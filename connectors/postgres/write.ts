@@ -19,6 +19,7 @@ import { unchangedSinceSql } from './changelog.js';
 import { isRowLevel, quoteIdent, type Db, type Queryable } from './database.js';
 import { hashOf, toRecord, type RowVersions } from './read.js';
 import { paramExpr, type PgColumn, type TableSchema } from './schema.js';
+import { append } from '../../src/lists.js';
 
 export const CHANGED_SINCE_READ = 'changed in the database since this run read it; not overwritten (the next run reads the change and merges it)';
 
@@ -122,7 +123,7 @@ export class TableWriter {
     const bulk: { op: WriteOp; values: Map<PgColumn, unknown> }[][] = [];
     for (const g of groups.values()) {
       if (g.length >= BULK_MIN) bulk.push(g);
-      else single.push(...g.map((x) => x.op));
+      else append(single, g.map((x) => x.op));
     }
     return bulk;
   }
