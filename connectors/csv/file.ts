@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, type BigIntStats } from 'node:fs';
-import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, readdir, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { appError, dataError, configError } from '../../src/errors.js';
 import { csvHeader, rowSerializer, scanCsv, serializeCsv, type CsvText } from './parse.js';
@@ -194,11 +194,12 @@ export async function checkCsv(cfg: CsvObjectConfig, known: readonly string[] = 
  * reusing `rowBytes`, then syncs it. Hashes the pieces on the way, so the
  * hash of what was written costs no read of the file.
  */
-async function writeCsvText(path: string, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }, delimiter: string):
+async function writeCsvText(path: string, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }, delimiter: string, mode = 0o666):
   Promise<{ hash: string; written: BigIntStats }> {
   const line = rowSerializer(delimiter);
   const hash = createHash('sha256');
-  const handle = await open(path, 'w');
+  // Created with the file's own mode: a 0600 file's rows are never readable by others, not even in the temp file.
+  const handle = await open(path, 'wx', mode);
   let total = 0;
   // A write may take fewer bytes than given (a disk filling up): write the
   // rest until all of it is taken or the system says why not (ENOSPC).
@@ -266,19 +267,26 @@ export async function saveCsvIfUnchanged(cfg: CsvObjectConfig, csv: CsvText & { 
 }
 
 async function save(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }, loadedAt: string | undefined): Promise<SavedCsv | null> {
-  const dir = dirname(cfg.file);
-  const tmp = join(dir, `.${basename(cfg.file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  // A symlinked file is written through to its target: the rename replaces the target, and the link stays a link.
+  const target = await realpath(cfg.file).catch(() => cfg.file);
+  const dir = dirname(target);
+  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let saved: SavedCsv;
   try {
     if (!existsSync(dir)) await mkdir(dir, { recursive: true });
-    const mode = existsSync(cfg.file) ? (await stat(cfg.file)).mode & 0o777 : undefined;
-    const { hash, written } = await writeCsvText(tmp, csv, cfg.delimiter);
-    if (mode !== undefined) await chmod(tmp, mode);
+    const before = existsSync(target) ? await stat(target) : undefined;
+    const mode = before ? before.mode & 0o777 : undefined;
+    const { hash, written } = await writeCsvText(tmp, csv, cfg.delimiter, mode);
+    if (mode !== undefined) await chmod(tmp, mode); // the umask may have taken bits off
+    // The file keeps its owner when datasync runs as another user who may give it away (root).
+    if (before && (before.uid !== process.getuid?.() || before.gid !== process.getgid?.())) {
+      await chown(tmp, before.uid, before.gid).catch(() => undefined);
+    }
     if (loadedAt !== undefined && (await versionStamp(cfg)) !== loadedAt) {
       await unlink(tmp).catch(() => undefined);
       return null;
     }
-    await rename(tmp, cfg.file);
+    await rename(tmp, target);
     saved = { hash, stamp: await stampIfAsWritten(cfg.file, written) };
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
@@ -287,7 +295,7 @@ async function save(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: (Buffer | 
       hint: 'check that the folder is writable and the disk is not full', cause: err, transient: true,
     });
   }
-  await removeStaleTemps(dir, basename(cfg.file));
+  await removeStaleTemps(dir, basename(target));
   return saved;
 }
 

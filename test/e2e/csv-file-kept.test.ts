@@ -1,0 +1,40 @@
+/**
+ * Issue 14 point 10: a CSV rewrite keeps what the file is: a 0600 file stays
+ * 0600 with its owner (and its rows are never in a 0644 temp file), and a
+ * symlinked file is written through to its target, the link left a link.
+ */
+import { chownSync, chmodSync, lstatSync, mkdirSync, renameSync, statSync, symlinkSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { crmCsv } from './crm-csv.js';
+import { useWorkspaces } from './support.js';
+
+const workspace = useWorkspaces();
+const ann = { email: 'ann@example.com', first_name: 'Ann' };
+
+describe('the CSV file as it was', () => {
+  it('a 0600 file owned by another user keeps its mode and owner after a rewrite', async () => {
+    const w = workspace();
+    crmCsv(w, { people: [ann] });
+    chmodSync(w.path('contacts.csv'), 0o600);
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) chownSync(w.path('contacts.csv'), 1234, 1234);
+    const r = await w.run('run');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(w.readCsv('contacts.csv')).toHaveLength(1);
+    const st = statSync(w.path('contacts.csv'));
+    expect(st.mode & 0o777).toBe(0o600);
+    if (asRoot) expect([st.uid, st.gid]).toEqual([1234, 1234]);
+  });
+
+  it('a symlinked file is written through to its target; the link stays a link', async () => {
+    const w = workspace();
+    crmCsv(w, { people: [ann] });
+    mkdirSync(w.path('real'));
+    renameSync(w.path('contacts.csv'), w.path('real/contacts.csv'));
+    symlinkSync('real/contacts.csv', w.path('contacts.csv'));
+    const r = await w.run('run');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(lstatSync(w.path('contacts.csv')).isSymbolicLink()).toBe(true);
+    expect(w.readCsv('real/contacts.csv').map((x) => x.email)).toEqual(['ann@example.com']);
+  });
+});
