@@ -17,7 +17,7 @@
  */
 import type { Departure } from '../../src/connector.js';
 import type { HttpClient } from '../../src/http/client.js';
-import { HttpError } from '../../src/http/errors.js';
+import { expectAnswer, hasResults } from './answers.js';
 import { MERGED_PROPERTY, V3 } from './read.js';
 
 const BATCH = 100;
@@ -33,17 +33,13 @@ async function lookUp(http: HttpClient, object: string, ids: string[], archived:
   const present = new Set<string>();
   const merged = new Map<string, string>();
   const notFound = new Set<string>();
-  let body: Answer | undefined;
-  try {
-    const res = await http.post<Answer>(`${V3}/${object}/batch/read`, {
-      class: 'read', query: { archived }, json: { inputs: ids.map((id) => ({ id })), properties: ['hs_object_id', MERGED_PROPERTY] },
-    });
-    body = res.body;
-  } catch (err) {
-    // Every id unknown: HubSpot may answer 404 for the whole batch.
-    if (err instanceof HttpError && err.status === 404) return { present, merged, notFound: new Set(ids) };
-    throw err;
-  }
+  // Only the documented answer counts (answers.ts): `{}`, an HTML page or a 404 that is not HubSpot's
+  // own is asked again, then an app error; never "every id unknown".
+  const body = await expectAnswer(http, 'POST', `${V3}/${object}/batch/read`, {
+    class: 'read', query: { archived }, json: { inputs: ids.map((id) => ({ id })), properties: ['hs_object_id', MERGED_PROPERTY] },
+  }, hasResults, (b) => b as Answer, () => null);
+  // Every id unknown: HubSpot may answer its OBJECT_NOT_FOUND 404 for the whole batch.
+  if (body === null) return { present, merged, notFound: new Set(ids) };
   const asked = new Set(ids);
   for (const r of body?.results ?? []) {
     const id = String(r.id ?? '');

@@ -19,6 +19,7 @@ import type { PacerOptions } from '../../src/http/pacer.js';
 import type { RetryPolicy } from '../../src/http/retry.js';
 import { tokenProvider, type CredentialRefreshHook } from './auth.js';
 import { parseSettings, type HubSpotSettings } from './config.js';
+import { expectAnswer, hasResults } from './answers.js';
 import { findDepartures } from './departures.js';
 import { OBJECTS, toFieldSpecs, type HubSpotObject, type HubSpotProperty } from './properties.js';
 import { changesSince, DEFAULT_TUNING, fullScan, readByIds, V3, type ReadPlan, type ReadTuning } from './read.js';
@@ -171,8 +172,9 @@ export class HubSpotConnector implements Connector {
   }
 
   private async loadSpec(obj: HubSpotObject): Promise<Described> {
-    const res = await this.http.get<{ results?: HubSpotProperty[] }>(`/crm/v3/properties/${obj.name}`, { class: 'read' });
-    const raw = res.body?.results ?? [];
+    // Not a property list (`{}`, an HTML page): say what came back, not "maps no field" later (answers.ts).
+    const raw = await expectAnswer(this.http, 'GET', `/crm/v3/properties/${obj.name}`, { class: 'read' },
+      hasResults, (body) => body.results as HubSpotProperty[]);
     return {
       spec: {
         name: obj.name,

@@ -9,6 +9,7 @@
 import type { ReadBatch, SourceRecord, FieldType } from '../../src/connector.js';
 import type { HttpClient } from '../../src/http/client.js';
 import { HttpError } from '../../src/http/errors.js';
+import { expectAnswer, hasResults } from './answers.js';
 import { readAssociations } from './associations.js';
 import { DEFAULT_OVERLAP_MS } from './config.js';
 import { parseCursor, Progress } from './cursor.js';
@@ -175,16 +176,13 @@ export async function readByIds(plan: ReadPlan, ids: string[]): Promise<SourceRe
   const unique = [...new Set(ids)];
   for (let i = 0; i < unique.length; i += plan.tuning.listPageSize) {
     const inputs = unique.slice(i, i + plan.tuning.listPageSize).map((id) => ({ id }));
-    let raw: Array<RawRecord & { archived?: boolean }> = [];
-    try {
-      const res = await plan.http.post<{ results?: Array<RawRecord & { archived?: boolean }> }>(`${V3}/${plan.object.name}/batch/read`, {
-        class: 'read', query: { archived: false }, json: { inputs, properties: requested(plan) },
-      });
-      raw = res.body?.results ?? [];
-    } catch (err) {
-      // Every id unknown: some servers answer 404 rather than 207.
-      if (!(err instanceof HttpError && err.status === 404)) throw err;
-    }
+    // Only an answer of the documented shape says which ids are gone (a deletion check rests on it):
+    // `{}`, an HTML page or a 404 that is not HubSpot's own is an app error (answers.ts).
+    const raw = await expectAnswer(plan.http, 'POST', `${V3}/${plan.object.name}/batch/read`, {
+      class: 'read', query: { archived: false }, json: { inputs, properties: requested(plan) },
+    }, hasResults, (body) => body.results as Array<RawRecord & { archived?: boolean }>,
+    // Every id unknown: HubSpot may answer its OBJECT_NOT_FOUND 404 rather than 207.
+    () => []);
     const fresh = raw.filter((r) => r.archived !== true && !seen.has(String(r.id)));
     for (const r of fresh) seen.add(String(r.id));
     append(out, await toRecords(plan, fresh));
