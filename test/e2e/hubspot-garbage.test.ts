@@ -25,6 +25,8 @@ async function inStep(): Promise<Workspace> {
   const w = workspace();
   w.sqlite('crm.db', CRM_SCHEMA);
   writeHubConfig(w, hub.url, { objects: ['contacts'], contacts: { suspect_deletions: '100%' } });
+  // The deletion check on every pass (its default is once an hour).
+  w.writeText('sync.yaml', w.readText('sync.yaml').replace('    app: hubspot\n', '    app: hubspot\n    deletion_check: 0\n'));
   const first = await runJson(w);
   expect(first.exitCode, first.stderr).toBe(0);
   expect(liveLinks(w)).toBe(250);
