@@ -181,7 +181,8 @@ export class HubSpotConnector implements Connector {
         label: obj.label,
         fields: toFieldSpecs(obj.name, raw),
         associations: obj.associations.map(({ name, object, single }) => ({ name, object, single })),
-        capabilities: { create: true, update: true, changeCursor: true },
+        // Conditional by a read by id just before the write (write.ts checkExpected).
+        capabilities: { create: true, update: true, changeCursor: true, conditionalUpdate: true },
       },
       // Hidden or not, the property makes creates idempotent (write.ts).
       creationKey: raw.some((p) => p?.name === CREATION_KEY),

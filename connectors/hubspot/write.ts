@@ -32,7 +32,7 @@ import { AnswerLostError, HttpError } from '../../src/http/errors.js';
 import { writeAssociations, type AssocChange } from './associations.js';
 import type { HubSpotObject } from './properties.js';
 import { V3 } from './read.js';
-import { toHubSpot } from './values.js';
+import { fromHubSpot, toHubSpot } from './values.js';
 
 const BATCH = 100;
 export const CREATION_KEY = 'hs_unique_creation_key';
@@ -51,9 +51,9 @@ export interface WritePlan {
   creationKey?: boolean;
 }
 
-type Outcome = { ok: true; id: string } | { ok: false; reason: string; existingId?: string };
+type Outcome = { ok: true; id: string } | { ok: false; reason: string; existingId?: string; changed?: true };
 interface Input { op: WriteOp; properties: Record<string, string>; lost?: number }
-interface BatchError { message?: string; errors?: Array<{ message?: string }>; context?: Record<string, unknown> }
+interface BatchError { message?: string; category?: string; errors?: Array<{ message?: string }>; context?: Record<string, unknown> }
 interface BatchBody { results?: Array<{ id: string; properties?: Record<string, string | null>; objectWriteTraceId?: string }>; errors?: BatchError[] }
 
 export async function writeRecords(plan: WritePlan, ops: WriteOp[]): Promise<WriteResult[]> {
@@ -70,12 +70,14 @@ export async function writeRecords(plan: WritePlan, ops: WriteOp[]): Promise<Wri
   for (const chunk of chunks(creates, BATCH)) await settle(plan, 'create', chunk, outcomes);
   // Updates with no properties (only associations changed) need no call.
   for (const u of updates) if (Object.keys(u.properties).length === 0) outcomes.set(u.op.ref, { ok: true, id: (u.op as { id: string }).id });
+  await checkExpected(plan, updates.filter((u) => !outcomes.has(u.op.ref)), outcomes);
   for (const chunk of uniqueIdChunks(updates.filter((u) => !outcomes.has(u.op.ref)))) await settle(plan, 'update', chunk, outcomes);
 
   await applyAssociations(plan, ops, outcomes);
   return ops.map((op): WriteResult => {
     const o = outcomes.get(op.ref) ?? { ok: false, reason: 'HubSpot gave no answer for this record' };
-    return o.ok ? { ref: op.ref, ok: true, id: o.id } : { ref: op.ref, ok: false, reason: o.reason, ...(o.existingId ? { existingId: o.existingId } : {}) };
+    return o.ok ? { ref: op.ref, ok: true, id: o.id }
+      : { ref: op.ref, ok: false, reason: o.reason, ...(o.existingId ? { existingId: o.existingId } : {}), ...(o.changed ? { changed: true as const } : {}) };
   });
 }
 
@@ -117,6 +119,39 @@ async function settle(plan: WritePlan, kind: 'create' | 'update', chunk: Input[]
   }
   const parts = unanswered.length === chunk.length ? halves(unanswered) : [unanswered];
   for (const part of parts) await settle(plan, kind, part, outcomes);
+}
+
+/**
+ * HubSpot has no conditional update, so the condition is checked by a read by
+ * id (consistent, unlike search) just before the write: an update whose
+ * record no longer holds what the engine read (`expect`) is not sent and is
+ * answered `changed` (the next pass reads it again). A person's edit in the
+ * moment between this read and the write can still be overwritten; one made
+ * since the pass read the record, or not yet visible to search, cannot.
+ */
+async function checkExpected(plan: WritePlan, updates: Input[], outcomes: Map<string, Outcome>): Promise<void> {
+  const withExpect = updates.filter((u) => u.op.kind === 'update' && u.op.expect && Object.keys(u.op.expect).length > 0);
+  for (const chunk of chunks(withExpect, BATCH)) {
+    const ids = [...new Set(chunk.map((u) => (u.op as { id: string }).id))];
+    const props = [...new Set(chunk.flatMap((u) => Object.keys((u.op as { expect: Fields }).expect)))];
+    let results: NonNullable<BatchBody['results']> = [];
+    try {
+      const res = await plan.http.post<BatchBody>(`${V3}/${plan.object.name}/batch/read`, {
+        class: 'read', query: { archived: false }, json: { inputs: ids.map((id) => ({ id })), properties: props },
+      });
+      results = res.body?.results ?? [];
+    } catch (err) {
+      if (!(err instanceof HttpError && err.status === 404)) throw err;
+    }
+    // A merged-away id reads as its survivor: not the record the engine read.
+    const now = new Map(results.filter((r) => ids.includes(String(r.id))).map((r) => [String(r.id), r.properties ?? {}]));
+    for (const u of chunk) {
+      const op = u.op as Extract<WriteOp, { kind: 'update' }>;
+      const current = now.get(op.id);
+      const same = current && Object.entries(op.expect!).every(([f, v]) => JSON.stringify(fromHubSpot(current[f], plan.types.get(f))) === JSON.stringify(v));
+      if (!same) outcomes.set(op.ref, { ok: false, reason: current ? 'changed in HubSpot since it was read' : 'no longer in HubSpot (merged or archived)', changed: true });
+    }
+  }
 }
 
 /**
@@ -212,7 +247,12 @@ function failure(kind: 'create' | 'update', body: unknown, fallback: string): Ou
   const reason = readableReason(body) ?? fallback;
   const message = (body as { message?: string } | undefined)?.message ?? fallback;
   const existing = /Existing ID:\s*(\d+)/i.exec(message)?.[1] ?? /(\d+) already has that value/i.exec(message)?.[1];
-  return kind === 'create' && existing ? { ok: false, reason, existingId: existing } : { ok: false, reason };
+  if (kind === 'create' && existing) return { ok: false, reason, existingId: existing };
+  // An update of a record that is gone (merged away: batch update does not take a merged id, §2.7; or
+  // archived) changed since it was read: the next pass reads it again, and by then sees why.
+  const category = (body as BatchError | undefined)?.category;
+  if (kind === 'update' && (category === 'OBJECT_NOT_FOUND' || /does not exist or is archived/i.test(message))) return { ok: false, reason, changed: true };
+  return { ok: false, reason };
 }
 
 /** HubSpot's message; a `Property values were not valid: [json]` is unpacked to its messages. */

@@ -35,7 +35,7 @@ describe('hubspot connector against the emulator', () => {
     expect(specs.find((o) => o.name === 'deals')!.associations).toEqual([
       { name: 'company', object: 'companies', single: true }, { name: 'contacts', object: 'contacts', single: false },
     ]);
-    expect(specs[0]!.capabilities).toEqual({ create: true, update: true, changeCursor: true });
+    expect(specs[0]!.capabilities).toEqual({ create: true, update: true, changeCursor: true, conditionalUpdate: true });
     const calls = s.conn.stats().total;
     await s.conn.describe();
     expect(s.conn.stats().total).toBe(calls);
