@@ -9,6 +9,7 @@ import { loadConfig } from './config/load.js';
 import type { Config } from './config/types.js';
 import { DatasyncError } from './errors.js';
 import { runOnce, type RunResult } from './engine/run.js';
+import { waitLine } from './cli/progress.js';
 import { acquireLock } from './state/lock.js';
 import { openState } from './state/open.js';
 import { StateStore } from './state/store.js';
@@ -36,7 +37,7 @@ export async function watch(opts: WatchOptions): Promise<number> {
       const started = Date.now();
       try {
         config = await loadConfig({ file: opts.configFile, cwd: opts.cwd, env: opts.env });
-        const result = await runOnce(config, { lock, signal: opts.signal });
+        const result = await runOnce(config, { lock, signal: opts.signal, progress: (e) => { if (e.phase === 'wait') opts.log(waitLine(e)); } });
         opts.log(passLine(pass, result, Date.now() - started));
       } catch (err) {
         // Stopped while a pass waited on an app: the abort is ours, not a failure to report.

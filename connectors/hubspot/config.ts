@@ -7,6 +7,7 @@
  *   base_url: http://127.0.0.1:4010     # optional, default https://api.hubapi.com
  *   overlap_ms: 300000                  # optional: how far back each incremental read starts (default 5 min, see DEFAULT_OVERLAP_MS)
  *   timeout_ms: 60000                   # optional: per request, headers and body (default 60 s)
+ *   max_wait: 15m                       # optional: the most time one run waits on HubSpot in all (rate limits, retries)
  *   deletion_check: 1h                  # optional: how often the deletion check reads every linked record (default 1h; 0 = every pass)
  *   daily_reserve: 10%                  # optional: daily calls left to the account's other apps (a count or a %; 0 = off)
  *
@@ -49,6 +50,8 @@ export interface HubSpotSettings {
   credential: HubSpotCredential;
   overlapMs: number;
   timeoutMs?: number;
+  /** The most time a run waits on HubSpot in all (rate limits, backoffs) before it gives up (exit 3). */
+  maxWaitMs: number;
   /** At most one deletion check (a batch read per 100 linked records) per this many ms per sync side. */
   deletionCheckMs: number;
   dailyReserve: DailyReserve;
@@ -105,7 +108,14 @@ export function parseSettings(config: ConnectionConfig): HubSpotSettings {
     deletionCheckMs = ms;
   }
 
-  return { name: config.name, baseUrl: baseUrl.replace(/\/+$/, ''), credential: parseCredential(source, where), overlapMs, timeoutMs, deletionCheckMs, dailyReserve };
+  let maxWaitMs = 15 * 60_000;
+  if (config.max_wait !== undefined) {
+    const ms = parseDuration(config.max_wait as string | number);
+    if (ms === null) throw configError('CONFIG_INVALID', `${where}.max_wait: expected ${DURATION_HINT}`);
+    maxWaitMs = ms;
+  }
+
+  return { name: config.name, baseUrl: baseUrl.replace(/\/+$/, ''), credential: parseCredential(source, where), overlapMs, timeoutMs, deletionCheckMs, dailyReserve, maxWaitMs };
 }
 
 function parseCredential(source: Record<string, unknown>, where: string): HubSpotCredential {

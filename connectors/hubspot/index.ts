@@ -55,7 +55,7 @@ export class HubSpotConnector implements Connector {
     const auth = tokenProvider(this.settings.credential, { client: () => this.http, clock, onRefresh: hook });
     this.http = new HttpClient({
       app: 'HubSpot', baseUrl: this.settings.baseUrl, auth, limits: options.limits, retry: options.retry,
-      timeoutMs: options.timeoutMs ?? this.settings.timeoutMs, dailyReserve: this.settings.dailyReserve, onWait: ctx.onWait, signal: ctx.signal, dispatcher: options.dispatcher, clock,
+      timeoutMs: options.timeoutMs ?? this.settings.timeoutMs, dailyReserve: this.settings.dailyReserve, maxTotalWaitMs: this.settings.maxWaitMs, onWait: ctx.onWait, signal: ctx.signal, dispatcher: options.dispatcher, clock,
     });
   }
 

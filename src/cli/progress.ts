@@ -9,9 +9,17 @@ export interface Progress {
   stop(): void;
 }
 
+/** A wait or retry as a log line: on a pipe, in a cron mail, in `watch`'s log, as it happens. */
+export function waitLine(e: Extract<ProgressEvent, { phase: 'wait' }>): string {
+  return `datasync: ${e.sync ? `${e.sync}: ` : ''}waiting ${Math.max(1, Math.round(e.ms / 1000))} s (${e.reason}), then retrying`;
+}
+
+/** Only the waits, each as a line: minutes of silence while an app hangs look like a hang of datasync. */
+const waitsOnly = (): Progress => ({ update: (e) => { if (e.phase === 'wait') process.stderr.write(`${waitLine(e)}\n`); }, stop: () => undefined });
+
 export async function startProgress(enabled: boolean): Promise<Progress> {
   // A terminal of 0 columns (a pseudo-terminal nobody sized) made ora clear an endless number of lines.
-  if (!enabled || !process.stderr.isTTY || !process.stderr.columns) return { update: () => undefined, stop: () => undefined };
+  if (!enabled || !process.stderr.isTTY || !process.stderr.columns) return waitsOnly();
   const { default: ora } = await import('ora');
   // discardStdin would put the terminal in raw mode, where Ctrl-C is a keystroke and never a SIGINT.
   const spinner = ora({ stream: process.stderr, text: 'starting…', discardStdin: false }).start();

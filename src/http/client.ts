@@ -39,6 +39,12 @@ export interface HttpClientOptions {
   /** Calls of the daily allowance left to the account's other apps (daily-budget.ts). */
   dailyReserve?: DailyReserve;
   onWait?: (reason: string, ms: number) => void;
+  /**
+   * The most time this client spends waiting in all (rate limits, backoffs)
+   * before a request fails as the app being unavailable: a hanging or
+   * 429-forever app stops the run after this, not after hours.
+   */
+  maxTotalWaitMs?: number;
   signal?: AbortSignal;
   /** For tests (undici MockAgent); otherwise a Pool on the base URL's origin. */
   dispatcher?: Dispatcher;
@@ -300,6 +306,13 @@ export class HttpClient {
   }
 
   private async wait(reason: string, ms: number): Promise<void> {
+    const limit = this.opts.maxTotalWaitMs;
+    if (limit !== undefined && this.counters.waitedMs + ms > limit) {
+      throw appError('APP_WAIT_LIMIT', `${this.opts.app} kept datasync waiting (${reason}): ${Math.round(this.counters.waitedMs / 1000)} s `
+        + `in this run already, and it asked for ${Math.ceil(ms / 1000)} s more; the limit is ${Math.round(limit / 1000)} s`, {
+        transient: true, hint: `the next run resumes where this one stopped; to wait longer, raise \`max_wait\` of the connection`,
+      });
+    }
     this.noteWait(reason, ms);
     await this.clock.sleep(ms, this.opts.signal);
   }
