@@ -40,7 +40,7 @@ export interface ConnectRequest {
 
 export interface ConnectionInfo {
   /** `changes`: how the app finds changes in the object, when it says (postgres). */
-  objects: Array<{ name: string; fields: number; changes?: string }>;
+  objects: Array<{ name: string; fields: number; changes?: string; associations?: string[] }>;
   checkedAt: string;
   /** The non-secret settings, to write a YAML block later (`configure`). Paths are absolute. */
   settings: Record<string, unknown>;
@@ -138,7 +138,7 @@ async function addOne(place: ConfigPlace, req: ConnectRequest): Promise<ConnectR
   }
 
   const info: ConnectionInfo = {
-    objects: specs.map((o) => ({ name: o.name, fields: o.fields.length, ...(o.changes ? { changes: o.changes } : {}) })),
+    objects: specs.map((o) => ({ name: o.name, fields: o.fields.length, ...(o.changes ? { changes: o.changes } : {}), ...associationsOf(settings, o.name) })),
     checkedAt: new Date().toISOString(),
     settings,
   };
@@ -153,6 +153,13 @@ async function addOne(place: ConfigPlace, req: ConnectRequest): Promise<ConnectR
     }
   }
   return { name, app: req.app, secret: shownSecret(credential), objects: info.objects, state: place.state, configUpdated };
+}
+
+/** The associations `connect` found for an object (declared foreign keys), as "company_id → companies". */
+function associationsOf(settings: Record<string, unknown>, object: string): { associations?: string[] } {
+  const block = (settings.objects as Record<string, { associations?: Record<string, { field: string; object: string }> }> | undefined)?.[object];
+  const found = Object.values(block?.associations ?? {}).map((a) => `${a.field} → ${a.object}`);
+  return found.length > 0 ? { associations: found } : {};
 }
 
 /** Splits what the app needs into settings (may go in the YAML) and the credential (state only). */

@@ -46,6 +46,8 @@ export interface FieldSpec {
   unreliable?: string;
   /** The standard meaning of the field, for default mappings. */
   role?: StandardRole;
+  /** The table or object this field refers to (a declared foreign key): never default-mapped (mapping/references.ts). */
+  reference?: string;
   /** Values must be unique in the app (HubSpot email, domain). */
   unique?: boolean;
 }

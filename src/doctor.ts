@@ -19,6 +19,7 @@ import { describeHolder, isAlive, readLock } from './state/lock.js';
 import { openState } from './state/open.js';
 import { SCHEMA_VERSION } from './state/schema.js';
 import { append } from './lists.js';
+import { isReference } from './mapping/references.js';
 
 export type Level = 'ok' | 'warning' | 'problem';
 
@@ -157,11 +158,10 @@ function cursorFindings(syncs: PreparedSync[]): Finding[] {
  * one app's id space into the other. (A thin check: when the mapping
  * defaults learn to leave reference columns out, this finds nothing.)
  */
-export const looksLikeReference = (name: string) => /(^|_)id$/i.test(name) && name.toLowerCase() !== 'id' || /_ref$/i.test(name);
 
 function referenceMappings(syncs: PreparedSync[]): Finding[] {
   return syncs.flatMap((p) => p.mappings
-    .filter((m) => looksLikeReference(m.a.name) || looksLikeReference(m.b.name))
+    .filter((m) => isReference(m.a) || isReference(m.b))
     .map((m): Finding => ({
       level: 'warning', check: 'reference-mapping',
       message: `sync ${p.sync.name}: the ${m.origin} mapping ${p.sync.between[0]}.${m.a.name} ↔ ${p.sync.between[1]}.${m.b.name} looks like a reference to another record (an id of one app written into the other)`,

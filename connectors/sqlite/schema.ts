@@ -84,6 +84,14 @@ function uniqueColumns(db: Db, table: string): Set<string> {
   return out;
 }
 
+/** The single-column foreign keys of a table: column → referenced table. */
+export function foreignKeys(db: Db, table: string): { from: string; table: string }[] {
+  const rows = db.prepare(`SELECT id, "from", "table" FROM pragma_foreign_key_list(?)`).all(table) as { id: number; from: string; table: string }[];
+  const columns = new Map<number, number>();
+  for (const r of rows) columns.set(r.id, (columns.get(r.id) ?? 0) + 1);
+  return rows.filter((r) => columns.get(r.id) === 1).map((r) => ({ from: r.from, table: r.table }));
+}
+
 export function resolveTable(db: Db, connection: string, file: string, cfg: SqliteObjectConfig): TableSchema {
   const where = `connection ${connection}, object ${cfg.name}`;
   const info = db.prepare(`PRAGMA table_xinfo(${quoteIdent(cfg.table)})`).all() as XInfoRow[];
@@ -125,6 +133,11 @@ export function resolveTable(db: Db, connection: string, file: string, cfg: Sqli
     return fieldSpec(c.name, isCursor ? 'datetime' : fieldTypeOf(c.type), isCursor ? { ...cfg.fields[c.name], type: 'datetime', readOnly: true } : cfg.fields[c.name],
       { readOnly: generated.has(c.name), unique: unique.has(c.name) });
   }));
+  // Declared foreign keys: ids of other records, never default-mapped (src/mapping/references.ts).
+  for (const fk of foreignKeys(db, cfg.table)) {
+    const f = fields.find((x) => x.name === fk.from);
+    if (f) f.reference = fk.table;
+  }
   return {
     object: cfg.name, table: cfg.table, id, idIsRowid, hasRowid, updatedAt, touched: updatedAt !== undefined && hasTriggers(db, cfg.table), fields,
     fieldsByName: new Map(fields.map((f) => [f.name, f])), columns, associations: cfg.associations,

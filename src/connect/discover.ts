@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { configError } from '../errors.js';
-import { affinityOf } from '../../connectors/sqlite/schema.js';
+import { affinityOf, foreignKeys } from '../../connectors/sqlite/schema.js';
 import { installTriggers as installTriggers_ } from '../../connectors/sqlite/triggers.js';
 
 type Block = Record<string, unknown>;
@@ -56,9 +56,29 @@ async function sqliteObjects(file: string, flags: string[], installTriggers: boo
       objects[name] = block;
     }
     if (Object.keys(objects).length === 0) throw configError('NO_TABLE', `${file} has no tables`, { hint: 'create a table per object first' });
+    offerAssociations(db, wanted, objects);
     return { path: file, objects };
   } finally {
     db.close();
+  }
+}
+
+/**
+ * Declared foreign keys to the table of another object become associations
+ * (`company_id` → `associations: { company: { field: company_id, object: companies } }`):
+ * links kept through the links of that object's sync, never a plain field of ids.
+ */
+function offerAssociations(db: import('better-sqlite3').Database, wanted: [string, string][], objects: Record<string, Block>): void {
+  const objectOf = new Map(wanted.map(([name, table]) => [table, name]));
+  for (const [name, table] of wanted) {
+    const associations: Record<string, Block> = {};
+    for (const fk of foreignKeys(db, table)) {
+      const target = objectOf.get(fk.table);
+      if (!target || target === name) continue; // not an object of this connection, or a record of its own kind
+      const assoc = fk.from.replace(/_?id$/i, '') || target;
+      associations[assoc] = { field: fk.from, object: target };
+    }
+    if (Object.keys(associations).length > 0) objects[name]!.associations = associations;
   }
 }
 

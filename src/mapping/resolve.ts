@@ -11,6 +11,7 @@ import {
   parseMappingDirection, toFlow, within, type FlowSet,
 } from './rules.js';
 import { unknownFieldHint } from './suggest.js';
+import { isReference } from './references.js';
 import type { FieldMapping } from './types.js';
 import { append } from '../lists.js';
 
@@ -54,9 +55,11 @@ export function defaultPairs(a: ObjectSpec, b: ObjectSpec): Array<[FieldSpec, Fi
     usedA.add(fa.name);
     usedB.add(fb.name);
   };
-  for (const fa of a.fields) if (fa.role) take(fa, (fb) => fb.role === fa.role);
+  // A reference (company_id ↔ company_id) pairs ids of two id spaces: never by default (references.ts).
+  for (const fa of a.fields) if (fa.role && !isReference(fa)) take(fa, (fb) => fb.role === fa.role && !isReference(fb));
   for (const fa of a.fields) {
-    take(fa, (fb) => fb.name.toLowerCase() === fa.name.toLowerCase() && !(fa.role && fb.role && fa.role !== fb.role));
+    if (isReference(fa)) continue;
+    take(fa, (fb) => !isReference(fb) && fb.name.toLowerCase() === fa.name.toLowerCase() && !(fa.role && fb.role && fa.role !== fb.role));
   }
   return pairs;
 }

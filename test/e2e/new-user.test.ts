@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { exitWithin, show, spawnCli, waitFor } from '../robustness/support.js';
 import { CRM_SCHEMA, startHub, TOKEN, writeHubConfig } from './hubspot-support.js';
 import { hasScript, onTerminal } from './pty.js';
@@ -312,5 +313,51 @@ describe('1. SQLite edits that leave updated_at alone', () => {
     // The connector's own writes do not fire the triggers: a second pass is a no-op.
     const again = await w.runJson();
     expect(again.json.syncs[0]!.sides[0].read + again.json.syncs[0]!.sides[1].updated).toBe(0);
+  });
+});
+
+describe('2. reference columns', () => {
+  const CRM = `CREATE TABLE orgs (id INTEGER PRIMARY KEY, name TEXT, domain TEXT, modified_at TEXT);
+    CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, first_name TEXT, company_id INTEGER REFERENCES orgs(id),
+      manager INTEGER REFERENCES people(id), account_ref TEXT, modified_at TEXT);`;
+
+  it('are never default-mapped as plain fields (declared foreign keys, *_id and *_ref columns)', async () => {
+    const w = workspace();
+    const crm = w.sqlite('crm.db', CRM);
+    crm.insert('orgs', [{ id: 7, name: 'Org', domain: 'org.example.com', modified_at: OLD }]);
+    crm.insert('people', [{ email: 'ann@example.com', first_name: 'Ann', company_id: 7, manager: null, account_ref: 'A-1', modified_at: OLD }]);
+    w.writeCsv('contacts.csv', ['id', 'email', 'firstname', 'company_id', 'manager', 'account_ref'],
+      [{ id: 1, email: 'ann@example.com', firstname: 'Ann', company_id: 5192, manager: 9, account_ref: 'X' }]);
+    contactsConfig(w);
+
+    const r = await w.runJson('--dry-run');
+
+    expect(r.exitCode, explain(r)).toBe(0);
+    const pairs = r.json.syncs[0]!.mappings.map((m) => `${m.a}=${m.b}`);
+    expect(pairs).toEqual(['email=email', 'first_name=firstname']);
+    expect(JSON.stringify(r.json.syncs[0]!.plan)).not.toMatch(/company_id|manager|account_ref/);
+  });
+
+  it('declared in SQLite are offered by `connect` as associations', async () => {
+    const w = workspace();
+    w.sqlite('crm.db', CRM);
+    w.writeText('sync.yaml', 'version: 1\n');
+    const r = await w.run('connect', 'sqlite', '--name', 'crm', '--path', 'crm.db', '--object', 'contacts=people', '--object', 'companies=orgs');
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(r.stdout).toMatch(/contacts: company_id → companies \(an association/);
+    const yaml = parseYaml(w.readText('sync.yaml')) as { connections: { crm: { objects: Record<string, { associations?: unknown }> } } };
+    expect(yaml.connections.crm.objects.contacts!.associations).toEqual({ company: { field: 'company_id', object: 'companies' } });
+    // It runs: the association is a link, and company_id is no plain mapping.
+    w.writeCsv('contacts.csv', ['id', 'email', 'firstname', 'company_id']);
+    w.writeCsv('companies.csv', ['id', 'name', 'domain']);
+    const text = w.readText('sync.yaml');
+    w.writeText('sync.yaml', `${text}  exp: { app: csv, objects: { contacts: { file: contacts.csv, id: id, associations: { company: { field: company_id, object: companies } } }, companies: { file: companies.csv, id: id } } }
+syncs:
+  - { name: companies, object: companies, between: [crm, exp], direction: two-way }
+  - { name: contacts, object: contacts, between: [crm, exp], direction: two-way }
+`);
+    const dry = await w.runJson('--dry-run');
+    expect(dry.exitCode, explain(dry)).toBe(0);
+    expect(dry.json.syncs.find((x) => x.name === 'contacts')!.mappings.map((m) => m.a)).toEqual(['email', 'first_name', '@company']);
   });
 });

@@ -11,6 +11,7 @@ export function renderConnected(r: ConnectResult, style: Style): string {
     `${style.green('✔')} connection ${style.bold(r.name)} (${r.app}) checked and stored${r.secret ? `, credential ${r.secret}` : ''}`,
     `  objects: ${objectList(r.objects)}`,
     ...r.objects.filter((o) => o.changes).map((o) => `  ${o.name}: changes found by ${o.changes}`),
+    ...r.objects.flatMap((o) => (o.associations ?? []).map((a) => `  ${o.name}: ${a} (an association: a foreign key, kept as a link to that record, never copied as an id)`)),
     `  state: ${r.state}`,
   ];
   if (r.configUpdated) lines.push(`  added connections.${r.name} to ${r.configUpdated} (no secret in it: runs use the stored credential)`);
