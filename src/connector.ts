@@ -83,7 +83,7 @@ export interface ObjectSpec {
      * changed by anyone since the engine read it is left alone and answered
      * `changed`. Connectors that cannot (HubSpot has no conditional update)
      * leave it out, and a person's edit made between the read and the write
-     * of one pass may be overwritten (docs/nothing-lost.md).
+     * of one pass may be overwritten (README, "What datasync promises").
      */
     conditionalUpdate?: boolean;
     /**

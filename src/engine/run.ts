@@ -9,6 +9,7 @@ import { DatasyncError, EXIT, exitCodeFor } from '../errors.js';
 import { acquireLock, isAlive, readLock, type Lock } from '../state/lock.js';
 import { openMemoryState, openState, stateDamage } from '../state/open.js';
 import { stateTrouble } from '../state/trouble.js';
+import { checkIdentity } from './identity.js';
 import { StateStore, type Side } from '../state/store.js';
 import { describeMappings } from '../mapping/describe.js';
 import { buildBridge } from './associations.js';
@@ -82,7 +83,10 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
   let interrupted = false;
   try {
     for (const sync of selected) {
+      // Before ensureSync overwrites the stored sides: links belong to what each side pointed at.
+      checkIdentity(store, sync, config.connections, dryRun);
       const row = dryRun ? store.getSync(sync.name) : store.ensureSync(sync.name, sync.object, sync.between[0], sync.between[1]);
+      if (!dryRun && row && !row.identities) checkIdentity(store, sync, config.connections, dryRun);
       if (!sync.enabled || row?.enabled === 0) {
         if (!dryRun) store.setSyncStatus(sync.name, 'stopped');
         continue;

@@ -134,6 +134,11 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE cursors ADD COLUMN read_whole_at TEXT;
   `,
+  // 7: what each side of a sync points at (JSON [a, b], engine/identity.ts); NULL for syncs
+  //    from before, adopted as they are on their next run
+  `
+  ALTER TABLE syncs ADD COLUMN identities TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

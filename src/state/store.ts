@@ -46,6 +46,8 @@ export interface SyncRow {
   last_success_at: string | null;
   mappings: string | null;
   settings: string | null;
+  /** JSON [a, b]: what each side pointed at when its links were made (engine/identity.ts). */
+  identities: string | null;
   updated_at: string;
 }
 
@@ -116,6 +118,9 @@ export class StateStore {
   setMappings(name: string, mappings: unknown): void {
     this.q(`UPDATE syncs SET mappings = ? WHERE name = ?`).run(JSON.stringify(mappings), name);
   }
+  setIdentities(name: string, identities: readonly [string, string]): void {
+    this.q(`UPDATE syncs SET identities = ? WHERE name = ?`).run(JSON.stringify(identities), name);
+  }
   setSettings(name: string, fingerprint: string): void {
     this.q(`UPDATE syncs SET settings = ? WHERE name = ?`).run(fingerprint, name);
   }
@@ -141,7 +146,7 @@ export class StateStore {
                 (SELECT 1 FROM json_each(runs.summary) k WHERE json_extract(k.value, '$.sync') = ?)`).run(name, name);
       // The row stays, turned off: deleting it made the next run see a new, enabled sync and scan it again.
       this.q(`UPDATE syncs SET enabled = 0, status = 'stopped', status_detail = ?, scanned = 0, last_success_at = NULL,
-              mappings = NULL, settings = NULL, updated_at = ? WHERE name = ?`)
+              mappings = NULL, settings = NULL, identities = NULL, updated_at = ? WHERE name = ?`)
         .run('stopped and forgotten by `datasync stop --delete`', now(), name);
     });
   }
