@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { DatasyncError } from '../errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { refuseFolder, stateTrouble } from './trouble.js';
@@ -51,11 +51,13 @@ function openStateAt(path: string, opts: { readonly?: boolean }): StateDb {
   }
   if (fresh) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    tightenFolder(dirname(path));
     createState(path);
   } else if (!looksLikeSqlite(path)) {
     throw stateError('STATE_NOT_DATASYNC', `${path} is not a datasync state file (not a SQLite database)`,
       'point `state:` in the YAML at another file; this one was left untouched');
   }
+  if (!opts.readonly) tightenFolder(dirname(path));
   let db: StateDb;
   try {
     db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: true });
@@ -112,6 +114,22 @@ function createState(path: string): void {
       'check that its folder is writable, or point `state:` in the YAML at another file');
   } finally {
     rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * The state's own folder (`.datasync`, also through a symlink) is 0700: a
+ * folder that existed already with a looser mode (a checkout, an `mkdir`
+ * with the default umask) is tightened, as the state holds credentials. A
+ * folder of another name may be the project's own and is left alone.
+ */
+function tightenFolder(dir: string): void {
+  if (basename(dir) !== '.datasync') return;
+  try {
+    const st = statSync(dir);
+    if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) chmodSync(dir, st.mode & 0o700);
+  } catch {
+    // not ours to change: SPEC §8 is kept for the file itself (0600)
   }
 }
 
