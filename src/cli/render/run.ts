@@ -79,19 +79,50 @@ function describeAction(a: PlannedAction, name: (s: 'a' | 'b') => string, style:
   }
 }
 
-export function renderSummaryTable(result: RunResult, style: Style): string {
+/** A pass that changed nothing anywhere: one line says so instead of a table of zeros. */
+export function nothingChanged(result: RunResult): boolean {
+  return !result.interrupted && result.summaries.length > 0 && result.summaries.every((s) => s.outcome === 'ok' && s.linked === 0 && !s.warnings?.length
+    && (['a', 'b'] as const).every((x) => { const c = s.sides[x]; return c.created + c.updated + c.failed + c.excluded + c.deleted === 0; }));
+}
+
+export function renderSummaryTable(result: RunResult, style: Style, width = process.stdout.columns): string {
+  if (nothingChanged(result)) {
+    const read = result.summaries.reduce((n, s) => n + s.sides.a.read + s.sides.b.read, 0);
+    return `${style.green('✔')} everything up to date (${result.summaries.map((s) => s.sync).join(', ')}: ${read} changed record${read === 1 ? '' : 's'} read, nothing to write)`;
+  }
   const table = new Table({
     head: ['sync', 'connection', 'read', 'created', 'updated', 'unchanged', 'failed', 'excluded', 'deleted'],
     style: { head: [], border: [] },
   });
+  const rows: string[] = [];
   for (const s of result.summaries) {
     for (const side of ['a', 'b'] as const) {
       const c = s.sides[side];
       table.push([side === 'a' ? s.sync : '', c.connection, c.read, c.created, c.updated, c.unchanged,
         c.failed > 0 ? style.red(String(c.failed)) : c.failed, c.excluded, c.deleted]);
+      rows.push(`${s.sync} ${c.connection}: read ${c.read}, created ${c.created}, updated ${c.updated}, unchanged ${c.unchanged}, `
+        + `failed ${c.failed > 0 ? style.red(String(c.failed)) : c.failed}, excluded ${c.excluded}, deleted ${c.deleted}`);
     }
   }
-  return table.toString();
+  const text = table.toString();
+  // A terminal narrower than the table (its lines would wrap into noise): one wrapped line per side instead.
+  const widest = Math.max(...text.split('\n').map((l) => stripAnsi(l).length));
+  return width && widest > width ? rows.map((r) => wrap(r, width)).join('\n') : text;
+}
+
+const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
+
+function wrap(line: string, width: number): string {
+  const out: string[] = [];
+  let current = '';
+  for (const word of line.split(' ')) {
+    if (current && stripAnsi(`${current} ${word}`).length > width) {
+      out.push(current);
+      current = `  ${word}`;
+    } else current = current ? `${current} ${word}` : word;
+  }
+  out.push(current);
+  return out.join('\n');
 }
 
 /** What an interrupted pass had done: "writing 1000 (1000 created in hubspot)" or "reading only". */
@@ -104,12 +135,14 @@ function didSoFar(s: SyncSummary): string {
 }
 
 export function renderOutcomes(result: RunResult, style: Style, dryRun: boolean): string[] {
+  // A pass with nothing to do has said so in one line already.
+  const quiet = nothingChanged(result);
   const lines: string[] = [];
   for (const s of result.summaries) {
     const conflicts = s.conflicts === 0 ? '' : `, ${s.conflicts} record${s.conflicts === 1 ? '' : 's'} with edits on both sides (${s.defaultApp ?? 'the default app'}'s values kept)`;
     const extra = `${s.linked} newly linked${conflicts}`;
     switch (s.outcome) {
-      case 'ok': lines.push(`${style.green('✔')} ${s.sync}: in sync (${extra})`); break;
+      case 'ok': if (!quiet) lines.push(`${style.green('✔')} ${s.sync}: in sync (${extra})`); break;
       case 'failed-records': lines.push(`${style.yellow('!')} ${s.sync}: some records failed (${extra}); see \`datasync health ${s.sync} --failed\``); break;
       case 'interrupted': lines.push(`${style.yellow('!')} ${s.sync}: interrupted after ${didSoFar(s)}; the next run picks up where this one stopped`); break;
       case 'stopped': lines.push(`${style.dim('-')} ${s.sync}: stopped`); break;
