@@ -92,9 +92,20 @@ function scalarProblem(v: unknown, f: FieldSpec): string | null {
 }
 
 function optionProblem(v: string, f: FieldSpec): string | null {
-  const opts = f.options?.map((o) => o.value) ?? [];
-  if (opts.length === 0 || opts.some((o) => fold(o) === fold(v))) return null;
-  return `"${v}" is not an option of ${f.name}; options: ${opts.join(', ')}`;
+  const opts = f.options ?? [];
+  if (opts.length === 0 || optionValue(v, f) !== null) return null;
+  const shown = opts.map((o) => (o.label && fold(o.label) !== fold(o.value) ? `${o.value} (${o.label})` : o.value));
+  return `"${v}" is not an option of ${f.name}; options: ${shown.join(', ')}`;
+}
+
+/**
+ * The option value a filter names, by its value or by the label the app shows
+ * (HubSpot's "Marketing Qualified Lead" is `marketingqualifiedlead`); null
+ * when it names none. Values win over labels.
+ */
+function optionValue(v: string, f: FieldSpec | undefined): string | null {
+  const opts = f?.options ?? [];
+  return opts.find((o) => fold(o.value) === fold(v))?.value ?? opts.find((o) => o.label !== undefined && fold(o.label) === fold(v))?.value ?? null;
 }
 
 /** The first condition the record fails, with a reason such as `filter: country eq SE (was DE)`. */
@@ -131,7 +142,10 @@ const test = (n: number | null, ok: (n: number) => boolean) => n !== null && ok(
 
 function equals(v: Value, want: unknown, type: FieldType, field: FieldSpec | undefined): boolean {
   if (want === undefined || want === null) return false;
-  if (TEXTUAL.includes(type) && !Array.isArray(v)) return sameValue(fold(String(v)), fold(wantText(want)), field ?? type);
+  if (TEXTUAL.includes(type) && !Array.isArray(v)) {
+    const named = type === 'select' || type === 'radio' ? optionValue(wantText(want), field) : null;
+    return sameValue(fold(String(v)), fold(named ?? wantText(want)), field ?? type);
+  }
   const w: Value = Array.isArray(want) ? want.map(String) : typeof want === 'number' || typeof want === 'boolean' ? want : wantText(want);
   return sameValue(v, w, field ?? type);
 }

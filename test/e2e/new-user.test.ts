@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { exitWithin, show, spawnCli, waitFor } from '../robustness/support.js';
-import { CRM_SCHEMA, startHub, TOKEN, writeHubConfig } from './hubspot-support.js';
+import { CRM_SCHEMA, datasync, startHub, TOKEN, writeHubConfig } from './hubspot-support.js';
 import { hasScript, onTerminal } from './pty.js';
 import { BIN, OLD, useWorkspaces, type CliResult, type Workspace } from './support.js';
 
@@ -364,3 +364,40 @@ syncs:
     expect(dry.json.syncs.find((x) => x.name === 'contacts')!.mappings.map((m) => m.a)).toEqual(['email', 'first_name', '@company']);
   });
 });
+
+describe('4. filter values', () => {
+  it('are checked at load against the field\'s options, naming the valid ones; an option\'s label matches its value', async () => {
+    const w = workspace();
+    const hub = await startHub();
+    try {
+      hub.emu.store.create('contacts', { email: 'lea@example.com', firstname: 'Lea', lifecyclestage: 'lead' });
+      hub.emu.store.create('contacts', { email: 'cus@example.com', firstname: 'Cus', lifecyclestage: 'customer' });
+      w.sqlite('crm.db', CRM_SCHEMA);
+      writeHubConfig(w, hub.url, { objects: ['contacts'], contacts: { filters: { hubspot: [{ field: 'lifecyclestage', op: 'eq', value: 'MQL' }] } } });
+      const line = w.readText('sync.yaml').split('\n').findIndex((l) => l.startsWith('syncs:')) + 1;
+
+      const bad = await w.run('run');
+      // `run` here has no HUBSPOT_TOKEN: give it through the env of the helper.
+      const r = bad.stderr.includes('HUBSPOT_TOKEN') ? await runWithToken(w, ['run']) : bad;
+      expect(r.exitCode, explain(r)).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`sync\\.yaml:${line}:\\d+: filter on hubspot\\.lifecyclestage: "MQL" is not an option of lifecyclestage; options: subscriber, lead, marketingqualifiedlead \\(Marketing Qualified Lead\\)`));
+      expect(w.exists('.datasync')).toBe(false);
+
+      writeHubConfig(w, hub.url, { objects: ['contacts'], contacts: { filters: { hubspot: [{ field: 'lifecyclestage', op: 'eq', value: 'Marketing Qualified Lead' }] } } });
+      const label = await runWithToken(w, ['run', '--dry-run']);
+      expect(label.exitCode, explain(label)).toBe(0);
+      expect(label.stdout).toMatch(/exclude hubspot#\d+: filter: lifecyclestage eq Marketing Qualified Lead \(was lead\)/);
+
+      writeHubConfig(w, hub.url, { objects: ['contacts'], contacts: { filters: { hubspot: [{ field: 'lifecyclestage', op: 'eq', value: 'Lead' }] } } });
+      const ok = await runWithToken(w, ['run', '--json']);
+      expect(ok.exitCode, explain(ok)).toBe(0);
+      expect(w.sqlite('crm.db').all<{ email: string }>('SELECT email FROM people').map((p) => p.email)).toEqual(['lea@example.com']);
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
+function runWithToken(w: Workspace, args: string[]): Promise<CliResult> {
+  return datasync(w, args);
+}
