@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configJsonSchema } from '../src/config/schema.js';
+import { configReference, connectorsReference } from '../src/config/reference.js';
 
 /** The folder of package.json above this script (works from scripts/ and dist/scripts/). */
 function repoRoot(): string {
@@ -27,3 +28,10 @@ const out = path.resolve(process.argv[2] ?? path.join(repoRoot(), 'schema', 'syn
 mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(out, schemaText());
 process.stderr.write(`wrote ${out}\n`);
+
+// The reference pages come from the same schemas (docs/config.md, docs/connectors.md).
+if (!process.argv[2]) {
+  writeFileSync(path.join(repoRoot(), 'docs', 'config.md'), configReference());
+  writeFileSync(path.join(repoRoot(), 'docs', 'connectors.md'), connectorsReference());
+  process.stderr.write('wrote docs/config.md, docs/connectors.md\n');
+}
