@@ -5,7 +5,7 @@ import type { PlannedAction, SyncSummary } from '../../engine/types.js';
 import type { RunResult } from '../../engine/run.js';
 import { otherSide } from '../../state/store.js';
 import type { Style } from './style.js';
-import { append } from '../../lists.js';
+import { append, largest } from '../../lists.js';
 
 const show = (v: Value): string => (v === null ? '(empty)' : Array.isArray(v) ? v.join(';') : JSON.stringify(v));
 
@@ -106,7 +106,7 @@ export function renderSummaryTable(result: RunResult, style: Style, width = proc
   }
   const text = table.toString();
   // A terminal narrower than the table (its lines would wrap into noise): one wrapped line per side instead.
-  const widest = Math.max(...text.split('\n').map((l) => stripAnsi(l).length));
+  const widest = largest(text.split('\n').map((l) => stripAnsi(l).length), 0);
   return width && widest > width ? rows.map((r) => wrap(r, width)).join('\n') : text;
 }
 
