@@ -179,6 +179,6 @@ export function objectSpec(schema: TableSchema): ObjectSpec {
     fields: schema.fields,
     associations: schema.associations.map((a) => ({ name: a.name, object: a.object, single: true })),
     changes: changesText(schema.mode, schema.updatedAt?.name),
-    capabilities: { create: true, update: true, changeCursor: schema.mode !== 'scan', conditionalUpdate: true, ...(schema.mode === 'triggers' ? { reportsDeletions: true } : {}) },
+    capabilities: { create: true, update: true, changeCursor: schema.mode !== 'scan', cursorMisses: schema.mode === 'updated_at', conditionalUpdate: true, ...(schema.mode === 'triggers' ? { reportsDeletions: true } : {}) },
   };
 }

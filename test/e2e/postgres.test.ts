@@ -130,6 +130,27 @@ describePg('postgres end to end', () => {
     expect((await people()).some((p) => p.email === 'db4@example.com')).toBe(false);
   });
 
+  it('an updated_at table: an edit that leaves updated_at alone is found by the full comparison once `reconcile` has passed', async () => {
+    const w = workspace();
+    writeConfig(w);
+    w.writeText('sync.yaml', w.readText('sync.yaml').replace('"default_app":"hubspot"', '"default_app":"hubspot","reconcile":"1s"'));
+    // Rows last changed a day ago, db3 two days ago: behind the cursor and any look-back it keeps.
+    await db.client.query(`INSERT INTO crm.people (email, first_name, job_title, updated_at) SELECT 'db' || g || '@example.com', 'Db' || g, 'Local',
+      now() - (CASE WHEN g = 3 THEN interval '2 days' ELSE interval '1 day' END) FROM generate_series(0, 9) g`);
+    const first = await runJson(w);
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(emu.store.list('contacts')).toHaveLength(10);
+    // A person's UPDATE that does not bump updated_at: the cursor cannot see it.
+    await db.client.query(`UPDATE crm.people SET job_title = 'Edited by hand' WHERE email = 'db3@example.com'`);
+    await new Promise((done) => setTimeout(done, 1_200));
+    const second = await runJson(w);
+    expect(second.exitCode, second.stderr).toBe(0);
+    const hubDb3 = emu.store.list('contacts').find((r) => r.properties.email === 'db3@example.com');
+    expect(hubDb3?.properties.jobtitle).toBe('Edited by hand');
+    // The other nine records were compared, not written.
+    expect(second.json.syncs[0]!.sides[0].updated).toBe(1);
+  });
+
   it('the README\'s Postgres example runs as documented: the example CRM, install-triggers, run, then a HubSpot edit comes back', async () => {
     const w = workspace();
     w.writeText('sync.yaml', readFileSync(join(REPO, 'sync.postgres.example.yaml'), 'utf8'));
