@@ -143,7 +143,11 @@ interface Params {
   direction: Direction; defaultSide: Side; clears: 'keep' | 'propagate'; batchSize: number; pageSize: number;
   /** The apps' connectors implement `cursorAfterWrites` (runs then skip their own writes). */
   ownCursor?: boolean;
+  /** The apps make updates only while the record is as read (capabilities.conditionalUpdate). */
+  conditional?: boolean;
 }
+/** A person's edit of one record made between the engine's read and its write of that record. */
+interface Concurrent { side: Side; id: string; fields: Fields }
 interface Target { k: number; partner: boolean }
 interface FaultSpec { kind: FaultKind; at: number }
 
@@ -165,7 +169,8 @@ class World {
 
   constructor(readonly params: Params, readonly cleanOnly: boolean) {
     const own = params.ownCursor ?? false;
-    this.apps = { a: new MemoryApp('hub', SPEC.a, params.pageSize, own), b: new MemoryApp('crm', SPEC.b, params.pageSize, own) };
+    const cond = params.conditional ?? false;
+    this.apps = { a: new MemoryApp('hub', SPEC.a, params.pageSize, own, cond), b: new MemoryApp('crm', SPEC.b, params.pageSize, own, cond) };
     this.maps = modelMappings(params.direction);
     this.policy = { defaultSide: params.defaultSide, clears: params.clears };
     const custom = [{ fields: { hub: 'notes', crm: 'remarks' }, where: 'model:1:1' }];
@@ -262,7 +267,7 @@ class World {
     await this.cleanRun(retryFailed);
     const after = { a: this.apps.a.snapshot(), b: this.apps.b.snapshot() };
     this.checkLinks(before, linksBefore, after, failedBefore);
-    this.checkContents(before, linksBefore, after);
+    this.checkContents(before, linksBefore, after, null);
     this.checkNothingLeft(after);
     // (d) A run right after a clean run writes nothing.
     if (!thenNoop) return;
@@ -275,6 +280,47 @@ class World {
     expect(this.apps.a.snapshot()).toEqual(after.a);
     expect(this.apps.b.snapshot()).toEqual(after.b);
     expect(JSON.stringify(this.links), '(d) links unchanged by a no-op run').toBe(links);
+  }
+
+  /**
+   * A clean run during which a person edits `target` on `side` right before
+   * the engine's write of an update to it (conditional apps only; otherwise,
+   * or if the run writes no update to it, the edit is made after the run).
+   * The edit is never lost: the app answers `changed`, the pass leaves that
+   * side's fields and their base alone, and the next run merges the edit.
+   */
+  async concurrentRun(side: Side, target: Target, fields: Fields): Promise<void> {
+    const id = this.resolve(side, target);
+    const app = this.apps[side];
+    let edit: Concurrent | null = null;
+    if (id && this.params.conditional) {
+      app.beforeWrite = (ops) => {
+        if (!ops.some((op) => op.kind === 'update' && op.id === id)) return;
+        app.beforeWrite = null;
+        const held = app.record(id)!.fields;
+        // An edit to the values already held changes nothing: the write goes through.
+        if (Object.entries(fields).some(([k, v]) => JSON.stringify(held[k] ?? null) !== JSON.stringify(v))) edit = { side, id, fields };
+        app.edit(id, fields);
+      };
+    }
+    const before = { a: this.apps.a.snapshot(), b: this.apps.b.snapshot() };
+    const linksBefore = this.links;
+    const failedBefore = this.failed;
+    try {
+      await this.cleanRun(false);
+    } finally {
+      app.beforeWrite = null;
+    }
+    const after = { a: this.apps.a.snapshot(), b: this.apps.b.snapshot() };
+    if (edit) {
+      const { fields: made } = edit as Concurrent;
+      expect(Object.fromEntries(Object.keys(made).map((k) => [k, after[side].get(id!)?.[k] ?? null])),
+        `a person's edit of ${side}:${id} during the pass was overwritten`).toEqual(made);
+    }
+    this.checkLinks(before, linksBefore, after, failedBefore);
+    this.checkContents(before, linksBefore, after, edit);
+    this.checkNothingLeft(after);
+    if (id && !edit) this.apps[side].edit(id, fields);
   }
 
   // --- invariants ---------------------------------------------------------------
@@ -321,7 +367,8 @@ class World {
   }
 
   /** (a) Every record holds what the rules of SPEC §4 say; records not on a live link are left alone. */
-  private checkContents(before: Record<Side, Map<string, Fields>>, linksBefore: LinkRow[], after: Record<Side, Map<string, Fields>>): void {
+  private checkContents(before: Record<Side, Map<string, Fields>>, linksBefore: LinkRow[], after: Record<Side, Map<string, Fields>>,
+    edit: Concurrent | null): void {
     const live = this.links.filter((l) => !l.deleted);
     const onLive = { a: new Set(live.map((l) => l.a_id)), b: new Set(live.map((l) => l.b_id)) };
     for (const s of SIDES) {
@@ -346,8 +393,21 @@ class World {
         expected[made] = c.made;
         this.base.set(key, c.base);
       } else if (!excluded('a', pre.a!) && !excluded('b', pre.b!)) {
-        const m = modelMerge(this.maps, pre.a!, pre.b!, wasLinked ? (this.base.get(key) ?? {}) : null, this.policy);
+        const prior = wasLinked ? (this.base.get(key) ?? {}) : null;
+        const m = modelMerge(this.maps, pre.a!, pre.b!, prior, this.policy);
+        const hit = edit && l[edit.side === 'a' ? 'a_id' : 'b_id'] === edit.id ? edit.side : null;
         for (const s of SIDES) {
+          if (s === hit) {
+            // Edited after the read: the app answered `changed`, nothing of the write was made, and
+            // the fields it would have written keep their prior base, so the next run sees the edit.
+            Object.assign(expected[s], edit!.fields);
+            for (const m2 of this.maps) {
+              if (!((s === 'a' ? m2.a : m2.b) in m.write[s])) continue;
+              if (prior?.[m2.a]) m.base[m2.a] = prior[m2.a]!;
+              else delete m.base[m2.a];
+            }
+            continue;
+          }
           if (Object.values(m.write[s]).includes(REJECT)) this.tainted.add(key); // the app refuses it: the link is failed
           Object.assign(expected[s], m.write[s]);
         }
@@ -424,6 +484,7 @@ const textArb = fc.oneof(
   { weight: 30, arbitrary: fc.constantFrom<Value>('Ann', 'Bo', 'Cy', 'Dee', '', null) },
   { weight: 1, arbitrary: fc.constant<Value>(REJECT) },
 );
+const nameArb = fc.constantFrom<Value>('Eve', 'Fay', 'Gil', '', null);
 const scoreArb = (s: Side) => (s === 'a' ? fc.constantFrom<Value>(1, 2.5, 10, null) : fc.constantFrom<Value>('1', '2.5', 'ten', null));
 const sideArb = fc.constantFrom<Side>('a', 'b');
 const targetArb = fc.record({ k: fc.nat(20), partner: fc.boolean() });
@@ -464,6 +525,14 @@ class DeleteCmd implements Cmd {
   }
   toString = () => `delete(${this.side}, ${JSON.stringify(this.target)})`;
 }
+class ConcurrentEditCmd implements Cmd {
+  constructor(readonly side: Side, readonly target: Target, readonly values: Values) {}
+  check = () => true;
+  async run(_m: Model, w: World) {
+    await w.concurrentRun(this.side, this.target, spell(this.side, this.values));
+  }
+  toString = () => `concurrentEdit(${this.side}, ${JSON.stringify(this.target)}, ${JSON.stringify(this.values)})`;
+}
 class RunCmd implements Cmd {
   /** `thenNoop`: check (d) with a second run at once (which also lets the engine read back its own writes). */
   constructor(readonly faults: FaultSpec[], readonly retryFailed: boolean, readonly thenNoop = true) {}
@@ -483,6 +552,9 @@ const commandsArb = fc.commands<Model, World, false>([
   sideArb.chain((s) => fc.tuple(targetArb, valuesArb(s, false)).map(([t, v]) => new EditCmd(s, t, v))),
   fc.tuple(sideArb, targetArb, fc.constantFrom<keyof Values>('email', 'first', 'last', 'note', 'score')).map(([s, t, k]) => new ClearCmd(s, t, k)),
   fc.tuple(sideArb, targetArb).map(([s, t]) => new DeleteCmd(s, t)),
+  // Names only: the edit keeps the record's match keys, so only the write to it is at stake.
+  fc.tuple(sideArb, targetArb, fc.record({ first: nameArb, last: nameArb, note: nameArb }, { requiredKeys: [] }))
+    .map(([s, t, v]) => new ConcurrentEditCmd(s, t, v)),
   fc.tuple(fc.oneof({ weight: 1, arbitrary: fc.constant<FaultSpec[]>([]) }, { weight: 3, arbitrary: fc.array(faultArb, { minLength: 1, maxLength: 2 }) }),
     fc.boolean(), fc.boolean()).map(([faults, retry, noop]) => new RunCmd(faults, retry, noop)),
 ], { maxCommands: 30 });
@@ -494,6 +566,7 @@ const paramsArb: fc.Arbitrary<Params> = fc.record({
   batchSize: fc.constantFrom(1, 2, 3, 200),
   pageSize: fc.constantFrom(2, 3, 50),
   ownCursor: fc.boolean(),
+  conditional: fc.boolean(),
 });
 
 /** Records both apps hold before the first run (the initial sync matches them). */

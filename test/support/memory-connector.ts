@@ -11,7 +11,7 @@
  * source is never written.
  */
 import type {
-  Connector, ConnectorContext, ConnectorFactory, Fields, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, WriteOp, WriteResult,
+  Connector, ConnectorContext, ConnectorFactory, Fields, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, Value, WriteOp, WriteResult,
 } from '../../src/connector.js';
 
 /** A value the app refuses to store (any field, create or update). */
@@ -70,9 +70,22 @@ export class MemoryApp {
   readonly writes = { calls: 0, ops: 0, fields: new Map<string, number>() };
   /** The interruption of the current run, if any. */
   fault: FaultPlan | null = null;
+  /**
+   * Called with each write batch before it is applied: a person's edit made
+   * between the engine's read and its write (with `conditional`, the app then
+   * answers `changed` for the record, as SQLite's connector does).
+   */
+  beforeWrite: ((ops: WriteOp[]) => void) | null = null;
 
-  /** With `ownCursor`, its connectors implement `cursorAfterWrites`. */
-  constructor(readonly name: string, readonly spec: ObjectSpec, readonly pageSize = 3, readonly ownCursor = false) {}
+  /**
+   * With `ownCursor`, its connectors implement `cursorAfterWrites`; with
+   * `conditional`, updates carrying `expect` are made only while the record
+   * still holds those values (capabilities.conditionalUpdate).
+   */
+  constructor(readonly name: string, spec: ObjectSpec, readonly pageSize = 3, readonly ownCursor = false, readonly conditional = false) {
+    this.spec = conditional ? { ...spec, capabilities: { ...spec.capabilities, conditionalUpdate: true } } : spec;
+  }
+  readonly spec: ObjectSpec;
 
   // --- a person's changes --------------------------------------------------
   insert(fields: Fields): string {
@@ -157,6 +170,7 @@ export class MemoryApp {
         if (ops.length === 0) return [];
         const what = app.event('write');
         if (what === 'crash-before') throw new SimulatedCrash(`before ${app.name} applied ${ops.length} op(s)`);
+        app.beforeWrite?.(ops);
         app.writes.calls++;
         const results = ops.map((op) => app.apply(op));
         for (const r of results) if (r.ok) ours.set(r.id, app.records.get(r.id)!.seq);
@@ -202,6 +216,10 @@ export class MemoryApp {
     } else {
       const r = this.records.get(op.id);
       if (!r) return { ref: op.ref, ok: false, reason: `no record ${op.id}` };
+      const held = (x: Value | undefined) => JSON.stringify(x ?? null);
+      if (this.conditional && op.expect && Object.entries(op.expect).some(([k, v]) => held(r.fields[k]) !== held(v))) {
+        return { ref: op.ref, ok: false, changed: true, reason: `${op.id} changed since it was read` };
+      }
       id = op.id;
       r.fields = { ...r.fields, ...op.fields };
       r.seq = ++this.seq;
