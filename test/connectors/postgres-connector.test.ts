@@ -217,13 +217,24 @@ describePg('postgres connector', () => {
     await c.write('contacts', [{ kind: 'create', ref: 'a', fields: { email: 'a@x.se' } }]);
     await db.client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'datasync'`);
     expect(await c.write('contacts', [{ kind: 'create', ref: 'b', fields: { email: 'b@x.se' } }])).toMatchObject([{ ok: true }]);
-    // Dropped in the middle of a batch: the first time the session is seen inside its transaction, it is ended.
+    // Dropped in the middle of a batch: the first batch's insert is held open for a moment by a trigger
+    // (once: a sequence is not rolled back with the transaction), and the session is ended while its
+    // transaction has written rows but not committed. (Polling for a session "idle in transaction" missed
+    // it whenever the batch was one quick statement.)
+    await db.client.query(`CREATE SEQUENCE hold_once;
+      CREATE FUNCTION hold_once() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF nextval('hold_once') = 1 THEN PERFORM pg_sleep(2); END IF; RETURN NULL; END $$;
+      CREATE TRIGGER hold_once AFTER INSERT ON people FOR EACH STATEMENT EXECUTE FUNCTION hold_once()`);
     let killed = 0;
+    let asking = false;
     const killer = setInterval(() => {
-      if (killed > 0) return;
-      void db.client.query(`SELECT pg_terminate_backend(pid) AS k FROM pg_stat_activity WHERE application_name = 'datasync' AND state LIKE 'idle in transaction%'`)
-        .then((r) => { killed += r.rows.filter((x) => x.k).length; });
-    }, 2);
+      if (killed > 0 || asking) return;
+      asking = true;
+      void db.client.query(`SELECT pg_terminate_backend(pid) AS k FROM pg_stat_activity
+          WHERE application_name = 'datasync' AND backend_xid IS NOT NULL AND wait_event = 'PgSleep'`)
+        .then((r) => { killed += r.rows.filter((x) => x.k).length; })
+        .finally(() => { asking = false; });
+    }, 5);
     let results;
     try {
       results = await c.write('contacts', Array.from({ length: 400 }, (_, i) => ({ kind: 'create' as const, ref: `r${i}`, fields: { email: `r${i}@x.se` } })));
