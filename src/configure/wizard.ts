@@ -77,7 +77,7 @@ export async function runWizard(p: Prompter, ctx: WizardContext): Promise<Wizard
 
   for (;;) {
     const resolved = resolveDraft(d, specs);
-    p.say(reviewText(toSyncYaml(d, ctx.existing?.raw), resolved, ctx.file));
+    p.say(reviewText(toSyncYaml(d, ctx.existing?.raw), resolved, ctx.file, specs));
     const ok = resolved.problems.length === 0 && resolved.mappings.length > 0;
     if (resolved.mappings.length === 0) p.say('This sync maps no field: turn the default mappings on or add a custom mapping.');
     const action = await p.select<WizardAction | 'mappings'>({

@@ -82,6 +82,7 @@ describe('configure wizard: a new sync', () => {
     expect(config.syncs[0]?.filters.crm?.[0]?.value).toBe('SE');
     // The review screen showed the YAML and the mappings table.
     expect(p.said.join('\n')).toMatch(/hs_lead_status[\s\S]*Field mappings \(5\)/);
+    expect(p.said.join('\n')).toMatch(/How changes are found:\n  hubspot\.contacts: .+\n  crm\.contacts: .+/);
   });
 
   it('offers only compatible, unmapped fields, and never a field already mapped', async () => {

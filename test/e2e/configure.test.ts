@@ -88,6 +88,9 @@ describe('configure with flags (--yes)', () => {
     expect(w.readText('sync.yaml')).toContain('  - name: contacts\n');
     expect(r.stdout).toMatch(/contacts +│ crm/);
     expect(w.readCsv('contacts.csv')).toHaveLength(2);
+    // How each side finds changes, in the connectors' own words (SPEC §7).
+    expect(r.stdout).toContain('  changes in crm.contacts: the modified_at column; an edit that leaves modified_at as it was is found by the full comparison');
+    expect(r.stdout).toMatch(/  changes in exp\.contacts: comparing every record with the last run/);
   });
 
   it('refuses without a terminal and without --yes, and refuses what run would refuse; the file is unchanged', async () => {
@@ -134,6 +137,8 @@ describe.skipIf(!hasScript)('configure on a terminal (pseudo-terminal through ut
     ]);
     expect(code, screen.slice(-3000)).toBe(0);
     expect(screen).toContain('Editing sync "contacts"');
+    expect(screen).toContain('How changes are found:');
+    expect(screen).toMatch(/crm\.contacts: the modified_at column/);
     expect(screen).toContain('updated sync.yaml: sync "contacts"');
     const after = w.readText('sync.yaml');
     expect(prefix(after)).toBe(prefix(before));

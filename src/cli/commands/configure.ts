@@ -10,6 +10,7 @@ import { draftFromSync } from '../../configure/draft.js';
 import { missingForNew, presetFromFlags, type ConfigureFlags } from '../../configure/flags.js';
 import { inquirerPrompter } from '../../configure/prompter.js';
 import { rawSync, saveDraft } from '../../configure/save.js';
+import { changesLines } from '../../configure/review.js';
 import { gatherSources } from '../../configure/sources.js';
 import { runWizard, type WizardContext, type WizardResult } from '../../configure/wizard.js';
 import { locateConfig } from '../../connect/place.js';
@@ -60,6 +61,7 @@ export default async function configure(flags: ConfigureFlags, global: GlobalOpt
     out(`${saved.created ? 'created' : 'updated'} ${saved.file}: sync "${result.draft.name}" (${result.draft.object}, ${result.draft.between.join(' ↔ ')}) saved`);
     if (saved.connectionsAdded.length > 0) out(`  added connection${saved.connectionsAdded.length === 1 ? '' : 's'} ${saved.connectionsAdded.join(', ')} (no secret in the file: runs use the credential stored by connect)`);
     if (saved.reenabled) out(`  the sync was stopped: it is active again and resumes from its saved cursors`);
+    for (const line of changesLines(result.draft.between, result.specs)) out(`  changes in ${line}`);
     if (result.action !== 'save-and-sync') {
       out(`  next: datasync run --sync ${result.draft.name} --dry-run   (see what would change), then datasync run`);
       return 0;
