@@ -21,12 +21,12 @@ export class DatasyncError extends Error {
 
   constructor(kind: ErrorKind, code: string, message: string,
     opts: { hint?: string; problems?: string[]; transient?: boolean; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    super(hideUrlCredentials(message), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'DatasyncError';
     this.kind = kind;
     this.code = code;
-    this.hint = opts.hint;
-    this.problems = opts.problems;
+    this.hint = opts.hint === undefined ? undefined : hideUrlCredentials(opts.hint);
+    this.problems = opts.problems?.map(hideUrlCredentials);
     this.transient = opts.transient ?? false;
   }
 }
@@ -88,4 +88,14 @@ export function maskSecrets(text: string, secrets: readonly (string | undefined)
     out = out.replace(new RegExp(pattern, 'g'), () => mask(secret));
   }
   return out;
+}
+
+/**
+ * `scheme://user:password@host` → `scheme://****@host`. Every error's text
+ * passes here (DatasyncError's constructor, renderError), so a password in a
+ * `base_url` or a database URL, also one a `${VAR}` put there, is never
+ * printed, logged, stored as a sync's status or shown by `health`.
+ */
+export function hideUrlCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi, '$1****@');
 }

@@ -1,5 +1,5 @@
 /** The one place that turns an error into a message and an exit code. */
-import { DatasyncError, EXIT, exitCodeFor } from '../errors.js';
+import { DatasyncError, EXIT, exitCodeFor, hideUrlCredentials } from '../errors.js';
 import { errorJson } from './render/json.js';
 
 /**
@@ -23,6 +23,6 @@ export function renderError(err: unknown, write: (s: string) => void = (s) => pr
     if (err.hint) write(`  hint: ${err.hint}\n`);
     return exitCodeFor(err);
   }
-  write(`datasync: unexpected error (a bug; please report it with this output):\n${(err as Error)?.stack ?? String(err)}\n`);
+  write(`datasync: unexpected error (a bug; please report it with this output):\n${hideUrlCredentials((err as Error)?.stack ?? String(err))}\n`);
   return EXIT.internal;
 }

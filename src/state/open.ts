@@ -4,7 +4,7 @@
  * newer datasync is refused and never overwritten.
  */
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { DatasyncError } from '../errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
@@ -57,10 +57,12 @@ function openStateAt(path: string, opts: { readonly?: boolean }): StateDb {
     throw stateError('STATE_NOT_DATASYNC', `${path} is not a datasync state file (not a SQLite database)`,
       'point `state:` in the YAML at another file; this one was left untouched');
   }
-  if (!opts.readonly) tightenFolder(dirname(path));
+  // Damage that the file's size shows is refused before SQLite opens it: a
+  // writable open would switch it to WAL and make -wal/-shm beside it.
+  if (!fresh && cutShort(path)) throw cutShortError(path);
   let db: StateDb;
   try {
-    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: true });
+    db = (opts.readonly ? readSnapshot(path) : null) ?? new Database(path, { readonly: opts.readonly ?? false, fileMustExist: true });
     if (opts.readonly && isBlank(db)) {
       // An empty SQLite file (e.g. left by a datasync older than createState) is an empty state.
       db.close();
@@ -73,7 +75,10 @@ function openStateAt(path: string, opts: { readonly?: boolean }): StateDb {
     db.pragma('wal_autocheckpoint = 16384');
     db.pragma('foreign_keys = OFF');
     check(db, path);
-    if (!opts.readonly) migrate(db);
+    if (!opts.readonly) {
+      tightenFolder(dirname(path));
+      migrate(db);
+    }
   } catch (err) {
     if (err instanceof DatasyncError) throw err;
     const trouble = stateTrouble(err, path);
@@ -164,11 +169,27 @@ function check(db: StateDb, path: string): void {
       `${path} was written by a newer datasync (state version ${version}; this one knows up to ${SCHEMA_VERSION})`,
       'upgrade datasync; the file was left untouched');
   }
-  if (db.readonly) return;
-  if (cutShort(path)) {
-    throw stateError('STATE_DAMAGED', `the state file ${path} cannot be read: database disk image is malformed (the file is shorter than its header says)`,
-      DAMAGED_HINT);
-  }
+}
+
+const cutShortError = (path: string) => stateError('STATE_DAMAGED',
+  `the state file ${path} cannot be read: database disk image is malformed (the file is shorter than its header says)`, DAMAGED_HINT);
+
+/**
+ * A reader (`health`) of a state no run has open reads a copy in memory:
+ * opening the file itself, even read-only, makes its -wal and -shm files
+ * (SQLite's WAL index). With no -wal beside it, before and after the copy is
+ * taken, every page is in the main file and no writer changed it meanwhile
+ * (a writer in WAL mode writes to -wal until it checkpoints). Null when a
+ * -wal exists: then the file is opened read-only as usual.
+ */
+function readSnapshot(path: string): StateDb | null {
+  const wal = `${path}-wal`;
+  if (existsSync(wal)) return null;
+  const bytes = readFileSync(path);
+  if (existsSync(wal)) return null;
+  // The header's read/write versions say WAL (2); an in-memory copy is read as rollback (1).
+  if (bytes.length >= 20 && bytes[18] === 2 && bytes[19] === 2) bytes.fill(1, 18, 20);
+  return new Database(bytes, { readonly: true });
 }
 
 /**

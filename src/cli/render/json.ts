@@ -3,13 +3,13 @@
  * Version it: fields are only ever added.
  */
 import type { RunResult } from '../../engine/run.js';
-import { DatasyncError, EXIT } from '../../errors.js';
+import { DatasyncError, EXIT, hideUrlCredentials } from '../../errors.js';
 
 /** `--json` when the command fails before a result: the same `version`, an `error`, the exit code. */
 export function errorJson(err: unknown, exitCode: number) {
   const e = err instanceof DatasyncError
     ? { code: err.code, kind: err.kind, message: err.message, ...(err.hint ? { hint: err.hint } : {}), ...(err.problems ? { problems: err.problems } : {}) }
-    : { code: 'INTERNAL', kind: 'internal', message: (err as Error)?.message ?? String(err) };
+    : { code: 'INTERNAL', kind: 'internal', message: hideUrlCredentials((err as Error)?.message ?? String(err)) };
   return { version: 1, exitCode, error: e };
 }
 
