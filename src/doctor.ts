@@ -111,7 +111,7 @@ function stateFindings(config: Config): Finding[] {
     return out;
   }
   try {
-    const db = openState(config.state, { readonly: true });
+    const db = openState(config.state, { readonly: true, untouched: true });
     try {
       const version = (db.pragma('user_version', { simple: true }) as number) || SCHEMA_VERSION;
       const integrity = db.pragma('quick_check', { simple: true }) as string;

@@ -67,7 +67,7 @@ export interface HealthReport {
 export function health(config: Config, opts: { sync?: string; failed?: boolean; excluded?: boolean; now?: Date } = {}): HealthReport {
   const now = opts.now ?? new Date();
   const defined = config.syncs.filter((s) => !opts.sync || s.name === opts.sync);
-  const store = existsSync(config.state) ? new StateStore(openState(config.state, { readonly: true })) : null;
+  const store = existsSync(config.state) ? new StateStore(openState(config.state, { readonly: true, untouched: true })) : null;
   try {
     const lock = readLock(config.state);
     const running = lock !== null && isAlive(lock);

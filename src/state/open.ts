@@ -35,7 +35,11 @@ export function openMemoryState(): StateDb {
   return db;
 }
 
-export function openState(path: string, opts: { readonly?: boolean } = {}): StateDb {
+/**
+ * `untouched` (with `readonly`): for `health` and `doctor`, which must leave
+ * the state's files exactly as they are (see `readSnapshot`).
+ */
+export function openState(path: string, opts: { readonly?: boolean; untouched?: boolean } = {}): StateDb {
   try {
     return openStateAt(path, opts);
   } catch (err) {
@@ -43,7 +47,7 @@ export function openState(path: string, opts: { readonly?: boolean } = {}): Stat
   }
 }
 
-function openStateAt(path: string, opts: { readonly?: boolean }): StateDb {
+function openStateAt(path: string, opts: { readonly?: boolean; untouched?: boolean }): StateDb {
   refuseFolder(path, 'the state');
   const fresh = !existsSync(path);
   if (fresh && opts.readonly) {
@@ -62,7 +66,7 @@ function openStateAt(path: string, opts: { readonly?: boolean }): StateDb {
   if (!fresh && cutShort(path)) throw cutShortError(path);
   let db: StateDb;
   try {
-    db = (opts.readonly ? readSnapshot(path) : null) ?? new Database(path, { readonly: opts.readonly ?? false, fileMustExist: true });
+    db = (opts.readonly && opts.untouched ? readSnapshot(path) : null) ?? new Database(path, { readonly: opts.readonly ?? false, fileMustExist: true });
     if (opts.readonly && isBlank(db)) {
       // An empty SQLite file (e.g. left by a datasync older than createState) is an empty state.
       db.close();
@@ -175,7 +179,7 @@ const cutShortError = (path: string) => stateError('STATE_DAMAGED',
   `the state file ${path} cannot be read: database disk image is malformed (the file is shorter than its header says)`, DAMAGED_HINT);
 
 /**
- * A reader (`health`) of a state no run has open reads a copy in memory:
+ * `health` and `doctor`, on a state no run has open, read a copy in memory:
  * opening the file itself, even read-only, makes its -wal and -shm files
  * (SQLite's WAL index). With no -wal beside it, before and after the copy is
  * taken, every page is in the main file and no writer changed it meanwhile
