@@ -62,7 +62,10 @@ export async function startProgress(enabled: boolean): Promise<Progress> {
   const timer = phaseTimer();
   return {
     update(e) {
-      spinner.text = describeProgress(e, timer(e).elapsed);
+      const { elapsed, changed } = timer(e);
+      spinner.text = describeProgress(e, elapsed);
+      // A new phase shows at once: the spinner's own frames wait for a timer that busy synchronous work can hold back.
+      if (changed) spinner.render();
     },
     stop: () => spinner.stop(),
   };
