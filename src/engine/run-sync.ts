@@ -161,8 +161,7 @@ async function applyAll(ctx: SyncContext, units: Unit[], summary: SyncSummary, h
     if (ctx.signal?.aborted) throw new Interrupted();
     // `datasync stop` from another terminal takes effect at the next batch.
     if (!ctx.dryRun && !ctx.store.isEnabled(ctx.sync.name)) throw new Stopped();
-    const batch = units.slice(i, i + size);
-    await completePairs(ctx, batch, scan);
+    const batch = await completePairs(ctx, units.slice(i, i + size), scan);
     await applyBatch(ctx, batch, summary, hooks);
     ctx.progress?.({ phase: 'apply', sync: ctx.sync.name, done: Math.min(i + size, units.length), total: units.length });
   }
@@ -175,7 +174,7 @@ async function applyAll(ctx: SyncContext, units: Unit[], summary: SyncSummary, h
  * that did not change. So does a pair back from exclusion: the other side
  * may have changed while it was out, and its cursor has moved past that.
  */
-async function completePairs(ctx: SyncContext, batch: Unit[], scan: Record<Side, SideScan>): Promise<void> {
+async function completePairs(ctx: SyncContext, batch: Unit[], scan: Record<Side, SideScan>): Promise<Unit[]> {
   const need: Record<Side, string[]> = { a: [], b: [] };
   const incomplete = (u: Extract<Unit, { kind: 'pair' }>) => !u.link || ctx.mappings.some((m) => !u.link!.base[mappingKey(m)]);
   // A side marked failed holds a change an app refused: its base is older than
@@ -196,7 +195,22 @@ async function completePairs(ctx: SyncContext, batch: Unit[], scan: Record<Side,
     for (const u of batch) {
       if (u.kind === 'pair' && !u[side] && u.link) u[side] = scan[side].records.get(side === 'a' ? u.link.a_id : u.link.b_id) ?? null;
     }
+    // A pair back from deletion or exclusion whose partner went meanwhile (no pass looked for it while
+    // its link was dead): its link is deleted on the partner's side, not left live to a missing record.
+    const unread = batch.flatMap((u) => (u.kind === 'pair' && u.link && u.resumed && !u[side] ? [side === 'a' ? u.link.a_id : u.link.b_id] : []));
+    if (unread.length === 0) continue;
+    const gone = new Set(await ctx.sides[side].connector.missing(ctx.sync.object, unread));
+    for (const u of batch) {
+      if (u.kind !== 'pair' || !u.link || u[side] || !gone.has(side === 'a' ? u.link.a_id : u.link.b_id)) continue;
+      u.link.deleted = side;
+      if (ctx.dryRun) continue;
+      const id = side === 'a' ? u.link.a_id : u.link.b_id;
+      ctx.store.markDeleted(ctx.sync.name, side, id);
+      ctx.store.setKeys(ctx.sync.name, side, id, []);
+      ctx.store.clearStatus(ctx.sync.name, side, id);
+    }
   }
+  return batch.filter((u) => u.kind !== 'pair' || !u.link?.deleted);
 }
 
 class LinkCache {

@@ -31,6 +31,7 @@ import type { FieldSpec, Fields, ObjectSpec, Value } from '../../src/connector.j
 import type { Config, Direction, SyncConfig } from '../../src/config/types.js';
 import { registerConnector } from '../../src/connectors.js';
 import { emailRule, matchKeys } from '../../src/engine/keys.js';
+import { REUSED_MARK } from '../../src/state/store.js';
 import { runOnce } from '../../src/engine/run.js';
 import type { Flow } from '../../src/mapping/types.js';
 import { FaultPlan, MemoryApp, memoryFactory, REJECT, SimulatedCrash, type FaultKind } from '../support/memory-connector.js';
@@ -164,6 +165,11 @@ class World {
   readonly maps: ModelMapping[];
   readonly policy: Policy;
   private userIds: Record<Side, string[]> = { a: [], b: [] };
+  /** Ids of records removed by a person, which an app may give to a new record. */
+  private removed: Record<Side, string[]> = { a: [], b: [] };
+  /** Ids given to a new record after their link was marked deleted: the engine may free them (`#reused-`). */
+  private reused: Record<Side, Set<string>> = { a: new Set(), b: new Set() };
+  private reuses = 0;
   links: LinkRow[] = [];
   failed = new Set<string>(); // `${side}:${id}`
   private base = new Map<string, ModelBase>(); // link `${a}|${b}` -> model base
@@ -221,8 +227,36 @@ class World {
   }
   remove(side: Side, t: Target): void {
     const id = this.resolve(side, t);
-    if (id) this.apps[side].remove(id);
+    if (!id) return;
+    this.apps[side].remove(id);
+    this.removed[side].push(id);
   }
+  /**
+   * The app gives the id of a removed record to a new one (SQLite without
+   * AUTOINCREMENT, a CSV's largest id + 1), whose email no record ever held:
+   * it is a new record, matched or created like any other.
+   */
+  reuseId(side: Side, k: number, values: Fields): void {
+    const ids = this.removed[side];
+    if (ids.length === 0) return;
+    const id = ids.splice(k % ids.length, 1)[0]!;
+    const email = NAMES[side].email;
+    this.apps[side].insert({ ...values, [email]: `reused${++this.reuses}@r.se` }, id);
+    if (this.links.some((l) => l[side === 'a' ? 'a_id' : 'b_id'] === id && l.deleted === side)) this.reused[side].add(id);
+    if (!this.userIds[side].includes(id)) this.userIds[side].push(id);
+  }
+  /** A record missing from its app for one run, then back with its id and values (a table reloaded). */
+  async vanish(side: Side, t: Target): Promise<void> {
+    const id = this.resolve(side, t);
+    if (!id) return;
+    const r = this.apps[side].record(id)!;
+    this.apps[side].remove(id);
+    await this.run([], false, false);
+    this.apps[side].restore(r);
+    this.returning.push({ side, id, fields: { ...r.fields } });
+  }
+  /** Records back with the id of a link marked deleted on their side, not yet seen by a run. */
+  private returning: { side: Side; id: string; fields: Fields }[] = [];
 
   // --- runs -----------------------------------------------------------------------
   private readState(): void {
@@ -272,6 +306,7 @@ class World {
     this.checkLinks(before, linksBefore, after, failedBefore);
     this.checkContents(before, linksBefore, after, null);
     this.checkNothingLeft(after);
+    this.returning = [];
     // (d) A run right after a clean run writes nothing.
     if (!thenNoop) return;
     // A write the app refuses is not a write: an echo of the engine's own
@@ -343,9 +378,27 @@ class World {
       const ids = this.links.map((l) => l[col(s)]);
       expect(new Set(ids).size, `(c) a record of ${s} is linked twice`).toBe(ids.length);
     }
+    // A link marked deleted whose record's id went to a new record is kept deleted under the marked id.
+    const freed = (s: Side, id: string, now: string | undefined) =>
+      now !== undefined && this.reused[s].has(id) && now.startsWith(`${id}${REUSED_MARK}`);
     for (const l of linksBefore) {
-      const now = this.links.find((x) => x.a_id === l.a_id);
+      const now = this.links.find((x) => x.a_id === l.a_id || (l.deleted === 'a' && freed('a', l.a_id, x.a_id) && x.b_id === l.b_id));
+      if (l.deleted && now && (freed('a', l.a_id, now.a_id) || freed('b', l.b_id, now.b_id))) {
+        expect(now.deleted, `(c) freed link ${now.a_id}|${now.b_id} not kept as deleted`).toBe(l.deleted);
+        continue;
+      }
       expect(now?.b_id, `(c) link ${l.a_id}|${l.b_id} changed or vanished`).toBe(l.b_id);
+    }
+    // A record back as it was with its link's id (and not changed since) is that link's record again.
+    for (const r of this.returning) {
+      const l = linksBefore.find((x) => x[col(r.side)] === r.id);
+      if (l?.deleted !== r.side || JSON.stringify(before[r.side].get(r.id)) !== JSON.stringify(r.fields)) continue;
+      const now = this.links.find((x) => x[col(r.side)] === r.id);
+      // Unless its partner went meanwhile: then the link is deleted on the partner's side.
+      const partnerGone = !after[other(r.side)].has(l[col(other(r.side))]);
+      expect(now?.deleted ?? null, `(c) ${r.side}:${r.id} came back but its link ${l.a_id}|${l.b_id} stays deleted`)
+        .toBe(partnerGone ? other(r.side) : null);
+      expect(now?.[col(other(r.side))], `(c) ${r.side}:${r.id} came back linked elsewhere`).toBe(l[col(other(r.side))]);
     }
     for (const l of this.links) {
       const gone = SIDES.filter((s) => !before[s].has(l[col(s)]) && !after[s].has(l[col(s)]));
@@ -382,7 +435,8 @@ class World {
     const excluded = (s: Side, fields: Fields) => emailRule(fields, SPEC[s]) !== null;
     for (const l of live) {
       const key = `${l.a_id}|${l.b_id}`;
-      const wasLinked = linksBefore.some((x) => x.a_id === l.a_id && !x.deleted);
+      // A link revived (its record back with its id) merges against the base it had.
+      const wasLinked = linksBefore.some((x) => x.a_id === l.a_id && x.b_id === l.b_id);
       const pre = { a: before.a.get(l.a_id), b: before.b.get(l.b_id) };
       const post = { a: after.a.get(l.a_id)!, b: after.b.get(l.b_id)! };
       const expected: Record<Side, Fields> = { a: { ...(pre.a ?? {}) }, b: { ...(pre.b ?? {}) } };
@@ -456,6 +510,8 @@ class World {
   canonical(): unknown {
     const tag = (s: Side, id: string) => {
       const r = this.apps[s].record(id);
+      // The mark of a freed id carries the time it was freed.
+      if (id.includes(REUSED_MARK)) return `freed:${id.slice(0, id.indexOf(REUSED_MARK))}`;
       return !r ? `gone:${id}` : r.origin === 'user' ? id : `made:${JSON.stringify(r.fields)}`;
     };
     const apps = Object.fromEntries(SIDES.map((s) => [s,
@@ -538,6 +594,22 @@ class ConcurrentEditCmd implements Cmd {
   }
   toString = () => `concurrentEdit(${this.side}, ${JSON.stringify(this.target)}, ${JSON.stringify(this.values)})`;
 }
+class ReuseIdCmd implements Cmd {
+  constructor(readonly side: Side, readonly k: number, readonly values: Values) {}
+  check = () => true;
+  async run(_m: Model, w: World) {
+    w.reuseId(this.side, this.k, spell(this.side, this.values));
+  }
+  toString = () => `reuseId(${this.side}, ${this.k}, ${JSON.stringify(this.values)})`;
+}
+class VanishCmd implements Cmd {
+  constructor(readonly side: Side, readonly target: Target) {}
+  check = () => true;
+  async run(_m: Model, w: World) {
+    await w.vanish(this.side, this.target);
+  }
+  toString = () => `vanishForOneRun(${this.side}, ${JSON.stringify(this.target)})`;
+}
 class RunCmd implements Cmd {
   /** `thenNoop`: check (d) with a second run at once (which also lets the engine read back its own writes). */
   constructor(readonly faults: FaultSpec[], readonly retryFailed: boolean, readonly thenNoop = true) {}
@@ -560,6 +632,8 @@ const commandsArb = fc.commands<Model, World, false>([
   // Names only: the edit keeps the record's match keys, so only the write to it is at stake.
   fc.tuple(sideArb, targetArb, fc.record({ first: nameArb, last: nameArb, note: nameArb }, { requiredKeys: [] }))
     .map(([s, t, v]) => new ConcurrentEditCmd(s, t, v)),
+  sideArb.chain((s) => fc.tuple(fc.nat(20), valuesArb(s, true)).map(([k, v]) => new ReuseIdCmd(s, k, v))),
+  fc.tuple(sideArb, targetArb).map(([s, t]) => new VanishCmd(s, t)),
   fc.tuple(fc.oneof({ weight: 1, arbitrary: fc.constant<FaultSpec[]>([]) }, { weight: 3, arbitrary: fc.array(faultArb, { minLength: 1, maxLength: 2 }) }),
     fc.boolean(), fc.boolean()).map(([faults, retry, noop]) => new RunCmd(faults, retry, noop)),
 ], { maxCommands: 30 });
@@ -738,4 +812,14 @@ test('scenario (seed 1224084600): a record takes the email its linked neighbour 
   ];
   const { interrupted, clean } = await bothWays({ ...TWO_WAY, batchSize: 1, pageSize: 2 }, cmds);
   expect(interrupted.canonical()).toEqual(clean.canonical());
+});
+
+test('scenario (seed 164692455): a record back with its id while its partner is gone: the link is deleted on the partner\'s side', async () => {
+  // Before the fix the revived link stayed live to the missing partner: "(c) live link e1|u1 to a deleted record".
+  const w = await scenario({ ...TWO_WAY, batchSize: 1, pageSize: 2 }, [
+    new CreateCmd('b', ann()), new RunCmd([], false, false),
+    new VanishCmd('a', partnerOfFirst), new VanishCmd('b', first),
+  ]);
+  expect(w.links).toHaveLength(1);
+  expect(w.links[0]!.deleted, 'the link lives again once both records are back').toBe(null);
 });

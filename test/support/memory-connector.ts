@@ -88,10 +88,16 @@ export class MemoryApp {
   readonly spec: ObjectSpec;
 
   // --- a person's changes --------------------------------------------------
-  insert(fields: Fields): string {
-    const id = `u${++this.userIds}`;
+  /** A new record; `id` gives it an id of the person's choosing (an app reusing a deleted record's id). */
+  insert(fields: Fields, id = `u${++this.userIds}`): string {
+    if (this.records.has(id)) throw new Error(`${this.name} holds ${id} already`);
     this.records.set(id, { id, fields: { ...fields }, seq: ++this.seq, origin: 'user' });
     return id;
+  }
+  /** A removed record put back as it was, id and all (a table reloaded): it reads as changed. */
+  restore(r: StoredRecord): void {
+    if (this.records.has(r.id)) throw new Error(`${this.name} holds ${r.id} already`);
+    this.records.set(r.id, { ...r, fields: { ...r.fields }, seq: ++this.seq });
   }
   edit(id: string, fields: Fields): void {
     const r = this.records.get(id);
