@@ -252,8 +252,13 @@ class World {
     const id = this.resolve(side, t);
     if (!id) return;
     const r = this.apps[side].record(id)!;
-    // As the engine last saw it (no edit since the last clean run).
-    const intact = JSON.stringify(this.seen[side].get(id)) === JSON.stringify(r.fields);
+    // As when last in sync: every mapped value as in its link's base (what returned.ts can recognise).
+    const link = this.links.find((l) => l[side === 'a' ? 'a_id' : 'b_id'] === id);
+    const key = link && `${link.a_id}|${link.b_id}`;
+    const base = key && !this.tainted.has(key) ? this.base.get(key) : undefined;
+    const i = side === 'a' ? 0 : 1;
+    const intact = base !== undefined && JSON.stringify(this.seen[side].get(id)) === JSON.stringify(r.fields)
+      && this.maps.every((m) => JSON.stringify(r.fields[side === 'a' ? m.a : m.b] ?? null) === JSON.stringify(base[m.a]?.[i] ?? null));
     this.apps[side].remove(id);
     await this.run([], false, false);
     this.apps[side].restore(r);
@@ -654,7 +659,8 @@ const commandsArb = fc.commands<Model, World, false>([
     .map(([s, t, v]) => new ConcurrentEditCmd(s, t, v)),
   sideArb.chain((s) => fc.tuple(fc.nat(20), valuesArb(s, true)).map(([k, v]) => new ReuseIdCmd(s, k, v))),
   // A record missing for one run, then back: behind DATASYNC_MODEL_VANISH=1 until the open failure
-  // it finds is settled (seed 1610803539 with 2,000 runs: a link revived or freed vanishes; see the report).
+  // it finds is settled (DATASYNC_PROPERTY_SEED=164692455 with 2,000 runs: a record back with its id is
+  // merged with a partner excluded meanwhile, whose exclusion the deletion had cleared).
   ...(process.env['DATASYNC_MODEL_VANISH'] === '1' ? [fc.tuple(sideArb, targetArb).map(([s, t]) => new VanishCmd(s, t))] : []),
   fc.tuple(fc.oneof({ weight: 1, arbitrary: fc.constant<FaultSpec[]>([]) }, { weight: 3, arbitrary: fc.array(faultArb, { minLength: 1, maxLength: 2 }) }),
     fc.boolean(), fc.boolean()).map(([faults, retry, noop]) => new RunCmd(faults, retry, noop)),
