@@ -55,7 +55,8 @@ export async function startProgress(enabled: boolean): Promise<Progress> {
   // --json: stdout is for the JSON; waits still go to stderr as they happen.
   if (!enabled) return waitsOnly();
   // A terminal of 0 columns (a pseudo-terminal nobody sized) made ora clear an endless number of lines.
-  if (!process.stderr.isTTY || !process.stderr.columns) return plainLines();
+  // Under CI (the CI variable set) ora draws no frames at all, even on a terminal: plain lines say what happens.
+  if (!process.stderr.isTTY || !process.stderr.columns || 'CI' in process.env) return plainLines();
   const { default: ora } = await import('ora');
   // discardStdin would put the terminal in raw mode, where Ctrl-C is a keystroke and never a SIGINT.
   const spinner = ora({ stream: process.stderr, text: 'starting…', discardStdin: false }).start();
