@@ -14,6 +14,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../fixtures/hubspot-emulator/server.js';
 import { BIN, requireBuild } from '../e2e/support.js';
+import { prng as seededPrng } from '../../scripts/prng.js';
 
 export { BIN, requireBuild };
 
@@ -75,17 +76,8 @@ export const show = (r: CliResult) => `exit ${r.exitCode}${r.signal ? ` (${r.sig
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same kill moments. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (mulberry32, scripts/prng.ts): the same seed gives the same kill moments. */
+export const prng = (seed: number): (() => number) => seededPrng(seed).next;
 
 /**
  * Temp folders, removed after the file's tests (which may run concurrently);
