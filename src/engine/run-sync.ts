@@ -121,6 +121,7 @@ export async function runSync(ctx: SyncContext, summary: SyncSummary = emptySumm
     });
   }
   const failed = store.countStatuses(sync.name).failed;
+  summary.failedStanding = failed;
   summary.outcome = summary.sides.a.failed + summary.sides.b.failed > 0 || (!ctx.dryRun && failed > 0) ? 'failed-records' : 'ok';
   return summary;
 }

@@ -86,6 +86,8 @@ export interface SyncSummary {
   linked: number;
   /** Records with conflicting edits on both sides (not fields), settled by the default app. */
   conflicts: number;
+  /** Records of this sync whose last attempt failed, in this pass or an earlier one (they are retried). */
+  failedStanding?: number;
   /** The connection whose values win a conflict. */
   defaultApp?: string;
   error?: { code: string; message: string; hint?: string };

@@ -49,6 +49,21 @@ describe('conventions (issue 13.17)', () => {
     expect(again.stdout).toMatch(/everything up to date/);
   });
 
+  it('a run with nothing to do while records stay failed prints one line and the count still failed, not a table of zeros', async () => {
+    const w = workspace();
+    setup(w, 3);
+    // Two rows of the export share an email: both fail as a duplicate match key, pass after pass.
+    w.writeCsv('contacts.csv', ['id', 'email', 'firstname'], [
+      { id: 1, email: 'twin@example.com', firstname: 'One' }, { id: 2, email: 'twin@example.com', firstname: 'Two' }]);
+    expect((await w.run('run')).exitCode).toBe(1);
+    const again = await w.run('run');
+    expect(again.exitCode).toBe(1);
+    const lines = again.stdout.trim().split('\n');
+    expect(lines, again.stdout).toHaveLength(2);
+    expect(lines[0]).toMatch(/everything up to date/);
+    expect(lines[1]).toMatch(/^! contacts: 2 records still failed from earlier passes; see `datasync health contacts --failed`$/);
+  });
+
   it.skipIf(!hasScript)('the run table fits a 60-column terminal', async () => {
     const w = workspace();
     setup(w, 5);

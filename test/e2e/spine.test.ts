@@ -249,7 +249,7 @@ describe('failures', () => {
     // The summary for people says what to do; a re-run creates nothing twice.
     const text = await w.run('run');
     expect(text.exitCode).toBe(1);
-    expect(text.stdout).toContain('some records failed');
+    expect(text.stdout).toContain('2 records still failed from earlier passes; see `datasync health contacts --failed`');
     expect(s.crm.count('people')).toBe(2);
     expect(w.readCsv('contacts.csv')).toHaveLength(4);
   });

@@ -79,9 +79,13 @@ function describeAction(a: PlannedAction, name: (s: 'a' | 'b') => string, style:
   }
 }
 
-/** A pass that changed nothing anywhere: one line says so instead of a table of zeros. */
+/**
+ * A pass that changed nothing anywhere: one line says so instead of a table of zeros. Records that
+ * failed in an earlier pass and still do not change that (they get a line of their own).
+ */
 export function nothingChanged(result: RunResult): boolean {
-  return !result.interrupted && result.summaries.length > 0 && result.summaries.every((s) => s.outcome === 'ok' && s.linked === 0 && !s.warnings?.length
+  return !result.interrupted && result.summaries.length > 0 && result.summaries.every((s) => (s.outcome === 'ok' || s.outcome === 'failed-records')
+    && s.linked === 0 && !s.warnings?.length
     && (['a', 'b'] as const).every((x) => { const c = s.sides[x]; return c.created + c.updated + c.failed + c.excluded + c.deleted === 0; }));
 }
 
@@ -143,7 +147,13 @@ export function renderOutcomes(result: RunResult, style: Style, dryRun: boolean)
     const extra = `${s.linked} newly linked${conflicts}`;
     switch (s.outcome) {
       case 'ok': if (!quiet) lines.push(`${style.green('✔')} ${s.sync}: in sync (${extra})`); break;
-      case 'failed-records': lines.push(`${style.yellow('!')} ${s.sync}: some records failed (${extra}); see \`datasync health ${s.sync} --failed\``); break;
+      case 'failed-records':
+        if (quiet) {
+          const n = s.failedStanding ?? 0;
+          lines.push(`${style.yellow('!')} ${s.sync}: ${n} record${n === 1 ? '' : 's'} still failed from earlier passes; see \`datasync health ${s.sync} --failed\``);
+          break;
+        }
+        lines.push(`${style.yellow('!')} ${s.sync}: some records failed (${extra}); see \`datasync health ${s.sync} --failed\``); break;
       case 'interrupted': lines.push(`${style.yellow('!')} ${s.sync}: interrupted after ${didSoFar(s)}; the next run picks up where this one stopped`); break;
       case 'stopped': lines.push(`${style.dim('-')} ${s.sync}: stopped`); break;
       case 'error': lines.push(`${style.red('✖')} ${s.sync}: ${s.error?.message ?? 'failed'}${s.error?.hint ? `\n  hint: ${s.error.hint}` : ''}`); break;
