@@ -7,10 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO, useWorkspaces, type CliResult } from './support.js';
+import { explain, REPO, useWorkspaces } from './support.js';
 
 const workspace = useWorkspaces();
-const explain = (r: CliResult) => `exit ${r.exitCode}\n--- stdout:\n${r.stdout.slice(0, 2000)}\n--- stderr:\n${r.stderr.slice(0, 2000)}`;
 
 const YAML = (crm: string, exp: string) => [
   'version: 1',

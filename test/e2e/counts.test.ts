@@ -7,10 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { spawnCli, show, sleep } from '../robustness/support.js';
 import { bulkInsert, CRM_SCHEMA, startHub, TOKEN, writeHubConfig } from './hubspot-support.js';
-import { OLD, now, useWorkspaces, type CliResult, type Workspace } from './support.js';
+import { explain, now, OLD, useWorkspaces, type Workspace } from './support.js';
 
 const workspace = useWorkspaces();
-const explain = (r: CliResult) => `exit ${r.exitCode}\n--- stdout:\n${r.stdout.slice(0, 3000)}\n--- stderr:\n${r.stderr.slice(0, 3000)}`;
 
 function setup(w: Workspace, n = 4) {
   const crm = w.sqlite('crm.db', 'CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, first_name TEXT, job_title TEXT, country TEXT, modified_at TEXT)');

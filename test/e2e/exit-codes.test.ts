@@ -6,10 +6,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/errors.js';
-import { REPO, useWorkspaces, type CliResult, type Workspace } from './support.js';
+import { type CliResult, explain, REPO, useWorkspaces, type Workspace } from './support.js';
 
 const workspace = useWorkspaces();
-const explain = (r: CliResult) => `exit ${r.exitCode}\n--- stdout:\n${r.stdout.slice(0, 2000)}\n--- stderr:\n${r.stderr.slice(0, 2000)}`;
 
 function csvSetup(w: Workspace, csv: string) {
   w.sqlite('crm.db', 'CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, modified_at TEXT)');

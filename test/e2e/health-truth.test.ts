@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawnCli, show, sleep } from '../robustness/support.js';
 import { datasync, startHub, TOKEN, writeHubConfig } from './hubspot-support.js';
-import { OLD, now, useWorkspaces, type CliResult, type Workspace } from './support.js';
+import { type CliResult, explain, now, OLD, useWorkspaces, type Workspace } from './support.js';
 
 const workspace = useWorkspaces();
 
@@ -18,7 +18,6 @@ interface SyncHealth {
 }
 interface HealthJson { version: number; exitCode: number; syncs: SyncHealth[] }
 
-const explain = (r: CliResult) => `exit ${r.exitCode}\n--- stdout:\n${r.stdout.slice(0, 3000)}\n--- stderr:\n${r.stderr.slice(0, 3000)}`;
 
 async function health(w: Workspace, ...args: string[]): Promise<{ r: CliResult; json: HealthJson; of: (name: string) => SyncHealth }> {
   const r = await datasync(w, ['health', '--json', ...args]);

@@ -10,11 +10,10 @@ import { parse as parseYaml } from 'yaml';
 import { exitWithin, show, spawnCli, waitFor } from '../robustness/support.js';
 import { CRM_SCHEMA, datasync, startHub, TOKEN, writeHubConfig } from './hubspot-support.js';
 import { hasScript, onTerminal } from './pty.js';
-import { BIN, OLD, useWorkspaces, type CliResult, type Workspace } from './support.js';
+import { BIN, type CliResult, explain, OLD, useWorkspaces, type Workspace } from './support.js';
 
 const workspace = useWorkspaces();
 
-const explain = (r: CliResult) => `exit ${r.exitCode}\n--- stdout:\n${r.stdout.slice(0, 3000)}\n--- stderr:\n${r.stderr.slice(0, 3000)}`;
 
 const PEOPLE = `CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, first_name TEXT, last_name TEXT, job_title TEXT, modified_at TEXT)`;
 

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { spawnCli, waitFor, exitWithin, show, sleep, type Running } from '../robustness/support.js';
 import { datasync, startHub, TOKEN, writeHubConfig, type Hub } from './hubspot-support.js';
-import { OLD, now, useWorkspaces, type CliResult, type Workspace } from './support.js';
+import { type CliResult, explain, now, OLD, useWorkspaces, type Workspace } from './support.js';
 
 const workspace = useWorkspaces();
 
@@ -26,7 +26,6 @@ interface SyncHealth {
 }
 interface HealthJson { version: number; exitCode: number; syncs: SyncHealth[] }
 
-const explain = (r: CliResult) => `exit ${r.exitCode}\n--- stdout:\n${r.stdout.slice(0, 3000)}\n--- stderr:\n${r.stderr.slice(0, 3000)}`;
 
 /** `health --json ...args`, parsed; the exit code must match the JSON's. */
 async function healthJson(w: Workspace, ...args: string[]): Promise<{ r: CliResult; json: HealthJson; of: (sync: string) => SyncHealth }> {

@@ -4,10 +4,9 @@
  * and for each reason what to do about it.
  */
 import { describe, expect, it } from 'vitest';
-import { OLD, useWorkspaces, type CliResult } from './support.js';
+import { explain, OLD, useWorkspaces } from './support.js';
 
 const workspace = useWorkspaces();
-const explain = (r: CliResult) => `exit ${r.exitCode}\n--- stdout:\n${r.stdout.slice(0, 3000)}\n--- stderr:\n${r.stderr.slice(0, 3000)}`;
 
 describe('failed and excluded records a person can recognise (issue 13.13)', () => {
   it('shows the email beside the id, sorts 2 before 10, and says what to do per reason', async () => {

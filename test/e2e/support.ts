@@ -29,6 +29,9 @@ export interface CliResult {
   stderr: string;
 }
 
+/** A CLI result for an assertion message: the exit code and the start of both streams. */
+export const explain = (r: CliResult) => `exit ${r.exitCode}\n--- stdout:\n${r.stdout.slice(0, 3000)}\n--- stderr:\n${r.stderr.slice(0, 3000)}`;
+
 /** The `--json` shape of `run` (README "JSON output"). */
 export interface SideJson {
   connection: string;

@@ -6,10 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { hashTree } from '../robustness/support.js';
-import { OLD, useWorkspaces, type CliResult, type Workspace } from './support.js';
+import { explain, OLD, useWorkspaces, type Workspace } from './support.js';
 
 const workspace = useWorkspaces();
-const explain = (r: CliResult) => `exit ${r.exitCode}\n--- stdout:\n${r.stdout.slice(0, 3000)}\n--- stderr:\n${r.stderr.slice(0, 3000)}`;
 
 function setup(w: Workspace, syncs: Record<string, unknown>[], people: Record<string, unknown> = { table: 'people', updated_at: 'modified_at' }) {
   const crm = w.sqlite('crm.db', `CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, first_name TEXT, company_id INTEGER, modified_at TEXT)`);
