@@ -253,11 +253,16 @@ function markDeleted(ctx: SyncContext, scan: Record<Side, SideScan>, summary: Sy
           if (why) ctx.store.markGone(ctx.sync.name, side, id, why);
           else ctx.store.markDeleted(ctx.sync.name, side, id);
           ctx.store.setKeys(ctx.sync.name, side, id, []);
-          // Gone is gone: a failure or exclusion on it, or on its partner (which is written nowhere now,
-          // e.g. a change HubSpot refused for the record just found archived), no longer stands.
+          // Gone is gone: a failure or exclusion on it no longer stands, nor a failure of its partner (a
+          // change HubSpot refused for the record just found archived: it is written nowhere now). The
+          // partner's exclusion does stand: it is about the partner's own values, which no pass reads again
+          // until they change, so a link revived later (returned.ts) would merge an excluded record.
           ctx.store.clearStatus(ctx.sync.name, side, id);
           const link = ctx.store.linkBy(ctx.sync.name, side, id);
-          if (link) ctx.store.clearStatus(ctx.sync.name, otherSide(side), side === 'a' ? link.b_id : link.a_id);
+          const partner = link && (side === 'a' ? link.b_id : link.a_id);
+          if (partner && ctx.store.getStatus(ctx.sync.name, otherSide(side), partner)?.status === 'failed') {
+            ctx.store.clearStatus(ctx.sync.name, otherSide(side), partner);
+          }
           if (why === 'privacy' || why === 'purged') ctx.store.purgeLink(ctx.sync.name, side, id);
         }
       }
