@@ -65,8 +65,11 @@ export async function runSync(ctx: SyncContext, summary: SyncSummary = emptySumm
       if (!link || link.deleted || same[side].has(rec.id)) continue;
       const unit: Extract<Unit, { kind: 'pair' }> = pairs.get(link.a_id) ?? { kind: 'pair' as const, link, a: null, b: null };
       unit[side] = rec;
-      // Back from exclusion or deletion: the partner may have changed meanwhile, read it whole.
-      if (resumed[side].has(rec.id) || revived[side].has(rec.id)) unit.resumed = true;
+      // Back from exclusion or deletion: the partner may have changed meanwhile, read it whole. So is a
+      // link with no fingerprint on either side (reviveLink and an excluded pair leave it so): a pass
+      // interrupted after the revival or the end of the exclusion was recorded, but before the pair was
+      // merged, leaves nothing else to tell the re-run that the partner's cursor moved past its changes.
+      if (resumed[side].has(rec.id) || revived[side].has(rec.id) || (link.a_hash === null && link.b_hash === null)) unit.resumed = true;
       pairs.set(link.a_id, unit);
     }
   }

@@ -864,3 +864,25 @@ test('scenario (seed 164692455, 2,000 runs): a record back with its id is not me
   expect(w.links[0]!.deleted, 'the link lives again').toBe(null);
   expect(w.apps.a.record(w.links[0]!.a_id)?.fields['notes'] ?? null, 'nothing flows from the excluded record').toBe(null);
 });
+
+test('scenario (seed 368964304): a pair back from deletion, its pass interrupted before the merge, still takes the partner\'s change', async () => {
+  // The interrupted pass had revived the link (recorded at once); the re-run took it for an ordinary
+  // live link, merged against the base, and b's note, read while the link was dead, never flowed.
+  const w = await scenario({ ...TWO_WAY, batchSize: 1, pageSize: 2 }, [
+    new CreateCmd('b', ann()), new RunCmd([], false),
+    new EditCmd('b', first, { note: 'Eve' }), new VanishCmd('a', partnerOfFirst),
+    new RunCmd([{ kind: 'crash-before-write', at: 0 }], false, false),
+  ]);
+  expect(w.links[0]?.deleted).toBe(null);
+  expect(w.apps.a.record(w.links[0]!.a_id)?.fields['notes']).toBe('Eve');
+});
+
+test('scenario: a pair back from exclusion, its pass interrupted before the merge, still takes the partner\'s change', async () => {
+  const w = await scenario({ ...TWO_WAY, batchSize: 1, pageSize: 2 }, [
+    new CreateCmd('a', ann()), new RunCmd([], false),
+    new EditCmd('a', first, { email: null }), new RunCmd([], false),
+    new EditCmd('b', partnerOfFirst, { note: 'Eve' }), new RunCmd([], false),
+    new EditCmd('a', first, { email: 'ann@x.se' }), new RunCmd([{ kind: 'crash-before-write', at: 0 }], false, false),
+  ]);
+  expect(w.apps.a.record(w.links[0]!.a_id)?.fields['notes']).toBe('Eve');
+});
