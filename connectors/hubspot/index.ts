@@ -9,7 +9,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type {
-  Connector, ConnectorContext, ConnectorFactory, ConnectionConfig, Departure, FieldType, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, WriteOp, WriteResult,
+  Connector, ConnectorContext, ConnectorFactory, ConnectionConfig, Departure, FieldSpec, FieldType, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, WriteOp, WriteResult,
 } from '../../src/connector.js';
 import { appError, configError, DatasyncError } from '../../src/errors.js';
 import { HttpClient, type HttpStats } from '../../src/http/client.js';
@@ -21,6 +21,8 @@ import { tokenProvider, type CredentialRefreshHook } from './auth.js';
 import { parseSettings, type HubSpotSettings } from './config.js';
 import { expectAnswer, hasResults } from './answers.js';
 import { findDepartures } from './departures.js';
+import { OwnerDirectory } from './owners.js';
+import { readPipelines, withPipelineOptions } from './pipelines.js';
 import { OBJECTS, toFieldSpecs, type HubSpotObject, type HubSpotProperty } from './properties.js';
 import { changesSince, DEFAULT_TUNING, fullScan, readByIds, V3, type ReadPlan, type ReadTuning } from './read.js';
 import { CREATION_KEY, writeRecords } from './write.js';
@@ -46,6 +48,8 @@ export class HubSpotConnector implements Connector {
   private readonly tuning: ReadTuning;
   /** Per object: its spec, read from its property catalogue once. */
   private readonly specs = new Map<string, Promise<Described>>();
+  /** Owner ids ↔ emails, read once per connector (owners.ts). */
+  private readonly owners: OwnerDirectory;
 
   constructor(config: ConnectionConfig, ctx: ConnectorContext, options: HubSpotOptions = {}) {
     this.settings = parseSettings(config);
@@ -57,6 +61,7 @@ export class HubSpotConnector implements Connector {
       app: 'HubSpot', baseUrl: this.settings.baseUrl, auth, limits: options.limits, retry: options.retry,
       timeoutMs: options.timeoutMs ?? this.settings.timeoutMs, dailyReserve: this.settings.dailyReserve, maxTotalWaitMs: this.settings.maxWaitMs, onWait: ctx.onWait, signal: ctx.signal, dispatcher: options.dispatcher, clock,
     });
+    this.owners = new OwnerDirectory(this.http);
   }
 
   /** API calls per class and 429s received, for benchmarks and `health`. */
@@ -98,7 +103,11 @@ export class HubSpotConnector implements Connector {
 
   async *read(object: string, opts: ReadOptions): AsyncGenerator<ReadBatch> {
     const plan = await this.readPlan(object, opts);
-    yield* opts.since === null ? fullScan(plan) : changesSince(plan, opts.since);
+    const owners = ownerFields(await this.specOf(object), opts.fields);
+    for await (const batch of opts.since === null ? fullScan(plan) : changesSince(plan, opts.since)) {
+      const warnings = await this.owners.toEmails(batch.records, owners, object);
+      yield warnings.length > 0 ? { ...batch, warnings: [...(batch.warnings ?? []), ...warnings] } : batch;
+    }
   }
 
   private async readPlan(object: string, opts: Omit<ReadOptions, 'since'>): Promise<ReadPlan> {
@@ -112,7 +121,9 @@ export class HubSpotConnector implements Connector {
 
   /** Records by id (batch read); ids that no longer exist are left out. */
   async get(object: string, ids: string[], opts: Omit<ReadOptions, 'since'>): Promise<SourceRecord[]> {
-    return readByIds(await this.readPlan(object, opts), ids);
+    const records = await readByIds(await this.readPlan(object, opts), ids);
+    await this.owners.toEmails(records, ownerFields(await this.specOf(object), opts.fields), object);
+    return records;
   }
 
   /**
@@ -140,7 +151,10 @@ export class HubSpotConnector implements Connector {
     const obj = this.objectOf(object);
     const spec = await this.specOf(object);
     const { creationKey } = await this.described(object);
-    return writeRecords({ http: this.http, object: obj, types: typesOf(spec), creationKey }, ops);
+    // Owner emails → owner ids; an email no active owner has fails its record here.
+    const owned = await this.owners.toIds(ops, ownerFields(spec, []));
+    const written = await writeRecords({ http: this.http, object: obj, types: typesOf(spec), creationKey }, owned.ops);
+    return [...owned.failed, ...written];
   }
 
   async close(): Promise<void> {
@@ -171,6 +185,13 @@ export class HubSpotConnector implements Connector {
     return p;
   }
 
+  /** Deals: `pipeline` and `dealstage` options from the Pipelines API (pipelines.ts). */
+  private async withPipelines(obj: HubSpotObject, fields: FieldSpec[]): Promise<FieldSpec[]> {
+    if (obj.name !== 'deals') return fields;
+    const pipelines = await readPipelines(this.http, obj.name);
+    return pipelines ? withPipelineOptions(fields, pipelines) : fields;
+  }
+
   private async loadSpec(obj: HubSpotObject): Promise<Described> {
     // Not a property list (`{}`, an HTML page): say what came back, not "maps no field" later (answers.ts).
     const raw = await expectAnswer(this.http, 'GET', `/crm/v3/properties/${obj.name}`, { class: 'read' },
@@ -179,7 +200,7 @@ export class HubSpotConnector implements Connector {
       spec: {
         name: obj.name,
         label: obj.label,
-        fields: toFieldSpecs(obj.name, raw),
+        fields: await this.withPipelines(obj, toFieldSpecs(obj.name, raw)),
         associations: obj.associations.map(({ name, object, single }) => ({ name, object, single })),
         // Conditional by a read by id just before the write (write.ts checkExpected).
         capabilities: { create: true, update: true, changeCursor: true, conditionalUpdate: true },
@@ -191,6 +212,11 @@ export class HubSpotConnector implements Connector {
 }
 
 interface Described { spec: ObjectSpec; creationKey: boolean }
+
+/** The owner fields among `fields` (all of them when empty). */
+function ownerFields(spec: ObjectSpec, fields: string[]): string[] {
+  return spec.fields.filter((f) => f.type === 'owner' && (fields.length === 0 || fields.includes(f.name))).map((f) => f.name);
+}
 
 function typesOf(spec: ObjectSpec): Map<string, FieldType> {
   return new Map(spec.fields.map((f) => [f.name, f.type]));

@@ -36,6 +36,8 @@ export function convertValue(v: Value, from: FieldSpec, to: FieldSpec, values?: 
   if (from.type === 'date' && to.type === 'datetime') return dateToDatetime(v);
   if (from.type === 'datetime' && to.type === 'date') return datetimeToDate(v);
   if (to.type === 'text') return asText(v, from.type);
+  // Text into an owner field: the owner's email (the connector finds the owner).
+  if (from.type === 'text' && to.type === 'owner') return String(v);
   throw new DatasyncError('internal', 'unsupported_conversion', `no conversion from ${from.type} (${from.name}) to ${to.type} (${to.name})`);
 }
 
@@ -143,6 +145,8 @@ export function sameValue(x: Value, y: Value, field: FieldType | FieldSpec): boo
     case 'boolean': return sameBy(x, y, toBoolean);
     case 'checkboxes': return sameSet(list(x), list(y));
     case 'multi': return list(x).join('\u0000') === list(y).join('\u0000');
+    // Owners are compared by email, which ignores case.
+    case 'owner': return String(x).trim().toLowerCase() === String(y).trim().toLowerCase();
     default: return sameText(x, y, spec);
   }
 }

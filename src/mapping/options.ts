@@ -68,11 +68,14 @@ export function optionGaps(a: FieldSpec, b: FieldSpec, given: Record<string, str
 }
 
 const normLabel = (l: string | undefined) => (l ?? '').normalize('NFC').trim().toLowerCase().replace(/\s+/g, ' ');
+/** An option without a label is labelled by its value (a database column's plain list of stage names). */
+const labelOf = (o: FieldOption) => o.label ?? o.value;
 
 /**
  * The map with options of equal labels paired, where values differ: a
  * Dynamics picklist's '8' and a HubSpot dropdown's 'PROSPECT' are both
- * "Prospect". Only unambiguous pairs (one option of that label each side,
+ * "Prospect"; a SQLite column's plain option "Renewed" and HubSpot's deal
+ * stage '9002' labelled "Renewed" (issue 19). Only unambiguous pairs (one option of that label each side,
  * neither paired already by value or by the map); `given` entries win.
  */
 export function withLabelPairs(a: FieldSpec, b: FieldSpec, given: Record<string, string>): Record<string, string> {
@@ -82,15 +85,15 @@ export function withLabelPairs(a: FieldSpec, b: FieldSpec, given: Record<string,
   const taken = new Set(Object.values(given));
   const byLabel = (opts: FieldOption[]) => {
     const m = new Map<string, FieldOption[]>();
-    for (const o of opts) if (o.label) m.set(normLabel(o.label), [...(m.get(normLabel(o.label)) ?? []), o]);
+    for (const o of opts) if (labelOf(o)) m.set(normLabel(labelOf(o)), [...(m.get(normLabel(labelOf(o))) ?? []), o]);
     return m;
   };
   const aByLabel = byLabel(a.options), bByLabel = byLabel(b.options);
   const pairs: Record<string, string> = {};
   for (const o of a.options) {
-    if (Object.hasOwn(given, o.value) || bValues.has(o.value) || !o.label) continue;
-    const mine = aByLabel.get(normLabel(o.label)) ?? [];
-    const theirs = (bByLabel.get(normLabel(o.label)) ?? []).filter((x) => !aValues.has(x.value) && !taken.has(x.value));
+    if (Object.hasOwn(given, o.value) || bValues.has(o.value) || !labelOf(o)) continue;
+    const mine = aByLabel.get(normLabel(labelOf(o))) ?? [];
+    const theirs = (bByLabel.get(normLabel(labelOf(o))) ?? []).filter((x) => !aValues.has(x.value) && !taken.has(x.value));
     if (mine.length === 1 && theirs.length === 1) pairs[o.value] = theirs[0]!.value;
   }
   return Object.keys(pairs).length === 0 ? given : { ...pairs, ...given };

@@ -15,6 +15,8 @@ export type TypeRule =
 const TWO_WAY = new Set([
   'text|text', 'number|number', 'date|date', 'datetime|datetime', 'date|datetime',
   'datetime|date', 'boolean|boolean', 'select|select', 'radio|radio',
+  // An owner's value is its email (HubSpot's connector resolves ids by email, issue 19).
+  'owner|owner', 'owner|text', 'text|owner',
 ]);
 
 /** Types that may be written one-way, as text, into a text field. */
@@ -47,14 +49,15 @@ export function defaultTypeRule(a: FieldType, b: FieldType): TypeRule {
 /** What a field of this type may be custom-mapped with, for error messages. */
 export function alternativesFor(t: FieldType): string {
   switch (t) {
-    case 'text': return 'text maps two-way with text, and receives one-way from number, date, datetime, boolean, select, radio, checkboxes, owner, calculation or score';
+    case 'text': return 'text maps two-way with text or owner, and receives one-way from number, date, datetime, boolean, select, radio, checkboxes, calculation or score';
+    case 'owner': return 'owner maps two-way with owner or text (the owner\'s email)';
     case 'number': return 'number maps two-way with number, or one-way into text';
     case 'date': return 'date maps two-way with date or datetime, or one-way into text';
     case 'datetime': return 'datetime maps two-way with datetime or date, or one-way into text';
     case 'boolean': return 'boolean maps two-way with boolean, or one-way into text';
     case 'select': return 'select maps two-way with select (every option with a counterpart), or one-way into text';
     case 'radio': return 'radio maps two-way with radio (every option with a counterpart), or one-way into text';
-    case 'checkboxes': case 'owner': case 'calculation': case 'score':
+    case 'checkboxes': case 'calculation': case 'score':
       return `${t} maps only one-way, into text`;
     case 'multi': return 'multi cannot be custom-mapped';
   }

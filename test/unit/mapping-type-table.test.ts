@@ -18,10 +18,11 @@ const T: readonly FieldType[] = [
 // SPEC §5: two-way text–text, number–number, date–date, datetime–datetime,
 // date–datetime, boolean–boolean, select–select, radio–radio; one-way into
 // text only from number, date, datetime, boolean, select, radio, checkboxes,
-// owner, calculation, score; multi never custom-mapped; all else refused.
+// calculation, score; multi never custom-mapped; all else refused. Issue 19:
+// owner–owner and owner–text two-way (an owner's value is its email).
 const TABLE: Record<FieldType, string> = {
   //          text nmbr date dtm  bool sel  rad  chk  own  calc scor mult
-  text:        '↔    ←    ←    ←    ←    ←    ←    ←    ←    ←    ←    ×',
+  text:        '↔    ←    ←    ←    ←    ←    ←    ←    ↔    ←    ←    ×',
   number:      '→    ↔    ×    ×    ×    ×    ×    ×    ×    ×    ×    ×',
   date:        '→    ×    ↔    ↔    ×    ×    ×    ×    ×    ×    ×    ×',
   datetime:    '→    ×    ↔    ↔    ×    ×    ×    ×    ×    ×    ×    ×',
@@ -29,7 +30,7 @@ const TABLE: Record<FieldType, string> = {
   select:      '→    ×    ×    ×    ×    ↔    ×    ×    ×    ×    ×    ×',
   radio:       '→    ×    ×    ×    ×    ×    ↔    ×    ×    ×    ×    ×',
   checkboxes:  '→    ×    ×    ×    ×    ×    ×    ×    ×    ×    ×    ×',
-  owner:       '→    ×    ×    ×    ×    ×    ×    ×    ×    ×    ×    ×',
+  owner:       '↔    ×    ×    ×    ×    ×    ×    ×    ↔    ×    ×    ×',
   calculation: '→    ×    ×    ×    ×    ×    ×    ×    ×    ×    ×    ×',
   score:       '→    ×    ×    ×    ×    ×    ×    ×    ×    ×    ×    ×',
   multi:       '×    ×    ×    ×    ×    ×    ×    ×    ×    ×    ×    ×',
