@@ -56,10 +56,32 @@ export interface HealthGroup {
   records: HealthRecord[];
 }
 
+/** A webhook receiver of `watch` (issue 18), per HubSpot connection. */
+export interface WebhookHealth {
+  connection: string;
+  /** True while the watcher that receives them runs. */
+  live: boolean;
+  url: string;
+  events: number;
+  duplicates: number;
+  signatureFailures: number;
+  lastEventAt: string | null;
+  /** Events a minute over the last 10 minutes the receiver listened (at most). */
+  eventsPerMinute: number;
+  targetedPasses: number;
+  lastPassAt: string | null;
+  lastFailureAt: string | null;
+  lastFailure: string | null;
+  startedAt: string;
+  stoppedAt: string | null;
+}
+
 export interface HealthReport {
   version: 1;
   state: string;
   syncs: SyncHealth[];
+  /** Webhook receivers `watch` ran or runs (present once one has). */
+  webhooks?: WebhookHealth[];
   /** 0 healthy; 1 a sync has failed records or its last successful pass is older than three intervals. */
   exitCode: number;
 }
@@ -111,10 +133,42 @@ export function health(config: Config, opts: { sync?: string; failed?: boolean; 
       return h;
     });
     const exitCode = syncs.some((s) => s.counts.failed > 0 || s.stale) ? 1 : 0;
-    return { version: 1, state: config.state, syncs, exitCode };
+    const webhooks = store ? webhookHealth(store, now) : [];
+    return { version: 1, state: config.state, syncs, ...(webhooks.length > 0 ? { webhooks } : {}), exitCode };
   } finally {
     store?.db.close();
   }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The receivers' rows (a state from before migration 8 has none). */
+function webhookHealth(store: StateStore, now: Date): WebhookHealth[] {
+  let rows: ReturnType<StateStore['listWebhooks']>;
+  try {
+    rows = store.listWebhooks();
+  } catch {
+    return [];
+  }
+  return rows.map((r) => {
+    const live = r.stoppedAt === null && pidAlive(r.pid);
+    // Over the last 10 minutes, or the time the receiver has listened if shorter (at least a minute).
+    const minute = Math.floor(now.getTime() / 60_000);
+    const recent = Object.entries(r.minutes).filter(([m]) => Number(m) > minute - 10).reduce((sum, [, n]) => sum + n, 0);
+    const listenedMin = Math.min(10, Math.max(1, (now.getTime() - Date.parse(r.startedAt)) / 60_000));
+    return {
+      connection: r.connection, live, url: r.url, events: r.events, duplicates: r.duplicates, signatureFailures: r.signatureFailures,
+      lastEventAt: r.lastEventAt, eventsPerMinute: Math.round((recent / listenedMin) * 10) / 10, targetedPasses: r.targetedPasses,
+      lastPassAt: r.lastPassAt, lastFailureAt: r.lastFailureAt, lastFailure: r.lastFailure, startedAt: r.startedAt, stoppedAt: r.stoppedAt,
+    };
+  });
 }
 
 /**

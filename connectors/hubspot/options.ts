@@ -20,4 +20,10 @@ export const hubspotOptions = z.strictObject({
     .describe('the most time one run spends waiting on HubSpot (rate limits, retries) before it stops with exit 3 and resumes next run: a duration such as 15m (default 15m)'),
   deletion_check: z.union([z.number().min(0), z.string().min(1)]).default('1h')
     .describe('how often the deletion check reads every linked record (a call per 100): a duration such as 1h or 30m, or 0 for every pass (default 1h)'),
+  webhooks: z.strictObject({
+    client_secret: z.string().min(1).describe('the HubSpot app\'s client secret, which signs every webhook request: ${HUBSPOT_CLIENT_SECRET}'),
+    listen: z.string().min(1).default('127.0.0.1:8480').describe('HOST:PORT where `watch` receives webhooks (default 127.0.0.1:8480, loopback; `watch --listen` overrides it)'),
+    path: z.string().regex(/^\//).optional().describe('the path of the receiver (default /<connection name>/webhooks)'),
+    url: z.string().min(1).optional().describe('the public URL HubSpot calls (the app\'s webhook target URL), when a proxy in front of `watch` changes it: the signature covers it'),
+  }).optional().describe('`watch` receives this portal\'s webhooks and reads the records they name at once (a targeted pass); polling goes on'),
 }).describe('a HubSpot portal (CRM API v3/v4); changes found by lastmodifieddate');

@@ -96,6 +96,22 @@ export const healthOutput = z.strictObject({
     deleted: z.array(z.strictObject({ a: z.string(), b: z.string(), deletedIn: z.string(), how: z.string() })).optional(),
     warnings: z.array(z.string()).optional(),
   })),
+  webhooks: z.array(z.strictObject({
+    connection: z.string(),
+    live: z.boolean().describe('the watcher receiving them runs'),
+    url: z.string(),
+    events: z.number().int(),
+    duplicates: z.number().int(),
+    signatureFailures: z.number().int(),
+    lastEventAt: z.string().nullable(),
+    eventsPerMinute: z.number().describe('over the last 10 minutes'),
+    targetedPasses: z.number().int(),
+    lastPassAt: z.string().nullable(),
+    lastFailureAt: z.string().nullable(),
+    lastFailure: z.string().nullable(),
+    startedAt: z.string(),
+    stoppedAt: z.string().nullable(),
+  })).optional().describe("`watch`'s HubSpot webhook receivers, once one has run"),
 }).describe('datasync health --json');
 
 export const validateOutput = z.strictObject({

@@ -140,7 +140,8 @@ export async function main(argv: string[]): Promise<void> {
   program.command('watch')
     .description('run a pass, then poll each app at the interval; Ctrl-C or SIGTERM stops after the record in hand')
     .option('--interval <duration>', 'time between passes, e.g. 30s, 5m, 1h (default: `interval:` in the YAML, else 5m)')
-    .addHelpText('after', '\nA `datasync run` from another terminal asks the watcher for a pass now; `datasync stop SYNC` takes effect at its next step.\n\nExamples:\n  $ datasync watch\n  $ datasync watch --interval 30s')
+    .option('--listen <host:port>', 'receive HubSpot webhooks here (default: each HubSpot connection\'s `webhooks.listen`; without a `webhooks:` block the secret comes from HUBSPOT_CLIENT_SECRET)')
+    .addHelpText('after', '\nA `datasync run` from another terminal asks the watcher for a pass now; `datasync stop SYNC` takes effect at its next step.\nWith webhooks (a `webhooks:` block on a HubSpot connection, or --listen), each HubSpot change is read within seconds; polling goes on.\n\nExamples:\n  $ datasync watch\n  $ datasync watch --interval 30s\n  $ HUBSPOT_CLIENT_SECRET=… datasync watch --interval 1h --listen 127.0.0.1:8480')
     .action(wrap(() => import('./commands/watch.js')));
 
   program.command('postgres')

@@ -16,6 +16,7 @@ import { mappingKey } from './merge.js';
 import { fingerprint } from './fingerprint.js';
 import { settleReturned } from './returned.js';
 import { fetchMissing, Interrupted, scanSide, Stopped, type SideScan } from './scan.js';
+import { scanTargeted } from './targeted.js';
 import type { SideCounts, SyncContext, SyncSummary, Unit } from './types.js';
 
 const SIDES = ['a', 'b'] as const;
@@ -30,10 +31,14 @@ export function emptySummary(ctx: SyncContext): SyncSummary {
 /** `summary` is filled as the pass goes: when it is interrupted, the caller still has what was done. */
 export async function runSync(ctx: SyncContext, summary: SyncSummary = emptySummary(ctx)): Promise<SyncSummary> {
   const { sync, store } = ctx;
-  if (!ctx.dryRun) store.setSyncStatus(sync.name, 'scanning', null, 0);
-  const scan = { a: await scanSide(ctx, 'a'), b: await scanSide(ctx, 'b') };
+  // A targeted pass (webhooks) reads the records it was told of and leaves the sync's status as the last poll set it.
+  const targets = ctx.targets;
+  const status = !ctx.dryRun && !targets;
+  if (status) store.setSyncStatus(sync.name, 'scanning', null, 0);
+  const read = (side: Side) => (targets ? scanTargeted(ctx, side, targets[side] ?? []) : scanSide(ctx, side));
+  const scan = { a: await read('a'), b: await read('b') };
   for (const side of SIDES) summary.sides[side].read = scan[side].records.size;
-  if (!ctx.dryRun) store.setSyncStatus(sync.name, 'in-progress');
+  if (status) store.setSyncStatus(sync.name, 'in-progress');
 
   // Merges first: the survivor of a merge takes over its merged-away record's link.
   for (const side of SIDES) settleMerges(ctx, side, scan[side].records);
@@ -110,7 +115,8 @@ export async function runSync(ctx: SyncContext, summary: SyncSummary = emptySumm
     await applyAll(ctx, await matchAgain(ctx, scan, claimed, matched.deferred, isExcluded, summary), summary, { ...hooks, adopt: () => undefined }, scan);
   }
 
-  if (!ctx.dryRun) {
+  // A targeted pass saves no cursor: the next poll reads from where the last one stopped (targeted.ts).
+  if (status) {
     const after = async (side: Side) => (reread[side] ? scan[side].since
       : foreseen[side] ? cursorAfterRun(ctx, side, scan[side].cursor) : scan[side].cursor);
     const cursors = { a: await after('a'), b: await after('b') };

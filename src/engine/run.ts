@@ -27,7 +27,15 @@ export interface RunOptions {
   /** Already holding the lock (watch). */
   lock?: Lock | null;
   batchSize?: number;
+  /**
+   * A targeted pass (watch's webhooks): connection → object → record ids to
+   * read; only syncs with a side among them run, reading just those records
+   * (engine/targeted.ts). Not recorded in the run history.
+   */
+  targets?: Targets;
 }
+
+export type Targets = ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
 
 export interface RunResult {
   runId: number | null;
@@ -76,8 +84,8 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
   const lock = dryRun || opts.lock ? null : acquireLock(config.state, `datasync ${process.argv.slice(2).join(' ')}`.trim());
   const db = dryRun && !existsSync(config.state) ? openMemoryState() : openState(config.state);
   const store = new StateStore(db);
-  if (!dryRun) status.store = store;
-  const runId = dryRun ? null : store.startRun();
+  if (!dryRun && !opts.targets) status.store = store;
+  const runId = dryRun || opts.targets ? null : store.startRun();
   const summaries: SyncSummary[] = [];
   let appError: DatasyncError | null = null;
   let interrupted = false;
@@ -91,7 +99,7 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
         if (!dryRun) store.setSyncStatus(sync.name, 'stopped');
         continue;
       }
-      if (!dryRun) {
+      if (!dryRun && !opts.targets) {
         for (const later of selected.slice(selected.indexOf(sync) + 1)) {
           if (store.getSync(later.name)) store.setSyncStatus(later.name, 'queued', `waiting for ${sync.name}`);
         }
@@ -115,6 +123,11 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
         batchSize: opts.batchSize,
         ownWrites: { a: !sharedObject(prepared.syncs, p, 0), b: !sharedObject(prepared.syncs, p, 1) },
       };
+      if (opts.targets) {
+        const ids = (i: 0 | 1) => opts.targets!.get(sync.between[i])?.get(sync.object);
+        ctx.targets = { a: ids(0), b: ids(1) };
+        if (!ctx.targets.a?.length && !ctx.targets.b?.length) continue;
+      }
       if (!store.isEnabled(sync.name)) {
         summaries.push({ ...emptySummary(ctx), outcome: 'stopped' });
         continue;
@@ -128,7 +141,8 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
       try {
         const summary = await runSync(ctx, partial);
         summary.mappings = describeMappings(ctx.mappings, sync.between[0], sync.between[1]);
-        if (!dryRun) {
+        // A targeted pass leaves the settings fingerprint to the poll: a change of settings still rescans then.
+        if (!dryRun && !opts.targets) {
           store.setMappings(sync.name, summary.mappings);
           store.setSettings(sync.name, fingerprint);
         }

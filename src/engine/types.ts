@@ -38,6 +38,11 @@ export interface SyncContext {
    * is the cursor moved past them (`Connector.cursorAfterWrites`).
    */
   ownWrites?: Record<Side, boolean>;
+  /**
+   * A targeted pass (engine/targeted.ts): only these records of each side are
+   * read, by id (a side left out reads nothing), and no cursor is saved.
+   */
+  targets?: Partial<Record<Side, readonly string[]>>;
 }
 
 export interface AssociationBridge {

@@ -139,6 +139,27 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE syncs ADD COLUMN identities TEXT;
   `,
+  // 8: `watch`'s webhook receivers (issue 18), one row per connection: whether they are live
+  //    (the watcher's pid, stopped_at) and what they received, for `health`
+  `
+  CREATE TABLE webhooks (
+    connection TEXT PRIMARY KEY,
+    url TEXT NOT NULL,              -- where the receiver listens
+    pid INTEGER NOT NULL,           -- the watcher's
+    started_at TEXT NOT NULL,
+    stopped_at TEXT,                -- NULL while the watcher runs
+    events INTEGER NOT NULL DEFAULT 0,
+    duplicates INTEGER NOT NULL DEFAULT 0,
+    signature_failures INTEGER NOT NULL DEFAULT 0,
+    last_event_at TEXT,
+    last_failure_at TEXT,
+    last_failure TEXT,
+    targeted_passes INTEGER NOT NULL DEFAULT 0,
+    last_pass_at TEXT,
+    minutes TEXT NOT NULL DEFAULT '{}', -- JSON {epochMinute: events} of the last 15 minutes
+    updated_at TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -78,6 +78,21 @@ function toLink(r: RawLink, body: () => LinkBody): LinkRow {
   };
 }
 
+/** One webhook receiver's counters (src/webhooks.ts `WebhookStats`). */
+export interface WebhookRow {
+  connection: string;
+  url: string;
+  events: number;
+  duplicates: number;
+  signatureFailures: number;
+  lastEventAt: string | null;
+  lastFailureAt: string | null;
+  lastFailure: string | null;
+  targetedPasses: number;
+  lastPassAt: string | null;
+  minutes: Record<string, number>;
+}
+
 export class StateStore {
   constructor(readonly db: StateDb) {}
 
@@ -487,6 +502,37 @@ export class StateStore {
                      AND json_extract(j.value, '$.outcome') <> 'stopped'
                    ORDER BY r.id DESC LIMIT 1`).get(sync) as never;
   }
+  // --- webhooks (watch) -------------------------------------------------------
+  /** The receivers' counters, as `watch` holds them (src/webhooks.ts). */
+  saveWebhooks(rows: WebhookRow[], pid: number, startedAt: string): void {
+    const q = this.q(`INSERT INTO webhooks (connection, url, pid, started_at, stopped_at, events, duplicates, signature_failures,
+        last_event_at, last_failure_at, last_failure, targeted_passes, last_pass_at, minutes, updated_at)
+      VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (connection) DO UPDATE SET url = excluded.url, pid = excluded.pid, started_at = excluded.started_at, stopped_at = NULL,
+        events = excluded.events, duplicates = excluded.duplicates, signature_failures = excluded.signature_failures,
+        last_event_at = excluded.last_event_at, last_failure_at = excluded.last_failure_at, last_failure = excluded.last_failure,
+        targeted_passes = excluded.targeted_passes, last_pass_at = excluded.last_pass_at, minutes = excluded.minutes, updated_at = excluded.updated_at`);
+    this.transaction(() => {
+      for (const r of rows) {
+        q.run(r.connection, r.url, pid, startedAt, r.events, r.duplicates, r.signatureFailures, r.lastEventAt, r.lastFailureAt, r.lastFailure,
+          r.targetedPasses, r.lastPassAt, JSON.stringify(r.minutes), now());
+      }
+    });
+  }
+  stopWebhooks(pid: number): void {
+    this.q(`UPDATE webhooks SET stopped_at = ?, updated_at = ? WHERE pid = ? AND stopped_at IS NULL`).run(now(), now(), pid);
+  }
+  listWebhooks(): (WebhookRow & { pid: number; startedAt: string; stoppedAt: string | null; updatedAt: string })[] {
+    const rows = this.q(`SELECT * FROM webhooks ORDER BY connection`).all() as Record<string, unknown>[];
+    return rows.map((r) => ({
+      connection: String(r.connection), url: String(r.url), pid: Number(r.pid), startedAt: String(r.started_at), stoppedAt: (r.stopped_at as string | null) ?? null,
+      events: Number(r.events), duplicates: Number(r.duplicates), signatureFailures: Number(r.signature_failures),
+      lastEventAt: (r.last_event_at as string | null) ?? null, lastFailureAt: (r.last_failure_at as string | null) ?? null, lastFailure: (r.last_failure as string | null) ?? null,
+      targetedPasses: Number(r.targeted_passes), lastPassAt: (r.last_pass_at as string | null) ?? null,
+      minutes: JSON.parse(String(r.minutes ?? '{}')) as Record<string, number>, updatedAt: String(r.updated_at),
+    }));
+  }
+
   lastRun(): { id: number; started_at: string; finished_at: string | null; outcome: string | null; summary: string | null; error: string | null } | undefined {
     return this.q(`SELECT id, started_at, finished_at, outcome, summary, error FROM runs ORDER BY id DESC LIMIT 1`).get() as never;
   }

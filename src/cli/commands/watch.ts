@@ -1,10 +1,10 @@
-/** `datasync watch [--interval 5m]` */
+/** `datasync watch [--interval 5m] [--listen HOST:PORT]` */
 import { durationMs } from '../../config/duration.js';
 import { watch } from '../../watch.js';
 import type { GlobalOptions } from '../main.js';
 import { renderError } from '../errors.js';
 
-export default async function watchCommand(flags: { interval?: string }, global: GlobalOptions): Promise<number> {
+export default async function watchCommand(flags: { interval?: string; listen?: string }, global: GlobalOptions): Promise<number> {
   const controller = new AbortController();
   const stop = () => controller.abort();
   // `on`, not `once`: ora's signal-exit re-raises a signal nobody else listens to, and a `once`
@@ -14,7 +14,7 @@ export default async function watchCommand(flags: { interval?: string }, global:
   try {
     const interval = flags.interval === undefined ? undefined : durationMs(flags.interval, '--interval');
     return await watch({
-      configFile: global.config, cwd: process.cwd(), env: process.env, interval, signal: controller.signal,
+      configFile: global.config, cwd: process.cwd(), env: process.env, interval, listen: flags.listen, signal: controller.signal,
       log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
     });
   } catch (err) {

@@ -50,6 +50,13 @@ export function renderHealth(report: HealthReport, style: Style): string {
       if (s.deleted.length > 20) out.push(`  … and ${s.deleted.length - 20} more (--json lists all)`);
     }
   }
+  for (const h of report.webhooks ?? []) {
+    const last = h.lastEventAt ? `last event ${age(Math.max(0, Math.round((Date.now() - Date.parse(h.lastEventAt)) / 1000)))}` : 'no event yet';
+    const failures = h.signatureFailures > 0
+      ? style.red(`${h.signatureFailures} signature failure${h.signatureFailures === 1 ? '' : 's'} (last: ${h.lastFailure ?? '?'})`) : '0 signature failures';
+    const state = h.live ? style.green(`live on ${h.url}`) : style.dim(`not listening (the watcher stopped${h.stoppedAt ? ` ${h.stoppedAt}` : ''})`);
+    out.push(`webhooks ${h.connection}: ${state}; ${last}; ${h.eventsPerMinute} events/min; ${h.events} events, ${h.duplicates} duplicates, ${h.targetedPasses} targeted passes; ${failures}`);
+  }
   return out.join('\n');
 }
 
