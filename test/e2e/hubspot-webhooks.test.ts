@@ -137,7 +137,8 @@ describe('watch receives HubSpot webhooks', () => {
   }, 120_000);
 
   it('a targeted pass saves no cursor: a change whose event was lost is read by the next poll', async () => {
-    const s = await setup(5, '10m');
+    // No look-back (overlap_ms: 0): the next poll reads exactly from the saved cursor.
+    const s = await setup(5, '10m', { hubspot: { overlap_ms: 0 } });
     try {
       await faults(s.hub, { drop: 1 });
       s.hub.emu.store.update('contacts', contactId(s.hub, 'c1@example.com'), { jobtitle: 'Lost event' });
