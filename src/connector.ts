@@ -240,6 +240,18 @@ export interface Connector {
   /** Writes a batch; answers once per op, in any order, matched by `ref`. */
   write(object: string, ops: WriteOp[]): Promise<WriteResult[]>;
   /**
+   * Optional, for a connector that defers its writes (the csv connector
+   * rewrites its file once for many write batches, not once per batch): its
+   * `write` answers before the data is durable, and `flush` makes every
+   * write answered so far durable, or throws and none of the unflushed
+   * writes is. The engine records a write's outcome in the state only after
+   * `flush` returned (docs/finding-changes.md, "Deferred writes"), so a
+   * crash or a failed flush never leaves the state claiming a write the app
+   * does not hold. A connector may flush on its own at any time (safe: more
+   * durable sooner).
+   */
+  flush?(object: string): Promise<void>;
+  /**
    * Optional. `since` is the last cursor a read of `object` gave; since that
    * read, this connector may have written records. Answers a cursor from which
    * a read skips this connector's own writes (the engine has recorded them)

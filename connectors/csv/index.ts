@@ -16,6 +16,10 @@
  * file (the engine compares each record with its base). After a run's writes,
  * `cursorAfterWrites` answers the hash of the file as this connector saved it,
  * so the next run does not list the whole file again for the engine's own writes.
+ *
+ * Writes are deferred (Connector.flush): a pass's write batches change the
+ * rows in hand, and `flush` rewrites the file once for all of them; the
+ * engine records them after that (docs/finding-changes.md).
  */
 import { resolve } from 'node:path';
 import type {
@@ -23,8 +27,8 @@ import type {
 } from '../../src/connector.js';
 import { appError, configError } from '../../src/errors.js';
 import { ConfigReader, type ObjectConfigBase } from '../shared/object-config.js';
-import { checkCsv, csvHash, fileStamp, loadCsvAt, saveCsv, saveCsvIfUnchanged, type CsvFile, type CsvObjectConfig } from './file.js';
-import { applyOps, csvFields, csvObjectSpec, recordReader } from './records.js';
+import { checkCsv, csvHash, fileStamp, loadCsvAt, saveCsvIfUnchanged, type CsvFile, type CsvObjectConfig } from './file.js';
+import { applyOps, csvFields, csvObjectSpec, recordReader, replayOps, type Applied } from './records.js';
 
 interface CsvObject { base: ObjectConfigBase; file: CsvObjectConfig }
 
@@ -81,6 +85,14 @@ class CsvConnector implements Connector {
    * parse and hold, most of an incremental run).
    */
   private readonly checked = new Map<string, { stamp: string; header: string[]; hash: string }>();
+  /**
+   * Per object, the writes answered since the file was last saved, in order:
+   * the rows in `parsed` hold them, and a version of the file another
+   * program saved meanwhile gets them applied again (`hold`).
+   */
+  private readonly unsaved = new Map<string, Applied[]>();
+  /** Per object, why writes answered were dropped unsaved: the next `flush` throws it. */
+  private readonly failed = new Map<string, Error>();
 
   constructor(private readonly config: ConnectionConfig) {
     this.cfg = parseConfig(config);
@@ -109,6 +121,7 @@ class CsvConnector implements Connector {
 
   async *read(object: string, opts: ReadOptions): AsyncIterable<ReadBatch> {
     const { base, file } = this.object(object);
+    await this.flush(object);
     const hash = (await this.checkedNow(file))?.hash ?? (await csvHash(file));
     if (opts.since !== null && opts.since === hash) {
       this.chains.set(file.object, { since: hash, hash, stamp: null });
@@ -139,38 +152,82 @@ class CsvConnector implements Connector {
     return ids.filter((id) => !csv.index.has(id));
   }
 
+  /**
+   * Applies the ops to the file as held (the version on disk plus the writes
+   * not saved yet) and remembers them; `flush` saves the file once for all
+   * of them. The answers are not durable before `flush` (Connector.flush).
+   */
   async write(object: string, ops: WriteOp[]): Promise<WriteResult[]> {
     if (ops.length === 0) return [];
     const { base, file } = this.object(object);
-    // Another program may change the file while it is rewritten (a row
-    // appended): then read it again and apply the ops to that version.
-    for (let attempt = 1; ; attempt++) {
-      const { csv, stamp: loaded } = await this.hold(file);
-      const chain = this.chains.get(file.object);
-      // Any other version than the one the chain ends with holds another program's change.
-      const onChain = chain !== undefined && csv.hash === chain.hash;
-      // The rows are changed in place: until the file is saved, neither the parse in hand nor the chain is the file's.
-      this.parsed.delete(file.object);
-      this.chains.delete(file.object);
-      const { results, changed } = applyOps(base, csv, ops);
-      if (!changed) {
-        if (loaded !== null) this.parsed.set(file.object, { csv, stamp: loaded });
-        if (onChain && loaded !== null) this.chains.set(file.object, { since: chain.since, hash: csv.hash, stamp: loaded });
-        return results;
-      }
-      const saved = loaded === null ? null : await saveCsvIfUnchanged(file, csv, loaded);
-      if (saved === null) {
-        if (attempt < MAX_SAVE_ATTEMPTS) continue;
-        throw appError('CSV_KEEPS_CHANGING', `CSV file ${file.file} kept changing while datasync wrote it (${attempt} attempts): nothing was written`, {
-          hint: 'another program is writing the file; the next run tries again', transient: true,
-        });
-      }
-      csv.hash = saved.hash;
-      if (saved.stamp === null) return results;
-      this.parsed.set(file.object, { csv, stamp: saved.stamp });
-      if (onChain) this.chains.set(file.object, { since: chain.since, hash: csv.hash, stamp: saved.stamp });
-      return results;
+    const { csv } = await this.hold(file);
+    this.keepChain(file, csv);
+    const applied = this.unsaved.get(file.object) ?? [];
+    const { results, changed } = applyOps(base, csv, ops, applied);
+    if (changed) this.unsaved.set(file.object, applied);
+    return results;
+  }
+
+  /**
+   * Saves the file once with every write not saved yet: a temp file synced
+   * and renamed over it, only while the file is still the version the rows
+   * came from. Another program's change meanwhile (a row appended): the file
+   * is read again, the writes applied again to it (`replayOps`), and saved.
+   * A failure leaves the file as it was and drops the writes: this flush and
+   * the next throw, so the engine records none of them.
+   */
+  async flush(object: string): Promise<void> {
+    const { file } = this.object(object);
+    const failed = this.failed.get(file.object);
+    if (failed) {
+      this.failed.delete(file.object);
+      throw failed;
     }
+    if (!this.unsaved.has(file.object)) return;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const { csv, stamp: loaded } = await this.hold(file);
+        this.keepChain(file, csv);
+        const saved = loaded === null ? null : await saveCsvIfUnchanged(file, csv, loaded);
+        if (saved === null) {
+          if (attempt < MAX_SAVE_ATTEMPTS) continue;
+          throw appError('CSV_KEEPS_CHANGING', `CSV file ${file.file} kept changing while datasync wrote it (${attempt} attempts): nothing was written`, {
+            hint: 'another program is writing the file; the next run tries again', transient: true,
+          });
+        }
+        const chain = this.chains.get(file.object);
+        csv.hash = saved.hash;
+        this.unsaved.delete(file.object);
+        if (saved.stamp === null) {
+          this.parsed.delete(file.object);
+          this.chains.delete(file.object);
+        } else {
+          this.parsed.set(file.object, { csv, stamp: saved.stamp });
+          if (chain) this.chains.set(file.object, { since: chain.since, hash: saved.hash, stamp: saved.stamp });
+        }
+        return;
+      }
+    } catch (err) {
+      this.drop(file);
+      this.failed.delete(file.object); // thrown here: not again by the next flush
+      throw err;
+    }
+  }
+
+  /** Forgets the writes not saved (and the rows holding them). */
+  private drop(file: CsvObjectConfig): void {
+    this.unsaved.delete(file.object);
+    this.parsed.delete(file.object);
+    this.chains.delete(file.object);
+  }
+
+  /**
+   * Ends the chain (see `chains`) when the rows in hand come from another
+   * version than the one it ends with: another program changed the file.
+   */
+  private keepChain(file: CsvObjectConfig, csv: CsvFile): void {
+    const chain = this.chains.get(file.object);
+    if (chain && csv.hash !== chain.hash) this.chains.delete(file.object);
   }
 
   /**
@@ -181,6 +238,7 @@ class CsvConnector implements Connector {
    */
   async cursorAfterWrites(object: string, since: string | null): Promise<string | null> {
     const { file } = this.object(object);
+    await this.flush(object);
     const chain = this.chains.get(file.object);
     if (since === null || chain === undefined || chain.since !== since || chain.hash === since || chain.stamp === null) return since;
     // Another stamp: someone changed the file after the last save.
@@ -205,9 +263,22 @@ class CsvConnector implements Connector {
   private async hold(file: CsvObjectConfig): Promise<{ csv: CsvFile; stamp: string | null }> {
     const held = this.parsed.get(file.object);
     if (held && held.stamp === (await fileStamp(file.file))) return held;
+    this.parsed.delete(file.object);
     const { csv, stamp } = await loadCsvAt(file);
+    const unsaved = this.unsaved.get(file.object);
+    if (unsaved) {
+      // Another program changed the file since the writes not saved yet were applied: apply them to its version.
+      const taken = replayOps(csv, unsaved);
+      if (taken !== undefined) {
+        const err = appError('CSV_KEEPS_CHANGING', `CSV file ${file.file} changed while datasync wrote it: another program added a row with id ${taken}, the id of a row datasync created; nothing was written`, {
+          hint: 'another program is writing the file; the next run tries again', transient: true,
+        });
+        this.drop(file);
+        this.failed.set(file.object, err);
+        throw err;
+      }
+    }
     if (stamp !== null) this.parsed.set(file.object, { csv, stamp });
-    else this.parsed.delete(file.object);
     return { csv, stamp };
   }
 
@@ -219,7 +290,10 @@ class CsvConnector implements Connector {
     return { value, stamp: after !== null && after === before ? after : null };
   }
 
-  async close(): Promise<void> {}
+  /** Writes never flushed are dropped: the engine recorded none of them (Connector.flush). */
+  async close(): Promise<void> {
+    for (const { file } of this.cfg.objects.values()) this.drop(file);
+  }
 
   private object(object: string): CsvObject {
     const found = this.cfg.objects.get(object);

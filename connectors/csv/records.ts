@@ -81,19 +81,73 @@ function changedField(csv: CsvFile, fields: Map<string, FieldSpec>, row: string[
   });
 }
 
-/** Applies ops to the rows in memory; the caller saves the file when something changed. */
-export function applyOps(cfg: ObjectConfigBase, csv: CsvFile, ops: WriteOp[]): { results: WriteResult[]; changed: boolean } {
+/**
+ * A write as applied to the rows, so that it can be applied again to another
+ * version of the file (`replayOps`): an update's cells with the text each
+ * held before, a create's id and cells.
+ */
+export type Applied =
+  | { kind: 'update'; id: string; cells: [column: string, before: string, after: string][] }
+  | { kind: 'create'; id: string; cells: [column: string, text: string][] };
+
+/** The index of a column, added (empty in every row) when the file lacks it. */
+function columnOf(csv: CsvFile, name: string): number {
+  let i = csv.header.indexOf(name);
+  if (i < 0) {
+    i = csv.header.push(name) - 1;
+    for (const row of csv.rows) row.push('');
+    if (csv.rowBytes) csv.rowBytes.length = 0; // every row has a new cell
+  }
+  return i;
+}
+
+/** Forgets the bytes of a changed row (only rows already serialized: a store far past the end would make the array sparse and slow). */
+function touched(csv: CsvFile, rowIndex: number): void {
+  if (csv.rowBytes && rowIndex < csv.rowBytes.length) csv.rowBytes[rowIndex] = undefined;
+}
+
+/**
+ * Applies writes again to a version of the file another program changed
+ * since they were first applied (before it was saved): an update's cell is
+ * set only where that cell still holds the text it held before (else the
+ * other program's value stays, and the next pass reads it as its change);
+ * an update of a row no longer there is dropped (the next pass finds it
+ * gone). Answers the id of a create another program's row holds now, if any:
+ * then the writes cannot be saved as answered.
+ */
+export function replayOps(csv: CsvFile, applied: Applied[]): string | undefined {
+  for (const a of applied) {
+    if (a.kind === 'create') {
+      if (csv.index.has(a.id)) return a.id;
+      const rowIndex = csv.rows.push(csv.header.map(() => '')) - 1;
+      csv.rows[rowIndex]![csv.idColumn] = a.id;
+      csv.index.set(a.id, rowIndex);
+      for (const [name, text] of a.cells) {
+        if (text !== '' || csv.header.includes(name)) csv.rows[rowIndex]![columnOf(csv, name)] = text;
+      }
+      continue;
+    }
+    const rowIndex = csv.index.get(a.id);
+    if (rowIndex === undefined) continue;
+    for (const [name, before, after] of a.cells) {
+      const col = csv.header.indexOf(name);
+      if ((col < 0 ? '' : csv.rows[rowIndex]![col]) !== before || (col < 0 && after === '')) continue;
+      csv.rows[rowIndex]![columnOf(csv, name)] = after;
+      touched(csv, rowIndex);
+    }
+  }
+  csv.maxId = undefined; // computed again from the ids now held
+  return undefined;
+}
+
+/**
+ * Applies ops to the rows in memory; the caller saves the file when
+ * something changed. Each op that changed a row is added to `applied`.
+ */
+export function applyOps(cfg: ObjectConfigBase, csv: CsvFile, ops: WriteOp[], applied: Applied[] = []): { results: WriteResult[]; changed: boolean } {
   const fields = new Map(csvFields(cfg, csv.header).map((f) => [f.name, f]));
   const newId = nextId(csv);
-  const column = (name: string) => {
-    let i = csv.header.indexOf(name);
-    if (i < 0) {
-      i = csv.header.push(name) - 1;
-      for (const row of csv.rows) row.push('');
-      if (csv.rowBytes) csv.rowBytes.length = 0; // every row has a new cell
-    }
-    return i;
-  };
+  const column = (name: string) => columnOf(csv, name);
   let changed = false;
   const results = ops.map((op): WriteResult => {
     try {
@@ -124,12 +178,16 @@ export function applyOps(cfg: ObjectConfigBase, csv: CsvFile, ops: WriteOp[]): {
         csv.rows[rowIndex]![csv.idColumn] = id;
         csv.index.set(id, rowIndex);
       }
+      const done: [string, string, string][] = [];
       for (const [name, text] of cells) {
         if (text === '' && !csv.header.includes(name)) continue; // no column needed for an empty value
-        csv.rows[rowIndex]![column(name)] = text;
+        const col = column(name);
+        done.push([name, csv.rows[rowIndex]![col]!, text]);
+        csv.rows[rowIndex]![col] = text;
       }
-      // Only rows already serialized need forgetting (a store far past the end would make the array sparse and slow).
-      if (csv.rowBytes && rowIndex < csv.rowBytes.length) csv.rowBytes[rowIndex] = undefined;
+      touched(csv, rowIndex);
+      if (op.kind === 'create') applied.push({ kind: 'create', id, cells: done.map(([name, , text]) => [name, text]) });
+      else if (done.length > 0) applied.push({ kind: 'update', id, cells: done });
       changed ||= op.kind === 'create' || cells.size > 0;
       return { ref: op.ref, ok: true, id };
     } catch (err) {

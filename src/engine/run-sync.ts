@@ -7,7 +7,7 @@
 import type { SourceRecord } from '../connector.js';
 import { sameValue } from '../mapping/convert.js';
 import { type LinkRow, type Side, otherSide } from '../state/store.js';
-import { applyBatch } from './apply.js';
+import { applyBatch, PendingRecords } from './apply.js';
 import { exclusionReason } from './filters.js';
 import { matchKeys, sameKeys } from './keys.js';
 import { matchRecords, type KeyedRecord, type MatchOutcome } from './match.js';
@@ -157,9 +157,10 @@ function unchangedSince(ctx: SyncContext, side: Side, rec: SourceRecord, link: L
 
 /**
  * Records per write batch: 1,000, or a tenth of the work when there is more,
- * up to 10,000. Each batch costs two state transactions and, for a file app,
- * a rewrite of the file, so an initial sync of 100,000 records takes ~12
- * batches rather than ~125; `stop` and SIGTERM still wait for one batch at most.
+ * up to 10,000. Each batch costs two state transactions, so an initial sync
+ * of 100,000 records takes ~12 batches rather than ~125 (a file app's
+ * rewrite waits for many batches: `PendingRecords`); `stop` and SIGTERM
+ * still wait for one batch at most.
  */
 export function batchSizeFor(units: number): number {
   return Math.min(10_000, Math.max(1000, Math.ceil(units / 10)));
@@ -167,14 +168,24 @@ export function batchSizeFor(units: number): number {
 
 async function applyAll(ctx: SyncContext, units: Unit[], summary: SyncSummary, hooks: Parameters<typeof applyBatch>[3], scan: Record<Side, SideScan>): Promise<void> {
   const size = ctx.batchSize ?? batchSizeFor(units.length);
-  for (let i = 0; i < units.length; i += size) {
-    if (ctx.signal?.aborted) throw new Interrupted();
-    // `datasync stop` from another terminal takes effect at the next batch.
-    if (!ctx.dryRun && !ctx.store.isEnabled(ctx.sync.name)) throw new Stopped();
-    const batch = await completePairs(ctx, units.slice(i, i + size), scan);
-    await applyBatch(ctx, batch, summary, hooks);
-    ctx.progress?.({ phase: 'apply', sync: ctx.sync.name, done: Math.min(i + size, units.length), total: units.length });
+  // Writes an app makes durable later (Connector.flush) are recorded once flushed.
+  const pending = new PendingRecords(ctx);
+  try {
+    for (let i = 0; i < units.length; i += size) {
+      if (ctx.signal?.aborted) throw new Interrupted();
+      // `datasync stop` from another terminal takes effect at the next batch.
+      if (!ctx.dryRun && !ctx.store.isEnabled(ctx.sync.name)) throw new Stopped();
+      const batch = await completePairs(ctx, units.slice(i, i + size), scan);
+      await applyBatch(ctx, batch, summary, hooks, pending);
+      if (pending.due) await pending.commit();
+      ctx.progress?.({ phase: 'apply', sync: ctx.sync.name, done: Math.min(i + size, units.length), total: units.length });
+    }
+  } catch (err) {
+    // The batches written before the error are kept, as when each was recorded at once (nothing is queued after a failed flush).
+    await pending.commit().catch(() => undefined);
+    throw err;
   }
+  await pending.commit();
 }
 
 /**

@@ -101,6 +101,7 @@ describe('cursorAfterWrites of the csv connector', () => {
   it('another program changing a record this connector wrote, after the write: a read from the answer yields it', async () => {
     const { cursor } = await readAll();
     await c.write('contacts', [update('3', 'ours@example.com')]);
+    await c.flush!('contacts');
     editElsewhere('ours@example.com', 'theirs.after.ours@example.com');
     expect((await readAll(await after(cursor))).emails.get('3')).toBe('theirs.after.ours@example.com');
   });
@@ -108,6 +109,7 @@ describe('cursorAfterWrites of the csv connector', () => {
   it('another program deleting the file after the last write answers the read\'s cursor', async () => {
     const { cursor } = await readAll();
     await c.write('contacts', [update('3', 'ours@example.com')]);
+    await c.flush!('contacts');
     rmSync(file());
     expect(await after(cursor)).toBe(cursor);
   });

@@ -72,6 +72,9 @@ describe('the csv connector', () => {
     expect(existsSync(file())).toBe(false);
     const [r] = await c.write('contacts', [{ kind: 'create', ref: 'a', fields: { email: 'a@x.se', score: 3 } }]);
     expect(r).toEqual({ ref: 'a', ok: true, id: '1' });
+    // Written once for all the batches of a pass, when the engine flushes (Connector.flush).
+    expect(existsSync(file())).toBe(false);
+    await c.flush!('contacts');
     expect(readFileSync(file(), 'utf8')).toBe('id,email,score,company_id\n1,a@x.se,3,\n');
   });
 
@@ -105,6 +108,7 @@ describe('the csv connector', () => {
     const created = results.find((r) => r.ref === 'c');
     expect(created).toMatchObject({ ok: true, id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     const id = created!.ok ? created!.id : '';
+    await c.flush!('contacts');
     expect(readFileSync(file(), 'utf8')).toBe(`\ufeffname,id,email,phone\r\nAnn,a1,new@x.se,\r\n"Bo, ""B""",${id},,+46 1\r\n`);
     expect(readdirSync(dir)).toEqual(['contacts.csv']);
   });

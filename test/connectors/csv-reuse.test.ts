@@ -34,9 +34,11 @@ it('a file another program rewrote between two write batches is read again, and 
   const c = connect();
   await readAll(c);
   await c.write('contacts', [{ kind: 'update', ref: 'u1', id: '1', fields: { jobtitle: 'Chief' } }]);
+  await c.flush!('contacts');
   // Someone edits the file between batches (same length, so only the stamp's times and inode tell).
   writeFileSync(file(), readFileSync(file(), 'utf8').replace('bob@example.com,CTO', 'bob@example.com,CIO'));
   await c.write('contacts', [{ kind: 'update', ref: 'u2', id: '1', fields: { email: 'ann@example.org' } }]);
+  await c.flush!('contacts');
   expect(readFileSync(file(), 'utf8')).toBe('id,email,jobtitle\n1,ann@example.org,Chief\n2,bob@example.com,CIO\n');
   await c.close();
 });
