@@ -8,6 +8,7 @@
  * Prints one JSON line: { ms, maxRssKb, ... }. `ms` is the job itself; the
  * parent also times the whole process (start-up included).
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/load.js';
@@ -22,6 +23,18 @@ export interface ChildReport {
   syncs?: { name: string; outcome: string; linked: number; conflicts: number; sides: ChildSide[] }[];
   read?: number;
   written?: number;
+  /** Bytes this process had the kernel write to disk (/proc/self/io write_bytes); null where there is no such file. */
+  diskWrittenBytes?: number | null;
+}
+
+/** write_bytes of /proc/self/io: what the process sent to the storage layer (files written, the state, fsyncs). */
+function diskWritten(): number | null {
+  try {
+    const m = /^write_bytes:\s*(\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 async function main(): Promise<void> {
@@ -54,6 +67,7 @@ async function main(): Promise<void> {
     };
   }
   report.maxRssKb = process.resourceUsage().maxRSS;
+  report.diskWrittenBytes = diskWritten();
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 

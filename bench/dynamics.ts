@@ -6,12 +6,13 @@
  * sides, 50% only in Dynamics, 30% only in SQLite, contacts with their
  * company (`parentcustomerid`).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDynamicsEmulator, type SeedData } from '../fixtures/dynamics-emulator/server.js';
 import { hubspotInput, writeHubSpotWorkspace, type HubSpotInput } from './hubspot.js';
 import { runChild } from './measure.js';
 import { figures, type RunFigures } from './workloads.js';
+import { CRM_WITH_COMPANIES, writeBenchConfig } from './workspace.js';
 
 export interface DynamicsResult {
   contacts: number;
@@ -57,30 +58,13 @@ export async function runDynamics(o: { contacts: number; companies: number; seed
   try {
     // The SQLite CRM is W4's; the sync.yaml written with it is replaced by one with a Dynamics connection.
     writeHubSpotWorkspace(dir, input, emu.url, 'unused');
-    writeFileSync(join(dir, 'sync.yaml'), `version: 1
-state: .datasync/state.db
-connections:
-  org:
-    app: dynamics
-    url: ${emu.url}
-    tenant: ${emu.tenant}
-    client_id: ${emu.clientId}
-    client_secret: ${emu.clientSecret}
-    token_url: ${emu.tokenUrl}
-  crm:
-    app: sqlite
-    path: ./crm.db
-    objects:
-      companies: { table: companies, id: id, updated_at: updated_at }
-      contacts:
-        table: contacts
-        id: id
-        updated_at: updated_at
-        associations: { company: { field: company_id, object: companies } }
-syncs:
-  - { name: companies, object: companies, between: [org, crm], direction: two-way, default_app: org, associations: true }
-  - { name: contacts, object: contacts, between: [org, crm], direction: two-way, default_app: org, associations: true }
-`);
+    writeBenchConfig(dir, {
+      org: { app: 'dynamics', url: emu.url, tenant: emu.tenant, client_id: emu.clientId, client_secret: emu.clientSecret, token_url: emu.tokenUrl },
+      crm: CRM_WITH_COMPANIES,
+    }, [
+      { object: 'companies', between: ['org', 'crm'], default_app: 'org', associations: true },
+      { object: 'contacts', between: ['org', 'crm'], default_app: 'org', associations: true },
+    ]);
     const m = await runChild('sync', dir, o.profileDir ? { profileDir: o.profileDir, profileName: `w6-${o.contacts}.cpuprofile` } : {});
     const stats = emu.stats();
     const run = figures(m);

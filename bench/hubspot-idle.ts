@@ -13,12 +13,13 @@
  * incremental read sees about 30 records, as in a portal where changes are
  * spread over time.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startEmulator, type SeedRecord } from '../fixtures/hubspot-emulator/server.js';
 import { runChild } from './measure.js';
 import { figures } from './workloads.js';
+import { writeBenchConfig } from './workspace.js';
 
 export const CHANGED = 250;
 const PASSES_PER_DAY = (24 * 60) / 5;
@@ -38,26 +39,10 @@ export interface IdleResult {
 }
 
 function writeWorkspace(dir: string, baseUrl: string, token: string, deletionCheck: string): void {
-  writeFileSync(join(dir, 'sync.yaml'), `version: 1
-state: .datasync/state.db
-connections:
-  hubspot:
-    app: hubspot
-    token: ${token}
-    base_url: ${baseUrl}
-    deletion_check: ${deletionCheck}
-  crm:
-    app: sqlite
-    path: ./crm.db
-    objects:
-      contacts: { table: contacts, id: id, updated_at: updated_at }
-syncs:
-  - name: contacts
-    object: contacts
-    between: [hubspot, crm]
-    direction: two-way
-    default_app: hubspot
-`);
+  writeBenchConfig(dir, {
+    hubspot: { app: 'hubspot', token, base_url: baseUrl, deletion_check: deletionCheck },
+    crm: { app: 'sqlite', path: './crm.db', objects: { contacts: { table: 'contacts', id: 'id', updated_at: 'updated_at' } } },
+  }, [{ object: 'contacts', between: ['hubspot', 'crm'], default_app: 'hubspot' }]);
 }
 
 export async function runHubSpotIdle(o: { contacts: number; root: string; rate: { max: number; windowMs: number }; log: (line: string) => void }): Promise<IdleResult> {

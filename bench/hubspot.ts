@@ -6,11 +6,11 @@
  * Placement (each object): 20% on both sides, 50% only in HubSpot, 30% only
  * in SQLite. A contact's company is on every side the contact is on.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SeedData, SeedRecord } from '../fixtures/hubspot-emulator/server.js';
 import { CITIES, FIRST, LAST, rng, TITLES } from './prng.js';
+import { CRM_WITH_COMPANIES, writeBenchConfig } from './workspace.js';
 
 export const W4_DDL = `
 CREATE TABLE companies (id INTEGER PRIMARY KEY, name TEXT, domain TEXT, city TEXT, phone TEXT, updated_at TEXT);
@@ -97,35 +97,8 @@ export function writeHubSpotWorkspace(dir: string, input: HubSpotInput, baseUrl:
     for (const c of input.sqlite.contacts) contacts.run(...c);
   })();
   db.close();
-  writeFileSync(join(dir, 'sync.yaml'), `version: 1
-state: .datasync/state.db
-connections:
-  hubspot:
-    app: hubspot
-    token: ${token}
-    base_url: ${baseUrl}
-  crm:
-    app: sqlite
-    path: ./crm.db
-    objects:
-      companies: { table: companies, id: id, updated_at: updated_at }
-      contacts:
-        table: contacts
-        id: id
-        updated_at: updated_at
-        associations: { company: { field: company_id, object: companies } }
-syncs:
-  - name: companies
-    object: companies
-    between: [hubspot, crm]
-    direction: two-way
-    default_app: hubspot
-    associations: true
-  - name: contacts
-    object: contacts
-    between: [hubspot, crm]
-    direction: two-way
-    default_app: hubspot
-    associations: true
-`);
+  writeBenchConfig(dir, { hubspot: { app: 'hubspot', token, base_url: baseUrl }, crm: CRM_WITH_COMPANIES }, [
+    { object: 'companies', between: ['hubspot', 'crm'], default_app: 'hubspot', associations: true },
+    { object: 'contacts', between: ['hubspot', 'crm'], default_app: 'hubspot', associations: true },
+  ]);
 }

@@ -2,7 +2,7 @@
  * The workloads of issue 8. Each sync runs in a child process (child.ts) on
  * its own workspace, so wall time and peak RSS are those of one run.
  */
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startEmulator } from '../fixtures/hubspot-emulator/server.js';
@@ -17,6 +17,8 @@ export interface RunFigures {
   /** The job inside the process (config load + runOnce, or the script). */
   jobMs: number;
   peakRssMb: number;
+  /** MB the child process wrote to disk (/proc/self/io write_bytes); null where unknown. */
+  diskWrittenMb: number | null;
   read: { a: number; b: number };
   written: number;
   failed: number;
@@ -34,15 +36,20 @@ export interface ContactsResult {
   /** The run after W2: W1's own writes are no longer news (steady state). */
   w2again?: RunFigures;
   w3?: RunFigures & { edited: { sqlite: number; csv: number } };
+  /** MB of the CSV file and of the state after W1 and after W3 (what a run's bytes written are compared with). */
+  sizes: { afterW1: { csvMb: number; stateMb: number }; afterW3?: { csvMb: number; stateMb: number } };
 }
 
 const mb = (kb: number) => Math.round(kb / 1024);
+const diskMb = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? null : Math.round(bytes / 2 ** 20));
+/** MB of a file, or of the state (its -wal and -shm beside it); 0 when absent. */
+const fileMb = (...files: string[]) => Math.round(files.reduce((t, f) => t + (existsSync(f) ? statSync(f).size : 0), 0) / 2 ** 20);
 
 export function figures(m: Measured): RunFigures {
   const sides = m.syncs?.flatMap((s) => s.sides) ?? [];
   const sync = m.syncs?.[0];
   return {
-    wallMs: m.processMs, jobMs: m.ms, peakRssMb: mb(m.maxRssKb),
+    wallMs: m.processMs, jobMs: m.ms, peakRssMb: mb(m.maxRssKb), diskWrittenMb: diskMb(m.diskWrittenBytes),
     read: sync ? { a: sync.sides[0]!.read, b: sync.sides[1]!.read } : { a: m.read ?? 0, b: 0 },
     written: m.syncs ? sides.reduce((t, s) => t + s.created + s.updated, 0) : m.written ?? 0,
     failed: sides.reduce((t, s) => t + s.failed, 0),
@@ -78,8 +85,11 @@ export async function runContacts(o: ContactsOptions): Promise<ContactsResult> {
   }
   const profile = (name: string) => (o.profileDir ? { profileDir: o.profileDir, profileName: `${name}-${o.n}.cpuprofile` } : {});
   const w1 = figures(await runChild('sync', dir, profile('w1')));
-  o.log(`  W1: ${Math.round(w1.wallMs)} ms, peak ${w1.peakRssMb} MB`);
-  if (o.onlyInitial) return { n: o.n, counts, baseline: baseline!, w1 };
+  o.log(`  W1: ${Math.round(w1.wallMs)} ms, peak ${w1.peakRssMb} MB, wrote ${w1.diskWrittenMb ?? '?'} MB to disk`);
+  const state = join(dir, '.datasync', 'state.db');
+  const sizesNow = () => ({ csvMb: fileMb(join(dir, 'contacts.csv')), stateMb: fileMb(state, `${state}-wal`, `${state}-shm`) });
+  const sizes: ContactsResult['sizes'] = { afterW1: sizesNow() };
+  if (o.onlyInitial) return { n: o.n, counts, baseline: baseline!, w1, sizes };
   const w2 = figures(await runChild('sync', dir, profile('w2')));
   o.log(`  W2: ${Math.round(w2.wallMs)} ms, read ${w2.read.a} + ${w2.read.b}`);
   const w2again = figures(await runChild('sync', dir));
@@ -87,8 +97,9 @@ export async function runContacts(o: ContactsOptions): Promise<ContactsResult> {
   t = performance.now();
   const edited = { sqlite: editSqliteRows(join(dir, 'crm.db'), 0.01, o.seed + 3), csv: editCsvRows(join(dir, 'contacts.csv'), 0.01, o.seed + 4) };
   const w3 = { ...figures(await runChild('sync', dir, profile('w3'))), edited };
-  o.log(`  W3: ${Math.round(w3.wallMs)} ms, wrote ${w3.written}`);
-  return { n: o.n, counts, baseline: baseline!, w1, w2, w2again, w3 };
+  o.log(`  W3: ${Math.round(w3.wallMs)} ms, wrote ${w3.written} records, ${w3.diskWrittenMb ?? '?'} MB to disk`);
+  sizes.afterW3 = sizesNow();
+  return { n: o.n, counts, baseline: baseline!, w1, w2, w2again, w3, sizes };
 }
 
 export interface HubSpotResult {

@@ -7,29 +7,46 @@ import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'nod
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
-import { stringify } from 'csv-stringify/sync';
+import { stringify as toCsv } from 'csv-stringify/sync';
+import { stringify } from 'yaml';
 import { contactRows, CSV_COLUMNS, csvLine, emptyCounts, PEOPLE_DDL, SQLITE_COLUMNS, type ContactCounts } from './contacts.js';
 import { rng } from './prng.js';
 
-export const W1_SYNC_YAML = `version: 1
-state: .datasync/state.db
-connections:
-  crm:
-    app: sqlite
-    path: ./crm.db
-    objects:
-      contacts: { table: people, id: id, updated_at: updated_at }
-  exp:
-    app: csv
-    objects:
-      contacts: { file: contacts.csv, id: id }
-syncs:
-  - name: contacts
-    object: contacts
-    between: [crm, exp]
-    direction: two-way
-    default_app: crm
-`;
+/** A sync of the bench's configs: two-way, named after its object unless told. */
+export interface BenchSync { object: string; between: [string, string]; default_app: string; name?: string; associations?: boolean }
+
+/**
+ * Writes DIR/sync.yaml for a bench workload: the state in .datasync/, the
+ * connections as given, each sync two-way.
+ */
+export function writeBenchConfig(dir: string, connections: Record<string, Record<string, unknown>>, syncs: BenchSync[]): void {
+  const config = {
+    version: 1,
+    state: '.datasync/state.db',
+    connections,
+    syncs: syncs.map(({ name, object, between, default_app, associations }) =>
+      ({ name: name ?? object, object, between, direction: 'two-way', default_app, ...(associations ? { associations } : {}) })),
+  };
+  writeFileSync(join(dir, 'sync.yaml'), stringify(config));
+}
+
+/** The SQLite CRM of W4 and W6: companies, and contacts with a company. */
+export const CRM_WITH_COMPANIES = {
+  app: 'sqlite',
+  path: './crm.db',
+  objects: {
+    companies: { table: 'companies', id: 'id', updated_at: 'updated_at' },
+    contacts: { table: 'contacts', id: 'id', updated_at: 'updated_at', associations: { company: { field: 'company_id', object: 'companies' } } },
+  },
+};
+
+/** W1-W3: the SQLite CRM (table people) and the CSV export. */
+function writeW1Config(dir: string): void {
+  writeBenchConfig(dir, {
+    crm: { app: 'sqlite', path: './crm.db', objects: { contacts: { table: 'people', id: 'id', updated_at: 'updated_at' } } },
+    exp: { app: 'csv', objects: { contacts: { file: 'contacts.csv', id: 'id' } } },
+  }, [{ object: 'contacts', between: ['crm', 'exp'], default_app: 'crm' }]);
+}
 
 /** Appends text to a file through a 1 MB buffer. */
 export class FileWriter {
@@ -77,7 +94,7 @@ export function writeContactsWorkspace(dir: string, n: number, seed: number): Co
   insertMany(pending);
   csv.close();
   db.close();
-  writeFileSync(join(dir, 'sync.yaml'), W1_SYNC_YAML);
+  writeW1Config(dir);
   return counts;
 }
 
@@ -108,6 +125,6 @@ export function editCsvRows(file: string, share: number, seed: number): number {
     rows[i]![col] = `Edited in CSV ${rows[i]![header.indexOf('id')]}`;
     edited++;
   }
-  writeFileSync(file, stringify(rows));
+  writeFileSync(file, toCsv(rows));
   return edited;
 }
