@@ -106,7 +106,7 @@ function figures(m: Awaited<ReturnType<typeof runChild>>): RunFigures {
   const sides = m.syncs?.flatMap((s) => s.sides) ?? [];
   return {
     wallMs: m.processMs, jobMs: m.ms, peakRssMb: Math.round(m.maxRssKb / 1024),
-    diskWrittenMb: m.diskWrittenBytes == null ? null : Math.round(m.diskWrittenBytes / 2 ** 20),
+    diskWrittenMb: m.diskWrittenBytes == null ? null : Math.round(m.diskWrittenBytes / 2 ** 20 * 10) / 10,
     read: sync ? { a: sync.sides[0]!.read, b: sync.sides[1]!.read } : { a: m.read ?? 0, b: 0 },
     written: m.syncs ? sides.reduce((t, s) => t + s.created + s.updated, 0) : m.written ?? 0,
     failed: sides.reduce((t, s) => t + s.failed, 0),

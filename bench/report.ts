@@ -31,12 +31,14 @@ type Row = [workload: string, n: string, figure: string, value: string, target: 
 const int = (n: number) => Math.round(n).toLocaleString('en');
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const status = (met: boolean | null) => (met === null ? '' : met ? 'met' : 'MISSED');
-const mb = (v: number | null) => (v === null ? '? MB' : `${int(v)} MB`);
+/** MB with a decimal below 100 (figures of small runs), whole above. */
+const mbs = (v: number) => (v < 100 ? v.toFixed(1) : int(v));
+const mb = (v: number | null) => (v === null ? '? MB' : `${mbs(v)} MB`);
 /** W3's disk writes beside the CSV file's size (issue 15: one rewrite at most, ≤ 2× the CSV in total). */
 const w3Ratio = (r: ContactsResult) => (r.w3?.diskWrittenMb == null || !r.sizes.afterW3?.csvMb ? null : r.w3.diskWrittenMb / r.sizes.afterW3.csvMb);
 const w3Written = (r: ContactsResult) => {
   const ratio = w3Ratio(r);
-  return `${mb(r.w3!.diskWrittenMb)} (CSV ${r.sizes.afterW3?.csvMb ?? '?'} MB${ratio === null ? '' : `, ${ratio.toFixed(2)}×`})`;
+  return `${mb(r.w3!.diskWrittenMb)} (CSV ${r.sizes.afterW3 ? mbs(r.sizes.afterW3.csvMb) : '?'} MB${ratio === null ? '' : `, ${ratio.toFixed(2)}×`})`;
 };
 
 /** The 1,000,000 row of every workload (`--large`), with issue 15's targets. */
@@ -54,7 +56,7 @@ function largeRows(l: ContactsResult, verdicts: Verdict[]): Row[] {
   rows.push(['', n, 'wall (× baseline)', `${secs(l.w1.wallMs)} (${ratio.toFixed(1)}×)`, ...check('W1 ≤ 3× baseline', `${ratio.toFixed(1)}×`, ratio <= 3)]);
   const { csvMb, stateMb } = l.sizes.afterW1;
   const w1Disk = l.w1.diskWrittenMb;
-  rows.push(['', n, 'disk written · CSV + state', `${mb(w1Disk)} · ${csvMb} + ${stateMb} MB`,
+  rows.push(['', n, 'disk written · CSV + state', `${mb(w1Disk)} · ${mbs(csvMb)} + ${mbs(stateMb)} MB`,
     ...check('W1 writes ≤ 3× (CSV + state)', mb(w1Disk), w1Disk === null ? null : w1Disk <= 3 * (csvMb + stateMb))]);
   if (l.w2) {
     rows.push(['Scale: W2 no-op', n, 'wall · peak RSS', `${secs(l.w2.wallMs)} · ${l.w2.peakRssMb} MB`,
@@ -87,7 +89,7 @@ function contactRows(r: ContactsResult, verdicts: Verdict[]): Row[] {
   rows.push(['', n, '× baseline (wall; job)', `${ratio.toFixed(1)}× ; ${(r.w1.jobMs / b.jobMs).toFixed(1)}×`,
     ...check('≤ 5× baseline', `${ratio.toFixed(1)}×`, ratio <= 5)]);
   rows.push(['', n, 'peak RSS · written · failed', `${r.w1.peakRssMb} MB · ${int(r.w1.written)} · ${r.w1.failed}`, '', '']);
-  rows.push(['', n, 'disk written (baseline) · CSV + state', `${mb(r.w1.diskWrittenMb)} (${mb(b.diskWrittenMb)}) · ${r.sizes.afterW1.csvMb} + ${r.sizes.afterW1.stateMb} MB`, '', '']);
+  rows.push(['', n, 'disk written (baseline) · CSV + state', `${mb(r.w1.diskWrittenMb)} (${mb(b.diskWrittenMb)}) · ${mbs(r.sizes.afterW1.csvMb)} + ${mbs(r.sizes.afterW1.stateMb)} MB`, '', '']);
   if (r.w2) {
     rows.push(['W2 no-op incremental', n, 'wall (job)', `${secs(r.w2.wallMs)} (${secs(r.w2.jobMs)})`,
       ...(r.n === 100_000 ? check('< 1 s', secs(r.w2.wallMs), r.w2.wallMs < 1000) : ['', ''] as [string, string])]);

@@ -41,9 +41,9 @@ export interface ContactsResult {
 }
 
 const mb = (kb: number) => Math.round(kb / 1024);
-const diskMb = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? null : Math.round(bytes / 2 ** 20));
+const diskMb = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? null : Math.round(bytes / 2 ** 20 * 10) / 10);
 /** MB of a file, or of the state (its -wal and -shm beside it); 0 when absent. */
-const fileMb = (...files: string[]) => Math.round(files.reduce((t, f) => t + (existsSync(f) ? statSync(f).size : 0), 0) / 2 ** 20);
+const fileMb = (...files: string[]) => Math.round(files.reduce((t, f) => t + (existsSync(f) ? statSync(f).size : 0), 0) / 2 ** 20 * 10) / 10;
 
 export function figures(m: Measured): RunFigures {
   const sides = m.syncs?.flatMap((s) => s.sides) ?? [];
