@@ -22,6 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ReadBatch, ReadOptions, SourceRecord, Value } from '../../src/connector.js';
+import { futureHorizonMs, futureRowWarning } from '../shared/change-times.js';
 import { toCanonical } from '../shared/values.js';
 import { changedIds, horizon, parseLogCursor } from './changelog.js';
 import { quoteIdent, type Queryable } from './database.js';
@@ -159,20 +160,33 @@ async function* readSinceTime(db: Queryable, s: TableSchema, opts: ReadOptions, 
     for (const w of window.filter((x) => x.ms >= end.ms - LOOKBACK_MS).slice(-SEEN_LIMIT)) seen[w.id] = w.hash;
     return JSON.stringify({ v: 1, m: 'u', ts: end.ts, seen });
   };
+  const horizon = futureHorizonMs();
+  let warnings: string[] = [];
+  /** A batch, with the warnings gathered since the last one. */
+  const out = (records: SourceRecord[], cursor: string | null): ReadBatch => {
+    const batch: ReadBatch = warnings.length > 0 ? { records, cursor, warnings } : { records, cursor };
+    warnings = [];
+    return batch;
+  };
   const note = (row: Row) => {
     const ts = row[TS] as string | null;
-    if (ts !== null) window.push({ ts, ms: tsMs(ts), id: String(row[s.id.name]), hash: String(row[HASH]) });
+    if (ts === null) return;
+    const ms = tsMs(ts);
+    // A time past now + the skew allowed (9999-12-31, 'infinity') is not believed: the row is read on
+    // every pass (it sorts last) and left out of the cursor, which would otherwise pass over every later edit.
+    if (!(ms <= horizon)) warnings.push(futureRowWarning(String(row[s.id.name]), s.updatedAt!.name, ts));
+    else window.push({ ts, ms, id: String(row[s.id.name]), hash: String(row[HASH]) });
   };
   if (!from) {
     // Everything, by id; the cursor is the newest time seen (and the rows near it).
     versions.since = undefined;
     let pending: SourceRecord[] | undefined;
     for await (const rows of allRows(db, s, batchSize, versions, base)) {
-      if (pending) yield { records: pending, cursor: null };
+      if (pending) yield out(pending, null);
       for (const row of rows) note(row);
       pending = rows.map((r) => toRecord(s, r, opts));
     }
-    yield { records: pending ?? [], cursor: cursor() };
+    yield out(pending ?? [], cursor());
     return;
   }
   versions.since = new Date(tsMs(from.ts) - LOOKBACK_MS).toISOString();
@@ -194,7 +208,7 @@ async function* readSinceTime(db: Queryable, s: TableSchema, opts: ReadOptions, 
     const done = rows.length < batchSize;
     if (pending.length >= batchSize || done) {
       const c = cursor();
-      if (pending.length > 0 || c !== opts.since) yield { records: pending, cursor: c };
+      if (pending.length > 0 || c !== opts.since || warnings.length > 0) yield out(pending, c);
       pending = [];
     }
     if (done) return;

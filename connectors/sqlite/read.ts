@@ -28,6 +28,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ReadBatch, ReadOptions, SourceRecord, Value } from '../../src/connector.js';
+import { futureHorizon, futureRowWarning } from '../shared/change-times.js';
 import { exactInteger, isoMs, toCanonical } from '../shared/values.js';
 import { prepared, quoteIdent, type Db } from './database.js';
 import type { TableSchema } from './schema.js';
@@ -54,15 +55,8 @@ export function exactRow<T extends Row | unknown[]>(row: T): T {
 interface ChangeCursor { v: 1; ts: string; id: Id; from: string; seen?: Record<string, string>; own?: Record<string, string> }
 
 const SEEN_LIMIT = 10_000;
-/**
- * Clock skew allowed to another writer. A change time later than now plus
- * this (a row stamped 9999-12-31 by hand or by a bug) is not believed: the
- * row is read on every pass and never moves the cursor, which would
- * otherwise sit in the future and pass over every later edit.
- */
-export const FUTURE_SKEW_MS = 5 * 60_000;
-/** The latest change time believed now (ISO, as `changeTimeSql` gives it). */
-export const futureHorizon = (nowMs = Date.now()): string => isoMs(nowMs + FUTURE_SKEW_MS);
+/** How far in the future a change time is believed (shared with every connector with a time-based cursor). */
+export { FUTURE_SKEW_MS, futureHorizon } from '../shared/change-times.js';
 /** Slack for writers whose clocks or timestamps lag ours by up to this much. */
 const LOOKBACK_MS = 2000;
 /** Ids per `IN (...)` query. */
@@ -273,8 +267,7 @@ export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, b
       if (!row && !passed[j]) continue; // deleted since the listing
       if (rowTs > horizon) {
         // Listed last (by time), read every pass, and left out of the cursor and its window.
-        warnings.push(`row ${String(id)} has ${col} = ${rowTs}, in the future: it is read on every pass and does not move ` +
-          `the cursor; correct that value`);
+        warnings.push(futureRowWarning(String(id), col, rowTs));
         if (row) records.push(toRecord(schema, row, opts));
         continue;
       }

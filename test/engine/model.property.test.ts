@@ -17,7 +17,15 @@
  *  (e) the same commands with the runs interrupted (crash before/after an
  *      app's write, crash while reading, abort between batches) and re-run
  *      end with the same app contents and links, modulo the ids the engine
- *      made.
+ *      made;
+ *  (f) no saved cursor stands past now plus the skew allowed, although a
+ *      person stamped a record 9999-12-31 (`futureTime`), and a run that
+ *      read such a record warns about it.
+ *
+ * A person's commands: create, edit, clear a field, delete, edit during a
+ * pass, give a removed record's id to a new one, a record vanished for one
+ * run then back with its id, a change time far in the future, an integer
+ * past 2^53.
  *
  * DATASYNC_PROPERTY_RUNS (default 100) and DATASYNC_PROPERTY_SEED tune it.
  */
@@ -33,8 +41,9 @@ import { registerConnector } from '../../src/connectors.js';
 import { emailRule, matchKeys } from '../../src/engine/keys.js';
 import { REUSED_MARK } from '../../src/state/store.js';
 import { runOnce } from '../../src/engine/run.js';
+import { FUTURE_SKEW_MS } from '../../connectors/shared/change-times.js';
 import type { Flow } from '../../src/mapping/types.js';
-import { FaultPlan, MemoryApp, memoryFactory, REJECT, SimulatedCrash, type FaultKind } from '../support/memory-connector.js';
+import { FAR_FUTURE, FaultPlan, MemoryApp, memoryFactory, REJECT, SimulatedCrash, type FaultKind } from '../support/memory-connector.js';
 
 type Side = 'a' | 'b';
 const SIDES = ['a', 'b'] as const;
@@ -270,10 +279,23 @@ class World {
   private seen: Record<Side, Map<string, Fields>> = { a: new Map(), b: new Map() };
 
   // --- runs -----------------------------------------------------------------------
+  /** A person stamps the record with a change time in the year 9999 (and may edit it in the same UPDATE). */
+  futureTime(side: Side, t: Target, fields: Fields): void {
+    const id = this.resolve(side, t);
+    if (!id) return;
+    this.apps[side].edit(id, fields);
+    this.apps[side].poison(id);
+  }
+
   private readState(): void {
     if (!existsSync(this.config.state)) return;
     const db = new Database(this.config.state, { readonly: true, fileMustExist: true });
     try {
+      // (f) A change time in the future never moves a cursor past now (plus the skew allowed).
+      for (const { side, cursor } of db.prepare(`SELECT side, cursor FROM cursors WHERE sync = 'contacts'`).all() as { side: Side; cursor: string | null }[]) {
+        if (cursor === null) continue;
+        expect(MemoryApp.cursorTime(cursor), `(f) the cursor of ${side} (${cursor}) stands in the future`).toBeLessThanOrEqual(Date.now() + FUTURE_SKEW_MS);
+      }
       this.links = db.prepare(`SELECT a_id, b_id, deleted FROM links WHERE sync = 'contacts'`).all() as LinkRow[];
       this.failed = new Set((db.prepare(`SELECT side, record_id FROM record_status WHERE sync = 'contacts' AND status = 'failed'`)
         .all() as { side: Side; record_id: string }[]).map((r) => `${r.side}:${r.record_id}`));
@@ -299,9 +321,15 @@ class World {
   }
 
   private async cleanRun(retryFailed: boolean): Promise<void> {
+    const poisoned = { a: this.apps.a.all().filter((r) => r.at === FAR_FUTURE), b: this.apps.b.all().filter((r) => r.at === FAR_FUTURE) };
     const result = await runOnce(this.config, { batchSize: this.params.batchSize, retryFailed });
     expect(result.interrupted).toBe(false);
     for (const s of result.summaries) expect(s.outcome, JSON.stringify(s.error)).not.toBe('error');
+    // (f) A record stamped in the future is read on every pass (until a write stamps it now), and the pass says so.
+    for (const side of SIDES) {
+      const said = result.summaries.flatMap((x) => x.warnings ?? []).filter((w) => w.startsWith(`${CONN[side]}: `) && w.includes('in the future'));
+      expect(said.length, `(f) ${side}: ${poisoned[side].length} record(s) stamped 9999-12-31, warned about: ${JSON.stringify(said)}`).toBe(poisoned[side].length);
+    }
     this.readState();
     this.checkOneWay();
   }
@@ -635,6 +663,23 @@ class VanishCmd implements Cmd {
   }
   toString = () => `vanishForOneRun(${this.side}, ${JSON.stringify(this.target)})`;
 }
+class FutureTimeCmd implements Cmd {
+  constructor(readonly side: Side, readonly target: Target, readonly values: Values) {}
+  check = () => true;
+  async run(_m: Model, w: World) {
+    w.futureTime(this.side, this.target, spell(this.side, this.values));
+  }
+  toString = () => `futureTime(${this.side}, ${JSON.stringify(this.target)}, ${JSON.stringify(this.values)})`;
+}
+/** A person writes an integer past 2^53 into the number field (or its text field on the other side). */
+class BigNumberCmd implements Cmd {
+  constructor(readonly side: Side, readonly target: Target, readonly big: (typeof BIG)[number]) {}
+  check = () => true;
+  async run(_m: Model, w: World) {
+    w.edit(this.side, this.target, spell(this.side, { score: this.big }));
+  }
+  toString = () => `bigNumber(${this.side}, ${JSON.stringify(this.target)}, ${this.big})`;
+}
 class RunCmd implements Cmd {
   /** `thenNoop`: check (d) with a second run at once (which also lets the engine read back its own writes). */
   constructor(readonly faults: FaultSpec[], readonly retryFailed: boolean, readonly thenNoop = true) {}
@@ -660,6 +705,9 @@ const commandsArb = fc.commands<Model, World, false>([
   sideArb.chain((s) => fc.tuple(fc.nat(20), valuesArb(s, true)).map(([k, v]) => new ReuseIdCmd(s, k, v))),
   // A record missing for one run, then back with its id (a table reloaded, an export rewritten).
   fc.tuple(sideArb, targetArb).map(([s, t]) => new VanishCmd(s, t)),
+  // A change time in the year 9999, with or without an edit in the same UPDATE.
+  sideArb.chain((s) => fc.tuple(targetArb, valuesArb(s, false)).map(([t, v]) => new FutureTimeCmd(s, t, v))),
+  fc.tuple(sideArb, targetArb, fc.constantFrom(...BIG)).map(([s, t, big]) => new BigNumberCmd(s, t, big)),
   fc.tuple(fc.oneof({ weight: 1, arbitrary: fc.constant<FaultSpec[]>([]) }, { weight: 3, arbitrary: fc.array(faultArb, { minLength: 1, maxLength: 2 }) }),
     fc.boolean(), fc.boolean()).map(([faults, retry, noop]) => new RunCmd(faults, retry, noop)),
 ], { maxCommands: 30 });

@@ -1,8 +1,13 @@
 /**
  * An in-memory app behind the connector contract, for engine tests.
  *
- * Records have ids and a change sequence (the cursor is the last sequence
- * read), so `read` with a cursor returns exactly what changed since. The test
+ * Records have ids, a change time and a change sequence; `read` lists them
+ * in (time, sequence) order and the cursor is the position of the last one
+ * read, so a read from it returns exactly what changed since. A change time
+ * past now plus the skew allowed (a person's `9999-12-31`, `poison`) is not
+ * believed, as in every connector whose cursor is a change time
+ * (connectors/shared/change-times.ts): the record is read on every pass,
+ * never moves the cursor, and the read warns about it. The test
  * changes records "as a person would" (`insert`, `edit`, `remove`), can make
  * the app refuse values (`REJECT`) and can inject one interruption per run:
  * a crash in `write` before or after the ops are applied, a crash while
@@ -13,15 +18,31 @@
 import type {
   Connector, ConnectorContext, ConnectorFactory, Fields, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, Value, WriteOp, WriteResult,
 } from '../../src/connector.js';
+import { futureHorizonMs, futureRowWarning } from '../../connectors/shared/change-times.js';
 
 /** A value the app refuses to store (any field, create or update). */
 export const REJECT = 'REJECT';
+
+/** The change time a person gave a row by hand (issue 14.7): 9999-12-31. */
+export const FAR_FUTURE = Date.UTC(9999, 11, 31);
+
+/** A read position: change time and sequence of the last record read ('t:seq'). */
+const position = (r: { at: number; seq: number }) => `${r.at}:${r.seq}`;
+function parsePosition(cursor: string | null): { at: number; seq: number } {
+  if (cursor === null) return { at: -Infinity, seq: 0 };
+  const [at, seq] = cursor.split(':').map(Number);
+  if (!Number.isFinite(at) || !Number.isFinite(seq)) throw new Error(`not a memory cursor: ${cursor}`);
+  return { at: at!, seq: seq! };
+}
+const after = (r: { at: number; seq: number }, p: { at: number; seq: number }) => r.at > p.at || (r.at === p.at && r.seq > p.seq);
 
 export interface StoredRecord {
   id: string;
   fields: Fields;
   /** Change sequence of the last change. */
   seq: number;
+  /** Change time of the last change (ms), as an `updated_at` column holds it. */
+  at: number;
   /** Made by a person (the test) or by the engine's create. */
   origin: 'user' | 'engine';
 }
@@ -64,6 +85,8 @@ export class SimulatedCrash extends Error {
 export class MemoryApp {
   private records = new Map<string, StoredRecord>();
   private seq = 0;
+  /** The app's clock: never runs backwards, so a change always sorts after the ones before it. */
+  private clock = 0;
   private userIds = 0;
   private engineIds = 0;
   /** Write calls with at least one op, ops received, and ops applied per field name. */
@@ -91,19 +114,27 @@ export class MemoryApp {
   /** A new record; `id` gives it an id of the person's choosing (an app reusing a deleted record's id). */
   insert(fields: Fields, id = `u${++this.userIds}`): string {
     if (this.records.has(id)) throw new Error(`${this.name} holds ${id} already`);
-    this.records.set(id, { id, fields: { ...fields }, seq: ++this.seq, origin: 'user' });
+    this.records.set(id, { id, fields: { ...fields }, seq: ++this.seq, at: this.stamp(), origin: 'user' });
     return id;
   }
   /** A removed record put back as it was, id and all (a table reloaded): it reads as changed. */
   restore(r: StoredRecord): void {
     if (this.records.has(r.id)) throw new Error(`${this.name} holds ${r.id} already`);
-    this.records.set(r.id, { ...r, fields: { ...r.fields }, seq: ++this.seq });
+    this.records.set(r.id, { ...r, fields: { ...r.fields }, seq: ++this.seq, at: r.at > futureHorizonMs() ? r.at : this.stamp() });
   }
   edit(id: string, fields: Fields): void {
     const r = this.records.get(id);
     if (!r) return;
     r.fields = { ...r.fields, ...fields };
     r.seq = ++this.seq;
+    r.at = this.stamp();
+  }
+  /** A person sets the record's change time by hand to `at` (a bad `UPDATE … SET modified_at = '9999-12-31'`). */
+  poison(id: string, at = FAR_FUTURE): void {
+    const r = this.records.get(id);
+    if (!r) return;
+    r.seq = ++this.seq;
+    r.at = at;
   }
   remove(id: string): void {
     this.records.delete(id);
@@ -118,6 +149,14 @@ export class MemoryApp {
   }
   all(): StoredRecord[] {
     return [...this.records.values()].sort((x, y) => x.seq - y.seq);
+  }
+  /** Records in read order: by change time, then sequence. */
+  private byTime(): StoredRecord[] {
+    return [...this.records.values()].sort((x, y) => x.at - y.at || x.seq - y.seq);
+  }
+  /** The change time a read from `cursor` stands at (ms), to check it never passes now + the skew allowed. */
+  static cursorTime(cursor: string): number {
+    return parsePosition(cursor).at;
   }
   /** Every record's fields by id (a copy). */
   snapshot(): Map<string, Fields> {
@@ -147,17 +186,24 @@ export class MemoryApp {
       },
       async *read(object: string, opts: ReadOptions): AsyncIterable<ReadBatch> {
         checkObject(object);
-        const since = opts.since === null ? 0 : Number(opts.since);
-        const changed = app.all().filter((r) => r.seq > since);
+        const since = parsePosition(opts.since);
+        const changed = app.byTime().filter((r) => after(r, since));
         if (changed.length === 0) {
           app.event('read');
-          yield { records: [], cursor: opts.since ?? String(app.seq) };
+          yield { records: [], cursor: opts.since ?? '0:0' };
           return;
         }
+        const horizon = futureHorizonMs();
+        let cursor = opts.since;
         for (let i = 0; i < changed.length; i += app.pageSize) {
           const page = changed.slice(i, i + app.pageSize);
           app.event('read');
-          yield { records: page.map((r) => pick(r, opts.fields)), cursor: String(page[page.length - 1]!.seq) };
+          // A change time past the horizon (they sort last) is read but moves no cursor.
+          const believed = page.filter((r) => r.at <= horizon);
+          if (believed.length > 0) cursor = position(believed[believed.length - 1]!);
+          const future = page.filter((r) => r.at > horizon);
+          const warnings = future.map((r) => futureRowWarning(r.id, 'changed_at', new Date(r.at).toISOString()));
+          yield { records: page.map((r) => pick(r, opts.fields)), cursor, ...(warnings.length > 0 ? { warnings } : {}) };
         }
       },
       async get(object, ids, opts) {
@@ -188,13 +234,21 @@ export class MemoryApp {
     if (this.ownCursor) {
       connector.cursorAfterWrites = async (object, since) => {
         checkObject(object);
-        const changed = since === null ? [] : app.all().filter((r) => r.seq > Number(since));
+        // Records past the horizon are read on every pass whatever the cursor: they are not in its way.
+        const horizon = futureHorizonMs();
+        const changed = since === null ? [] : app.byTime().filter((r) => after(r, parsePosition(since)) && r.at <= horizon);
         const foreign = changed.some((r) => ours.get(r.id) !== r.seq);
         ours.clear();
-        return changed.length === 0 || foreign ? since : String(changed[changed.length - 1]!.seq);
+        return changed.length === 0 || foreign ? since : position(changed[changed.length - 1]!);
       };
     }
     return connector;
+  }
+
+  /** Now, or the last change time given out if the clock went back. */
+  private stamp(): number {
+    this.clock = Math.max(this.clock, Date.now());
+    return this.clock;
   }
 
   private event(kind: 'read' | 'write'): 'crash-before' | 'crash-after' | null {
@@ -218,7 +272,7 @@ export class MemoryApp {
     let id: string;
     if (op.kind === 'create') {
       id = `e${++this.engineIds}`;
-      this.records.set(id, { id, fields: { ...op.fields }, seq: ++this.seq, origin: 'engine' });
+      this.records.set(id, { id, fields: { ...op.fields }, seq: ++this.seq, at: this.stamp(), origin: 'engine' });
     } else {
       const r = this.records.get(op.id);
       if (!r) return { ref: op.ref, ok: false, reason: `no record ${op.id}` };
@@ -229,6 +283,8 @@ export class MemoryApp {
       id = op.id;
       r.fields = { ...r.fields, ...op.fields };
       r.seq = ++this.seq;
+      // The engine's write stamps the time of now, never the row's future one (as the SQLite connector does).
+      r.at = this.stamp();
     }
     for (const name of Object.keys(op.fields)) this.writes.fields.set(name, (this.writes.fields.get(name) ?? 0) + 1);
     return { ref: op.ref, ok: true, id };
