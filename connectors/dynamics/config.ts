@@ -9,11 +9,14 @@
  *   token_url: http://127.0.0.1:4020/t/oauth2/v2.0/token   # optional; default login.microsoftonline.com
  *   page_size: 5000                          # optional, Prefer: odata.maxpagesize (at most 5,000)
  *   batch_size: 100                          # optional, operations per $batch (at most 1,000)
+ *   timeout_ms: 60000                        # optional, how long one request may take
+ *   max_wait: 15m                            # optional, the most time one run waits on the organisation in all
  *
  * A credential stored by `datasync connect` arrives as `credential:` with
  * the same keys and wins over the YAML ones.
  */
 import type { ConnectionConfig } from '../../src/connector.js';
+import { DURATION_HINT, parseDuration } from '../../src/config/duration.js';
 import { configError } from '../../src/errors.js';
 
 export interface DynamicsSettings {
@@ -27,6 +30,10 @@ export interface DynamicsSettings {
   scope: string;
   pageSize: number;
   batchSize: number;
+  /** Per request attempt (headers and body). */
+  timeoutMs: number;
+  /** The most time one run waits on the organisation in all (HttpClientOptions.maxTotalWaitMs). */
+  maxWaitMs: number;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -72,5 +79,21 @@ export function parseSettings(config: ConnectionConfig): DynamicsSettings {
     scope: `${url}/.default`,
     pageSize: wholeIn(where, 'page_size', source.page_size, 5000, 5000),
     batchSize: wholeIn(where, 'batch_size', source.batch_size, 100, 1000),
+    timeoutMs: timeoutOf(where, source.timeout_ms),
+    maxWaitMs: maxWaitOf(where, source.max_wait),
   };
+}
+
+function timeoutOf(where: string, value: unknown): number {
+  if (value === undefined) return 60_000;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 100) throw configError('CONFIG_INVALID', `${where}.timeout_ms: expected a whole number of milliseconds ≥ 100`);
+  return n;
+}
+
+function maxWaitOf(where: string, value: unknown): number {
+  if (value === undefined) return 15 * 60_000;
+  const ms = typeof value === 'string' || typeof value === 'number' ? parseDuration(value) : null;
+  if (ms === null) throw configError('CONFIG_INVALID', `${where}.max_wait: expected ${DURATION_HINT}`, { hint: 'e.g. max_wait: 15m' });
+  return ms;
 }

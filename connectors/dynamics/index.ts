@@ -54,7 +54,10 @@ export class DynamicsConnector implements Connector {
     if (options.pageSize) this.settings.pageSize = options.pageSize;
     if (options.batchSize) this.settings.batchSize = options.batchSize;
     const clock = options.clock ?? realClock;
-    const common = { retry: options.retry, timeoutMs: options.timeoutMs, onWait: ctx.onWait, signal: ctx.signal, clock, rateLimitHeaders: null };
+    const common = {
+      retry: options.retry, timeoutMs: options.timeoutMs ?? this.settings.timeoutMs, maxTotalWaitMs: this.settings.maxWaitMs,
+      onWait: ctx.onWait, signal: ctx.signal, clock, rateLimitHeaders: null,
+    };
     this.login = new HttpClient({ ...common, app: 'Microsoft Entra ID', baseUrl: new URL(this.settings.tokenUrl).origin, limits: { limits: {}, routes: DYNAMICS_LIMITS.routes } });
     const auth = new ClientCredentials(this.settings, () => this.login, clock);
     this.http = new HttpClient({ ...common, app: 'Dynamics', baseUrl: `${this.settings.url}${API}`, auth, limits: options.limits ?? DYNAMICS_LIMITS, dispatcher: options.dispatcher });

@@ -17,7 +17,7 @@ export const hubspotOptions = z.strictObject({
   daily_reserve: z.union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)?\s*%$|^\d+$/)]).default('10%')
     .describe('daily API calls left to the account\'s other apps: a number of calls or a share such as 10%; below it the sync waits as Queued (0 = off; default 10%)'),
   max_wait: z.union([z.number().min(0), z.string().min(1)]).default('15m')
-    .describe('the most time one run spends waiting on HubSpot (rate limits, retries) before it stops with exit 3 and resumes next run: a duration such as 15m (default 15m)'),
+    .describe('the most time one run spends waiting on HubSpot (rate limits, retries, requests that timed out) before it stops with exit 3 and resumes next run: a duration such as 15m (default 15m)'),
   deletion_check: z.union([z.number().min(0), z.string().min(1)]).default('1h')
     .describe('how often the deletion check reads every linked record (a call per 100): a duration such as 1h or 30m, or 0 for every pass (default 1h)'),
   webhooks: z.strictObject({

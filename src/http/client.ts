@@ -165,6 +165,7 @@ export class HttpClient {
         slot.done();
         throw err;
       }
+      const sentAt = Date.now();
       try {
         res = await this.send(method, target, o, token);
       } catch (err) {
@@ -175,7 +176,14 @@ export class HttpClient {
           throw new AnswerLostError(this.opts.app, method, shown, `lost the connection (${errorCode(err) ?? 'no answer'})`);
         }
         const d = decideNetworkError(err, ++errorAttempt, this.policy, this.opts.random);
-        if (d.kind === 'retry') { await this.wait(d.reason, d.waitMs); continue; }
+        if (d.kind === 'retry') {
+          // The time a request hung before it timed out or dropped is time spent waiting on the app too:
+          // a hanging app stops the run after `maxTotalWaitMs`, not after every attempt's timeout.
+          this.counters.waitedMs += Date.now() - sentAt;
+          const timedOut = errorCode(err) === 'TIMEOUT';
+          await this.wait(timedOut ? `no answer in ${Math.round((this.opts.timeoutMs ?? 60_000) / 1000)} s` : d.reason, d.waitMs);
+          continue;
+        }
         const code = errorCode(err) ?? 'connection failed';
         throw appError('APP_UNREACHABLE', `cannot reach ${this.opts.app} at ${this.opts.baseUrl} (${method} ${shown}: ${code})`, {
           transient: true,
