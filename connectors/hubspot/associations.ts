@@ -73,7 +73,8 @@ export async function writeAssociations(http: HttpClient, from: string, assoc: A
 
   // Setting a primary needs no read: HubSpot moves the primary label. Only
   // clearing it, and keeping a many-association equal to a list, need one.
-  const needCurrent = changes.filter((c) => !assoc.single || c.toIds.length === 0);
+  // A single association without a primary label (a custom object's company) is replaced by hand.
+  const needCurrent = changes.filter((c) => !assoc.single || assoc.primaryTypeId === undefined || c.toIds.length === 0);
   const current = needCurrent.length > 0 ? await readAssociations(http, from, assoc, needCurrent.map((c) => c.fromId)) : new Map<string, string[]>();
   for (const c of changes) {
     const wanted = assoc.single ? c.toIds.slice(0, 1) : [...new Set(c.toIds)];
@@ -82,7 +83,7 @@ export async function writeAssociations(http: HttpClient, from: string, assoc: A
     for (const to of now ?? []) if (!wanted.includes(to)) removes.push({ ref: c.ref, from: c.fromId, to });
   }
 
-  const types = assoc.typeIds.map((associationTypeId) => ({ associationCategory: 'HUBSPOT_DEFINED', associationTypeId }));
+  const types = assoc.typeIds.map((associationTypeId) => ({ associationCategory: assoc.category ?? 'HUBSPOT_DEFINED', associationTypeId }));
   await sendPairs(http, `${V4}/${from}/${assoc.object}/batch/create`, adds, CREATE_LIMIT, failures,
     (p) => ({ from: { id: p.from }, to: { id: p.to }, types }));
   await sendPairs(http, `${V4}/${from}/${assoc.object}/batch/archive`, removes, CREATE_LIMIT, failures,

@@ -23,6 +23,7 @@ import { expectAnswer, hasResults } from './answers.js';
 import { findDepartures } from './departures.js';
 import { OwnerDirectory } from './owners.js';
 import { readPipelines, withPipelineOptions } from './pipelines.js';
+import { customObject, names as schemaNames, readSchemas, type HubSpotSchema } from './schemas.js';
 import { OBJECTS, toFieldSpecs, type HubSpotObject, type HubSpotProperty } from './properties.js';
 import { changesSince, DEFAULT_TUNING, fullScan, readByIds, V3, type ReadPlan, type ReadTuning } from './read.js';
 import { CREATION_KEY, writeRecords } from './write.js';
@@ -50,6 +51,7 @@ export class HubSpotConnector implements Connector {
   private readonly specs = new Map<string, Promise<Described>>();
   /** Owner ids ↔ emails, read once per connector (owners.ts). */
   private readonly owners: OwnerDirectory;
+  private schemaList?: Promise<HubSpotSchema[]>;
 
   constructor(config: ConnectionConfig, ctx: ConnectorContext, options: HubSpotOptions = {}) {
     this.settings = parseSettings(config);
@@ -91,7 +93,8 @@ export class HubSpotConnector implements Connector {
   async describe(objects?: string[]): Promise<ObjectSpec[]> {
     if (objects) return Promise.all([...new Set(objects)].map(async (o) => (await this.described(o)).spec));
     const out: ObjectSpec[] = [];
-    for (const name of Object.keys(OBJECTS)) {
+    // Custom objects by name, after the standard ones (none listed without the schemas scope).
+    for (const name of [...Object.keys(OBJECTS), ...(await this.schemas()).map((s) => s.name)]) {
       try {
         out.push((await this.described(name)).spec);
       } catch (err) {
@@ -111,7 +114,7 @@ export class HubSpotConnector implements Connector {
   }
 
   private async readPlan(object: string, opts: Omit<ReadOptions, 'since'>): Promise<ReadPlan> {
-    const obj = this.objectOf(object);
+    const obj = await this.objectOf(object);
     const spec = await this.specOf(object);
     return {
       http: this.http, object: obj, fields: opts.fields, types: typesOf(spec), tuning: this.tuning,
@@ -140,7 +143,7 @@ export class HubSpotConnector implements Connector {
 
   /** How linked records left (departures.ts); the engine runs it once per `deletion_check` at most. */
   async departures(object: string, ids: string[]): Promise<Departure[]> {
-    return findDepartures(this.http, this.objectOf(object).name, ids);
+    return findDepartures(this.http, (await this.objectOf(object)).name, ids);
   }
 
   get deletionCheckIntervalMs(): number {
@@ -148,7 +151,7 @@ export class HubSpotConnector implements Connector {
   }
 
   async write(object: string, ops: WriteOp[]): Promise<WriteResult[]> {
-    const obj = this.objectOf(object);
+    const obj = await this.objectOf(object);
     const spec = await this.specOf(object);
     const { creationKey } = await this.described(object);
     // Owner emails → owner ids; an email no active owner has fails its record here.
@@ -161,26 +164,38 @@ export class HubSpotConnector implements Connector {
     await this.http.close();
   }
 
-  private objectOf(object: string): HubSpotObject {
-    const obj = OBJECTS[object];
-    if (!obj) {
-      throw configError('UNKNOWN_OBJECT', `HubSpot connection "${this.settings.name}" has no object "${object}"`, {
-        hint: `use one of: ${Object.keys(OBJECTS).join(', ')}`,
-      });
-    }
-    return obj;
+  private async objectOf(object: string): Promise<HubSpotObject> {
+    return (await this.described(object)).object;
+  }
+
+  /** The portal's custom objects, read once (schemas.ts). */
+  private schemas(): Promise<HubSpotSchema[]> {
+    this.schemaList ??= readSchemas(this.http).catch((err: unknown) => { this.schemaList = undefined; throw err; });
+    return this.schemaList;
+  }
+
+  /** A standard object by name, else a custom object by name, fully qualified name or type id. */
+  private async resolve(object: string): Promise<HubSpotObject> {
+    const standard = OBJECTS[object];
+    if (standard) return standard;
+    const schemas = await this.schemas();
+    const schema = schemas.find((s) => schemaNames(s, object));
+    if (schema) return customObject(schema);
+    throw configError('UNKNOWN_OBJECT', `HubSpot connection "${this.settings.name}" has no object "${object}"`, {
+      hint: `use one of: ${[...Object.keys(OBJECTS), ...schemas.map((s) => s.name)].join(', ')} (a custom object also by its 2-… type id)`,
+    });
   }
 
   private async specOf(object: string): Promise<ObjectSpec> {
     return (await this.described(object)).spec;
   }
 
+  /** Per name the sync uses (a custom object's spec carries that name, which the engine looks it up by). */
   private described(object: string): Promise<Described> {
-    const obj = this.objectOf(object);
-    let p = this.specs.get(obj.name);
+    let p = this.specs.get(object);
     if (!p) {
-      p = this.loadSpec(obj).catch((err: unknown) => { this.specs.delete(obj.name); throw err; });
-      this.specs.set(obj.name, p);
+      p = this.resolve(object).then((obj) => this.loadSpec(obj, object)).catch((err: unknown) => { this.specs.delete(object); throw err; });
+      this.specs.set(object, p);
     }
     return p;
   }
@@ -192,13 +207,14 @@ export class HubSpotConnector implements Connector {
     return pipelines ? withPipelineOptions(fields, pipelines) : fields;
   }
 
-  private async loadSpec(obj: HubSpotObject): Promise<Described> {
+  private async loadSpec(obj: HubSpotObject, name: string): Promise<Described> {
     // Not a property list (`{}`, an HTML page): say what came back, not "maps no field" later (answers.ts).
     const raw = await expectAnswer(this.http, 'GET', `/crm/v3/properties/${obj.name}`, { class: 'read' },
       hasResults, (body) => body.results as HubSpotProperty[]);
     return {
+      object: obj,
       spec: {
-        name: obj.name,
+        name,
         label: obj.label,
         fields: await this.withPipelines(obj, toFieldSpecs(obj.name, raw)),
         associations: obj.associations.map(({ name, object, single }) => ({ name, object, single })),
@@ -211,7 +227,7 @@ export class HubSpotConnector implements Connector {
   }
 }
 
-interface Described { spec: ObjectSpec; creationKey: boolean }
+interface Described { object: HubSpotObject; spec: ObjectSpec; creationKey: boolean }
 
 /** The owner fields among `fields` (all of them when empty). */
 function ownerFields(spec: ObjectSpec, fields: string[]): string[] {

@@ -19,11 +19,12 @@ export interface HubSpotProperty {
 }
 
 export interface HubSpotObject {
-  name: 'contacts' | 'companies' | 'deals';
+  /** The name in paths: contacts, companies, deals, or a custom object's type id (schemas.ts). */
+  name: string;
   label: string;
   /** The object's last-modified property (contacts differ, §2.4). */
   modifiedProperty: string;
-  associations: Array<AssociationSpec & { primaryTypeId?: number; typeIds: number[] }>;
+  associations: Array<AssociationSpec & { primaryTypeId?: number; typeIds: number[]; category?: 'HUBSPOT_DEFINED' | 'USER_DEFINED' }>;
 }
 
 /** Association type ids from reference §6.4; `typeIds` are what a write sends. */

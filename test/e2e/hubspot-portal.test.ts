@@ -3,12 +3,13 @@
  * against the emulator and a SQLite CRM:
  * - owners synced by email both ways, an unknown email failed with its reason;
  * - deals in two pipelines (custom stages with numeric ids) mapped by label,
- *   with a stage outside its pipeline refused by HubSpot as a failed record.
+ *   with a stage outside its pipeline refused by HubSpot as a failed record;
+ * - a custom object `projects` two-way with a SQLite table, with its company.
  * Each scenario checks both apps afterwards, not only the CLI's report.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EmulatorOptions, SeedData } from '../../fixtures/hubspot-emulator/server.js';
-import { datasync, failures, runJson, startHub, type Hub } from './hubspot-support.js';
+import type { EmulatorOptions, SchemaSeed, SeedData } from '../../fixtures/hubspot-emulator/server.js';
+import { datasync, failures, runJson, startHub, TOKEN, type Hub } from './hubspot-support.js';
 import { OLD, requireBuild, side, total, Workspace, type SqliteFile } from './support.js';
 
 const hubs: Hub[] = [];
@@ -162,5 +163,93 @@ describe('deal pipelines and stages', () => {
     expect(fixed.exitCode, failures(fixed.json)).toBe(0);
     expect(deals().get('D5')).toMatchObject({ pipeline: 'default', dealstage: 'closedwon' });
     expect(total(fixed.json, 'failed')).toBe(0);
+  });
+});
+
+const PROJECTS: SchemaSeed = {
+  name: 'projects', labels: { singular: 'Project', plural: 'Projects' }, primaryDisplayProperty: 'project_name', requiredProperties: ['project_name'],
+  properties: [
+    { name: 'project_name', label: 'Project name' },
+    { name: 'budget', label: 'Budget', type: 'number', fieldType: 'number' },
+  ],
+  associatedObjects: ['companies'],
+  records: [{ properties: { project_name: 'Bridge', budget: '1000', hs_lastmodifieddate: OLD, hs_createdate: OLD }, associations: { companies: ['5'] } }],
+};
+
+const PROJECT_SCHEMA = `
+  CREATE TABLE orgs (id INTEGER PRIMARY KEY, name TEXT, domain TEXT, modified_at TEXT);
+  CREATE TABLE projects (id INTEGER PRIMARY KEY, project_name TEXT, budget REAL, company_id INTEGER, modified_at TEXT);`;
+
+/** HubSpot (companies 5 Acme, 6 Globex; the `projects` schema) and a CRM with the same two companies; `object` names the custom object in the sync. */
+async function projectSetup(object: (typeId: string) => string): Promise<Setup & { typeId: string }> {
+  requireBuild();
+  const hub = await startHub({
+    schemas: [PROJECTS],
+    seed: { companies: [
+      { id: '5', properties: { name: 'Acme', domain: 'acme.example', hs_lastmodifieddate: OLD, createdate: OLD } },
+      { id: '6', properties: { name: 'Globex', domain: 'globex.example', hs_lastmodifieddate: OLD, createdate: OLD } },
+    ] },
+  });
+  hubs.push(hub);
+  const typeId = ((await (await fetch(`${hub.url}/crm-object-schemas/v3/schemas/p_projects`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { objectTypeId: string }).objectTypeId;
+  const w = Workspace.create();
+  dirs.push(w);
+  const crm = w.sqlite('crm.db', PROJECT_SCHEMA);
+  crm.insert('orgs', [{ id: 1, name: 'Acme', domain: 'acme.example', modified_at: OLD }, { id: 2, name: 'Globex', domain: 'globex.example', modified_at: OLD }]);
+  crm.insert('projects', [{ project_name: 'Tunnel', budget: 2500, company_id: 2, modified_at: OLD }]);
+  const name = object(typeId);
+  const two = (n: string, o: string) => ({ name: n, object: o, between: ['hubspot', 'crm'], direction: 'two-way', default_app: 'hubspot' });
+  w.writeText('sync.yaml', [
+    'version: 1',
+    'connections:',
+    `  hubspot: ${JSON.stringify({ app: 'hubspot', token: '${HUBSPOT_TOKEN}', base_url: hub.url })}`,
+    '  crm:',
+    '    app: sqlite',
+    '    path: ./crm.db',
+    `    objects: ${JSON.stringify({
+      companies: { table: 'orgs', id: 'id', updated_at: 'modified_at' },
+      [name]: { table: 'projects', id: 'id', updated_at: 'modified_at', associations: { company: { field: 'company_id', object: 'companies' } } },
+    })}`,
+    `syncs: ${JSON.stringify([two('companies', 'companies'), two('projects', name)])}`,
+    '',
+  ].join('\n'));
+  return { hub, w, crm, typeId };
+}
+
+/** HubSpot project name → its companies' ids, through the admin records dump. */
+async function projectCompanies(hub: Hub, typeId: string): Promise<Map<string, string[]>> {
+  const res = await fetch(`${hub.url}/_emulator/records/${typeId}?archived=false`);
+  const body = await res.json() as { results: Array<{ properties: { project_name: string }; associations?: { companies?: { results: Array<{ id: string }> } } }> };
+  return new Map(body.results.map((r) => [r.properties.project_name, [...new Set((r.associations?.companies?.results ?? []).map((a) => a.id))]]));
+}
+
+describe('custom objects', () => {
+  it('a custom object `projects` syncs two-way with a SQLite table, with its company', async () => {
+    const { hub, w, crm, typeId } = await projectSetup(() => 'projects');
+    const r = await runJson(w);
+    expect(r.exitCode, failures(r.json)).toBe(0);
+    const rows = () => new Map(crm.all<{ project_name: string; budget: number; company_id: number | null }>('SELECT * FROM projects').map((p) => [p.project_name, p]));
+    expect(rows().get('Bridge')).toMatchObject({ budget: 1000, company_id: 1 });
+    const inHub = () => new Map(hub.emu.store.list(typeId).map((p) => [p.properties.project_name, p]));
+    expect(inHub().get('Tunnel')?.properties.budget).toBe('2500');
+    expect((await projectCompanies(hub, typeId)).get('Tunnel')).toEqual(['6']);
+
+    // Both ways again: a budget edited in HubSpot, a project moved to another company in the CRM.
+    hub.emu.store.update(typeId, inHub().get('Bridge')!.id, { budget: '1200' });
+    crm.exec(`UPDATE projects SET company_id = 1, modified_at = '${later()}' WHERE project_name = 'Tunnel'`);
+    const again = await runJson(w);
+    expect(again.exitCode, failures(again.json)).toBe(0);
+    expect(rows().get('Bridge')?.budget).toBe(1200);
+    expect((await projectCompanies(hub, typeId)).get('Tunnel')).toEqual(['5']);
+    const quiet = await runJson(w);
+    expect(total(quiet.json, 'created') + total(quiet.json, 'updated')).toBe(0);
+  });
+
+  it('a sync may name the custom object by its 2-… type id', async () => {
+    const { hub, w, crm, typeId } = await projectSetup((id) => id);
+    const r = await runJson(w);
+    expect(r.exitCode, failures(r.json)).toBe(0);
+    expect(crm.all<{ project_name: string }>('SELECT project_name FROM projects ORDER BY project_name').map((p) => p.project_name)).toEqual(['Bridge', 'Tunnel']);
+    expect(hub.emu.store.list(typeId).map((p) => p.properties.project_name).sort()).toEqual(['Bridge', 'Tunnel']);
   });
 });
