@@ -16,7 +16,8 @@
  * source is never written.
  */
 import type {
-  Connector, ConnectorContext, ConnectorFactory, Fields, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, Value, WriteOp, WriteResult,
+  ConnectionConfig, Connector, ConnectorContext, ConnectorFactory, Fields, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, Value, WriteOp,
+  WriteResult,
 } from '../../src/connector.js';
 import { futureHorizonMs, futureRowWarning } from '../../connectors/shared/change-times.js';
 
@@ -82,7 +83,43 @@ export class SimulatedCrash extends Error {
   }
 }
 
-export class MemoryApp {
+/**
+ * An app as the model property test drives it: a person's changes, what it
+ * holds, the writes it took, and a connector to it. MemoryApp is one; the
+ * Postgres variant (pg-model-app.ts) is a real table behind the real connector.
+ */
+export interface ModelApp {
+  readonly name: string;
+  /** Updates carrying `expect` are made only while the record holds those values (the app answers `changed`). */
+  readonly conditional: boolean;
+  /** Write calls with at least one op, ops received, and ops applied per field name. */
+  readonly writes: { calls: number; ops: number; fields: Map<string, number> };
+  fault: FaultPlan | null;
+  beforeWrite: ((ops: WriteOp[]) => void) | null;
+  insert(fields: Fields, id?: string): string;
+  restore(r: StoredRecord): void;
+  edit(id: string, fields: Fields): void;
+  /** A person sets the record's change time by hand to 9999-12-31 (where the app has one). */
+  poison(id: string): void;
+  remove(id: string): void;
+  has(id: string): boolean;
+  record(id: string): StoredRecord | undefined;
+  all(): StoredRecord[];
+  snapshot(): Map<string, Fields>;
+  writeCount(): number;
+  /** The change time a read from this app's `cursor` stands at (ms; -Infinity for a cursor of no time). */
+  cursorTime(cursor: string): number;
+  /** What the app holds once the engine wrote `v` (a database may keep an empty text as NULL). */
+  stored(v: Value): Value;
+  /** What its connector reports for a value the app holds (an empty text may read as null). */
+  read(v: Value): Value;
+  /** The connection block of a sync file for this app. */
+  connection(name: string, baseDir: string): ConnectionConfig;
+  connect(ctx: ConnectorContext): Connector;
+  dispose?(): void;
+}
+
+export class MemoryApp implements ModelApp {
   private records = new Map<string, StoredRecord>();
   private seq = 0;
   /** The app's clock: never runs backwards, so a change always sorts after the ones before it. */
@@ -158,12 +195,24 @@ export class MemoryApp {
   static cursorTime(cursor: string): number {
     return parsePosition(cursor).at;
   }
+  cursorTime(cursor: string): number {
+    return MemoryApp.cursorTime(cursor);
+  }
   /** Every record's fields by id (a copy). */
   snapshot(): Map<string, Fields> {
     return new Map([...this.records].map(([id, r]) => [id, { ...r.fields }]));
   }
   writeCount(): number {
     return [...this.writes.fields.values()].reduce((s, n) => s + n, 0);
+  }
+  stored(v: Value): Value {
+    return v;
+  }
+  read(v: Value): Value {
+    return v;
+  }
+  connection(name: string, baseDir: string): ConnectionConfig {
+    return { name, app: 'memory', baseDir, instance: this };
   }
 
   // --- the connector ---------------------------------------------------------
@@ -291,12 +340,12 @@ export class MemoryApp {
   }
 }
 
-/** Connections name their MemoryApp in `instance`. */
+/** Connections name their app (a MemoryApp, or another ModelApp) in `instance`. */
 export const memoryFactory: ConnectorFactory = {
   app: 'memory',
   create(config, ctx) {
-    const app = config['instance'];
-    if (!(app instanceof MemoryApp)) throw new Error(`connection ${config.name}: no MemoryApp in \`instance\``);
+    const app = config['instance'] as ModelApp | undefined;
+    if (typeof app?.connect !== 'function') throw new Error(`connection ${config.name}: no MemoryApp in \`instance\``);
     return app.connect(ctx);
   },
 };
