@@ -33,6 +33,13 @@ const NETWORK = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIP
 export const sqlState = (err: unknown): string | undefined =>
   typeof (err as { code?: unknown })?.code === 'string' && /^[0-9A-Z]{5}$/.test((err as { code: string }).code) ? (err as { code: string }).code : undefined;
 
+/** A TLS handshake that failed: the certificate not trusted, not for this host, expired; or no TLS at the server. */
+const TLS_CODES = /CERT|SIGNATURE|SELF_SIGNED|ISSUER|^ERR_TLS|^ERR_SSL/;
+export function isTlsFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return (typeof code === 'string' && TLS_CODES.test(code)) || /does not support SSL connections/i.test((err as Error)?.message ?? '');
+}
+
 export function isTransient(err: unknown): boolean {
   const code = sqlState(err);
   if (code) return TRANSIENT.has(code);
@@ -148,9 +155,29 @@ export class Db implements Queryable {
   private connectError(err: unknown): Error {
     const code = sqlState(err);
     const msg = (err as Error)?.message ?? String(err);
+    if (code === '28000' && /no encryption/.test(msg)) {
+      return appError('PG_AUTH', `${this.where} refused the login: ${msg}`, {
+        hint: `the server takes only TLS connections: set \`ssl: verify-full\` (with \`ssl.ca\` for a private CA) or \`ssl: require\` on connection ${this.connection}`, cause: err,
+      });
+    }
     if (code === '28P01' || code === '28000') {
       return appError('PG_AUTH', `${this.where} refused the login: ${msg}`, {
         hint: `check the user and password of connection ${this.connection} (\`url\`, or \`user\`/\`password\`)`, cause: err,
+      });
+    }
+    if (isTlsFailure(err)) {
+      const ssl = `\`ssl\` of connection ${this.connection}`;
+      if (/does not support SSL/i.test(msg)) {
+        return appError('PG_TLS', `${this.where} does not take TLS connections (${msg})`, {
+          hint: `turn ssl on at the server, or set ${ssl} to disable (the connection is then not encrypted)`, cause: err,
+        });
+      }
+      const name = (err as { code?: string }).code === 'ERR_TLS_CERT_ALTNAME_INVALID';
+      return appError('PG_TLS', `${this.where}: the server's TLS certificate was not accepted: ${msg}`, {
+        hint: name
+          ? `connect by a name the certificate is for (the host in \`url\`, or \`host\`), or set ${ssl} to require (encrypted, certificate not checked)`
+          : `set \`ssl.ca\` of connection ${this.connection} to the file of the CA that signed the server's certificate, or ${ssl} to require (encrypted, certificate not checked)`,
+        cause: err,
       });
     }
     if (code === '3D000') {
