@@ -92,7 +92,13 @@ export async function applyBatch(ctx: SyncContext, units: Unit[], summary: SyncS
       (d.write.op as Extract<WriteOp, { kind: 'create' }>).key = creationKey(sync.name, to, d.unit.record.id, since);
     }
   });
-  const [ra, rb] = await Promise.all([write(ctx, 'a', ops.a), write(ctx, 'b', ops.b)]);
+  // Both writes settle before a failure of one ends the run: a write still in flight (a database's
+  // transaction) could otherwise commit after the run, unseen by the next run's read, whose recovery of
+  // the journalled create would then make the record a second time.
+  const [sa, sb] = await Promise.allSettled([write(ctx, 'a', ops.a), write(ctx, 'b', ops.b)]);
+  if (sa.status === 'rejected') throw sa.reason;
+  if (sb.status === 'rejected') throw sb.reason;
+  const [ra, rb] = [sa.value, sb.value];
   const results = new Map<string, WriteResult>();
   for (const r of [...ra, ...rb]) results.set(r.ref, r);
   const recordIt = () => {
