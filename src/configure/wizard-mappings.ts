@@ -101,7 +101,7 @@ export async function stepCustomMappings(p: Prompter, d: Draft, specs: Specs, op
 }
 
 /** A `values:` map (a's options → b's) covering every option without a counterpart, or null to skip. */
-async function askValues(p: Prompter, d: Draft, fa: FieldSpec, c: Candidate): Promise<Record<string, string> | null> {
+export async function askValues(p: Prompter, d: Draft, fa: FieldSpec, c: Candidate): Promise<Record<string, string> | null> {
   const fb = c.field;
   const [aName, bName] = d.between;
   p.say(`The options of ${aName}.${fa.name} and ${bName}.${fb.name} differ: ${[

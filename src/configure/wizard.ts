@@ -10,6 +10,7 @@ import { configError } from '../errors.js';
 import { directionText, freeName, newDraft, toSyncYaml, type Draft } from './draft.js';
 import { resolveDraft, type Specs } from './mappings.js';
 import { stepCustomMappings, stepDefaultMappings } from './wizard-mappings.js';
+import { stepStageMappings } from './wizard-stages.js';
 import { stepAssociations, stepFilters, stepRules } from './wizard-rules.js';
 import type { Prompter } from './prompter.js';
 import { reviewText } from './review.js';
@@ -70,6 +71,7 @@ export async function runWizard(p: Prompter, ctx: WizardContext): Promise<Wizard
   }) };
   const hadCustom = d.fields.length > 0;
   d = await stepDefaultMappings(p, d, specs);
+  d = await stepStageMappings(p, d, specs);
   d = await stepCustomMappings(p, d, specs, { askKeep: hadCustom });
   d = await stepRules(p, d);
   d = await stepFilters(p, d, specs);
