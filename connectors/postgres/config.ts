@@ -99,8 +99,7 @@ export function parseSettings(config: ConnectionConfig): PgSettings {
   for (const [name, base] of reader.objects()) {
     const where = `object ${name}`;
     const [schema, table] = splitTable(base.raw.table === undefined ? name : reader.string(base.raw.table, where, `objects.${name}.table`), defaultSchema);
-    const updatedAt = base.raw.updated_at === undefined || base.raw.updated_at === null ? undefined
-      : reader.string(base.raw.updated_at, where, `objects.${name}.updated_at`);
+    const updatedAt = reader.optionalString(base.raw.updated_at, where, `objects.${name}.updated_at`);
     const changes = (base.raw.changes ?? 'auto') as ChangeMode;
     if (!CHANGE_MODES.includes(changes)) reader.fail(where, `\`changes\` must be one of ${CHANGE_MODES.join(', ')}`, `objects.${name}.changes`);
     if (changes === 'updated_at' && !updatedAt) reader.fail(where, '`changes: updated_at` needs `updated_at: COLUMN`', `objects.${name}.updated_at`);

@@ -11,7 +11,8 @@ import { configError } from '../../src/errors.js';
 import { parseLogCursor, triggerInstalled } from './changelog.js';
 import { parseSettings, type PgSettings } from './config.js';
 import { Db, quoteIdent } from './database.js';
-import { fetchRows, readTable, RowVersions, toRecord } from './read.js';
+import { rowToRecord } from '../shared/rows.js';
+import { fetchRows, readTable, RowVersions } from './read.js';
 import { objectSpec, resolveTable, type TableSchema } from './schema.js';
 import { TableWriter } from './write.js';
 
@@ -48,7 +49,7 @@ class PostgresConnector implements Connector {
 
   async get(object: string, ids: string[], opts: Omit<ReadOptions, 'since'>): Promise<SourceRecord[]> {
     const s = await this.schema(object);
-    return (await fetchRows(this.db, s, ids, this.rowVersions(object), this.cfg.batchSize)).map((r) => toRecord(s, r, opts));
+    return (await fetchRows(this.db, s, ids, this.rowVersions(object), this.cfg.batchSize)).map((r) => rowToRecord(r, s, opts));
   }
 
   async missing(object: string, ids: string[]): Promise<string[]> {

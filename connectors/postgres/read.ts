@@ -21,9 +21,9 @@
  * read (write.ts).
  */
 import { createHash } from 'node:crypto';
-import type { ReadBatch, ReadOptions, SourceRecord, Value } from '../../src/connector.js';
+import type { ReadBatch, ReadOptions, SourceRecord } from '../../src/connector.js';
 import { futureHorizonMs, futureRowWarning } from '../shared/change-times.js';
-import { toCanonical } from '../shared/values.js';
+import { rowToRecord } from '../shared/rows.js';
 import { changedIds, horizon, parseLogCursor } from './changelog.js';
 import { quoteIdent, type Queryable } from './database.js';
 import type { TableSchema } from './schema.js';
@@ -42,25 +42,6 @@ export class RowVersions {
   readonly xmin = new Map<string, string>();
   /** triggers: the horizon the last read reached; updated_at: the start of its window. */
   since: string | undefined;
-}
-
-export function toRecord(schema: TableSchema, row: Row, opts: Pick<ReadOptions, 'fields' | 'associations'>): SourceRecord {
-  const wanted = opts.fields.length > 0 ? opts.fields : schema.fields.map((f) => f.name);
-  const fields: Record<string, Value> = {};
-  for (const name of wanted) {
-    const spec = schema.fieldsByName.get(name);
-    if (spec) fields[name] = toCanonical(row[name], spec.type);
-  }
-  const record: SourceRecord = { id: String(row[schema.id.name]), fields };
-  const assocs = schema.associations.filter((a) => !opts.associations || opts.associations.includes(a.name));
-  if (assocs.length > 0) {
-    record.associations = {};
-    for (const a of assocs) {
-      const v = row[a.field];
-      record.associations[a.name] = v === null || v === undefined || v === '' ? [] : [String(v)];
-    }
-  }
-  return record;
 }
 
 const selectFrom = (s: TableSchema) => `SELECT t.xmin::text AS ${quoteIdent(XMIN)}, md5(t::text) AS ${quoteIdent(HASH)}, ${s.selectList} FROM ${s.qname} t`;
@@ -114,7 +95,7 @@ async function* readLog(db: Queryable, s: TableSchema, opts: ReadOptions, batchS
     let pending: SourceRecord[] | undefined;
     for await (const rows of allRows(db, s, batchSize, versions)) {
       if (pending) yield { records: pending, cursor: null };
-      pending = rows.map((r) => toRecord(s, r, opts));
+      pending = rows.map((r) => rowToRecord(r, s, opts));
     }
     yield { records: pending ?? [], cursor, ...(opts.since !== null ? { relisted: true } : {}) };
     return;
@@ -125,7 +106,7 @@ async function* readLog(db: Queryable, s: TableSchema, opts: ReadOptions, batchS
     const rows = await fetchRows(db, s, page, versions, batchSize);
     const found = new Set(rows.map((r) => String(r[s.id.name])));
     const last = i + batchSize >= ids.length;
-    yield { records: rows.map((r) => toRecord(s, r, opts)), cursor: last ? cursor : null, deleted: page.filter((id) => !found.has(id)) };
+    yield { records: rows.map((r) => rowToRecord(r, s, opts)), cursor: last ? cursor : null, deleted: page.filter((id) => !found.has(id)) };
   }
   if (ids.length === 0 && from.x !== to) yield { records: [], cursor, deleted: [] };
 }
@@ -184,7 +165,7 @@ async function* readSinceTime(db: Queryable, s: TableSchema, opts: ReadOptions, 
     for await (const rows of allRows(db, s, batchSize, versions, base)) {
       if (pending) yield out(pending, null);
       for (const row of rows) note(row);
-      pending = rows.map((r) => toRecord(s, r, opts));
+      pending = rows.map((r) => rowToRecord(r, s, opts));
     }
     yield out(pending ?? [], cursor());
     return;
@@ -203,7 +184,7 @@ async function* readSinceTime(db: Queryable, s: TableSchema, opts: ReadOptions, 
       versions.xmin.set(id, String(row[XMIN]));
       note(row);
       last = { ts: row[TS] as string, id };
-      if (from.seen[id] !== row[HASH]) pending.push(toRecord(s, row, opts));
+      if (from.seen[id] !== row[HASH]) pending.push(rowToRecord(row, s, opts));
     }
     const done = rows.length < batchSize;
     if (pending.length >= batchSize || done) {
@@ -237,7 +218,7 @@ async function* readScan(db: Queryable, s: TableSchema, opts: ReadOptions, batch
   let pending: SourceRecord[] | undefined;
   for await (const rows of allRows(db, s, batchSize, versions)) {
     if (pending) yield { records: pending, cursor: null };
-    pending = rows.map((r) => toRecord(s, r, opts));
+    pending = rows.map((r) => rowToRecord(r, s, opts));
   }
   // The hash from before the listing: a change made during it is listed again next time.
   yield { records: pending ?? [], cursor: before };

@@ -8,7 +8,7 @@
  */
 import type { FieldSpec, FieldType, ObjectSpec } from '../../src/connector.js';
 import { configError } from '../../src/errors.js';
-import { assignRoles, fieldSpec, type AssociationConfig } from '../shared/object-config.js';
+import { assignRoles, columnFieldSpec, type AssociationConfig } from '../shared/object-config.js';
 import { labelFor } from '../shared/roles.js';
 import type { PgObjectConfig } from './config.js';
 import { changesText } from './discover.js';
@@ -155,10 +155,7 @@ export async function resolveTable(db: Queryable, connection: string, cfg: PgObj
   const unique = new Set((await db.query<{ name: string }>(UNIQUE_SQL, [cfg.schema, cfg.table])).rows.map((r) => r.name));
   const notFields = new Set([cfg.id, ...cfg.associations.map((a) => a.field)]);
   const fields = assignRoles(cfg.name, [...columns.values()].filter((c) => !notFields.has(c.name)).map((c) => {
-    const isCursor = c.name === cfg.updatedAt;
-    const spec = fieldSpec(c.name, isCursor ? 'datetime' : FIELD_TYPE[c.kind],
-      isCursor ? { ...cfg.fields[c.name], type: 'datetime', readOnly: true } : cfg.fields[c.name],
-      { readOnly: c.readOnly, unique: unique.has(c.name) });
+    const spec = columnFieldSpec(cfg, c.name, FIELD_TYPE[c.kind], { readOnly: c.readOnly, unique: unique.has(c.name) });
     if (c.labels && !spec.options && (spec.type === 'select' || spec.type === 'checkboxes')) spec.options = c.labels.map((value) => ({ value }));
     return spec;
   }));

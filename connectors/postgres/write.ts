@@ -17,7 +17,8 @@ import { sameValue } from '../../src/mapping/convert.js';
 import { checkCanonical, listToText, RowRejection } from '../shared/values.js';
 import { unchangedSinceSql } from './changelog.js';
 import { isRowLevel, quoteIdent, type Db, type Queryable } from './database.js';
-import { hashOf, toRecord, type RowVersions } from './read.js';
+import { rowToRecord } from '../shared/rows.js';
+import { hashOf, type RowVersions } from './read.js';
 import { paramExpr, type PgColumn, type TableSchema } from './schema.js';
 import { append } from '../../src/lists.js';
 
@@ -229,7 +230,7 @@ export class TableWriter {
     const r = await q.query(`SELECT ${s.selectList} FROM ${s.qname} t WHERE t.${quoteIdent(s.id.name)} = $1::${s.id.declared} FOR UPDATE`, [id]);
     const row = r.rows[0];
     if (!row) throw new RowRejection('record not found');
-    const current = toRecord(s, row, { fields: Object.keys(expect) });
+    const current = rowToRecord(row, s, { fields: Object.keys(expect) });
     for (const [name, value] of Object.entries(expect)) {
       const spec = s.fieldsByName.get(name);
       if (spec && !sameValue(current.fields[name] ?? null, value, spec)) throw new ChangedSinceRead();

@@ -1,5 +1,5 @@
 /**
- * The parts of an object's YAML block that the sqlite and csv connectors share:
+ * The parts of an object's YAML block that the sqlite, postgres and csv connectors share:
  * `id`, the `fields:` override block and `associations:`. Problems are config
  * errors naming the connection, the object and the key.
  */
@@ -50,6 +50,11 @@ export class ConfigReader {
   string(value: unknown, where: string, key: string): string {
     if (typeof value !== 'string' || value.trim() === '') this.fail(where, `\`${key}\` must be a non-empty string`, key);
     return value;
+  }
+
+  /** A string key that may be left out (or null). */
+  optionalString(value: unknown, where: string, key: string): string | undefined {
+    return value === undefined || value === null ? undefined : this.string(value, where, key);
   }
 
   positiveInt(key: string, fallback: number): number {
@@ -146,6 +151,16 @@ export function fieldSpec(column: string, baseType: FieldType, override: FieldOv
   if (override?.role) spec.role = override.role;
   if (extra.unique) spec.unique = true;
   return spec;
+}
+
+/**
+ * A table column's field spec (`fieldSpec`); the change-time column
+ * (`updated_at`) is a read-only datetime, whatever its type.
+ */
+export function columnFieldSpec(cfg: { fields: Record<string, FieldOverride>; updatedAt?: string }, column: string, baseType: FieldType,
+  extra: { readOnly?: boolean; unique?: boolean }): FieldSpec {
+  const isCursor = column === cfg.updatedAt;
+  return fieldSpec(column, isCursor ? 'datetime' : baseType, isCursor ? { ...cfg.fields[column], type: 'datetime', readOnly: true } : cfg.fields[column], extra);
 }
 
 /** Fills in guessed roles; each role goes to one field only, explicit roles first. */

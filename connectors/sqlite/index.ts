@@ -20,7 +20,8 @@ import { ConfigReader } from '../shared/object-config.js';
 import { databaseError, openDatabase, type Db } from './database.js';
 import { missingIds } from './missing.js';
 import { cursorPastOwnWrites, WriteLog } from './own-writes.js';
-import { fetchRows, readTable, toRecord } from './read.js';
+import { rowToRecord } from '../shared/rows.js';
+import { fetchRows, readTable } from './read.js';
 import { bindId, objectSpec, resolveTable, type SqliteObjectConfig, type TableSchema } from './schema.js';
 import { ChangeClock, TableWriter } from './write.js';
 
@@ -30,8 +31,7 @@ function parseConfig(config: ConnectionConfig) {
   const objects = new Map<string, SqliteObjectConfig>();
   for (const [name, base] of reader.objects()) {
     const table = base.raw.table === undefined ? name : reader.string(base.raw.table, `object ${name}`, `objects.${name}.table`);
-    const updatedAt = base.raw.updated_at === undefined || base.raw.updated_at === null ? undefined
-      : reader.string(base.raw.updated_at, `object ${name}`, `objects.${name}.updated_at`);
+    const updatedAt = reader.optionalString(base.raw.updated_at, `object ${name}`, `objects.${name}.updated_at`);
     objects.set(name, { ...base, table, updatedAt });
   }
   return { path, objects, busyTimeout: reader.positiveInt('busy_timeout', 5000), batchSize: reader.positiveInt('batch_size', 1000) };
@@ -71,7 +71,7 @@ class SqliteConnector implements Connector {
     return this.guard(() => {
       const s = this.schema(object);
       const rows = fetchRows(this.open(), s, ids.map((id) => bindId(id, s.id)));
-      return [...rows.values()].map((row) => toRecord(s, row, { ...opts, since: null }));
+      return [...rows.values()].map((row) => rowToRecord(row, s, opts));
     });
   }
 

@@ -27,9 +27,10 @@
  * same cursor again means an unchanged table and the read yields nothing.
  */
 import { createHash } from 'node:crypto';
-import type { ReadBatch, ReadOptions, SourceRecord, Value } from '../../src/connector.js';
+import type { ReadBatch, ReadOptions, SourceRecord } from '../../src/connector.js';
 import { futureHorizon, futureRowWarning } from '../shared/change-times.js';
-import { exactInteger, isoMs, toCanonical } from '../shared/values.js';
+import { rowToRecord } from '../shared/rows.js';
+import { exactInteger, isoMs } from '../shared/values.js';
 import { prepared, quoteIdent, type Db } from './database.js';
 import type { TableSchema } from './schema.js';
 
@@ -130,25 +131,6 @@ function parseChangeCursor(since: string | null): ChangeCursor | null {
 
 /** A cursor of the `{v:1, ...}` kind, from which a change listing can start. */
 export const isChangeCursor = (since: string | null): boolean => parseChangeCursor(since) !== null;
-
-export function toRecord(schema: TableSchema, row: Row, opts: ReadOptions): SourceRecord {
-  const wanted = opts.fields.length > 0 ? opts.fields : schema.fields.map((f) => f.name);
-  const fields: Record<string, Value> = {};
-  for (const name of wanted) {
-    const spec = schema.fieldsByName.get(name);
-    if (spec) fields[name] = toCanonical(row[name], spec.type);
-  }
-  const record: SourceRecord = { id: String(row[schema.id.name]), fields };
-  const assocs = schema.associations.filter((a) => !opts.associations || opts.associations.includes(a.name));
-  if (assocs.length > 0) {
-    record.associations = {};
-    for (const a of assocs) {
-      const v = row[a.field];
-      record.associations[a.name] = v === null || v === undefined || v === '' ? [] : [String(v)];
-    }
-  }
-  return record;
-}
 
 /** Rows by id, keyed by String(id); ids not in the table are absent. */
 export function fetchRows(db: Db, schema: TableSchema, ids: (Id | bigint)[]): Map<string, Row> {
@@ -268,7 +250,7 @@ export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, b
       if (rowTs > horizon) {
         // Listed last (by time), read every pass, and left out of the cursor and its window.
         warnings.push(futureRowWarning(String(id), col, rowTs));
-        if (row) records.push(toRecord(schema, row, opts));
+        if (row) records.push(rowToRecord(row, schema, opts));
         continue;
       }
       const entry: (typeof window)[number] = { ts: rowTs, id: String(id), key: id, passed: passed[j]!, row };
@@ -281,7 +263,7 @@ export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, b
         for (; window[head]!.ts < start; head++) window[head]!.row = undefined; // let go of rows that left the window
       }
       last = { ts: rowTs, id };
-      if (!unchanged) records.push(toRecord(schema, row!, opts));
+      if (!unchanged) records.push(rowToRecord(row!, schema, opts));
     }
     if (records.length >= batchSize) {
       if (last !== undefined) given = cursor();
@@ -318,7 +300,7 @@ async function* readListing(db: Db, schema: TableSchema, opts: ReadOptions, batc
     const rows = ((last === undefined ? first.all(batchSize) : next.all(last, batchSize)) as unknown[][]).map(exactRow);
     for (const row of rows) h.update(JSON.stringify(row)).update('\n');
     const done = rows.length < batchSize;
-    const records = rows.map((r) => toRecord(schema, Object.fromEntries(names.map((n, i) => [n, r[i]])), opts));
+    const records = rows.map((r) => rowToRecord(Object.fromEntries(names.map((n, i) => [n, r[i]])), schema, opts));
     yield { records, cursor: done ? `sha256:${h.digest('hex')}` : null };
     if (done) return;
     last = rows[rows.length - 1]![idIndex];

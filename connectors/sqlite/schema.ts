@@ -6,7 +6,7 @@
  */
 import type { FieldSpec, FieldType, ObjectSpec } from '../../src/connector.js';
 import { configError } from '../../src/errors.js';
-import { assignRoles, fieldSpec, type AssociationConfig, type ObjectConfigBase } from '../shared/object-config.js';
+import { assignRoles, columnFieldSpec, type AssociationConfig, type ObjectConfigBase } from '../shared/object-config.js';
 import { labelFor } from '../shared/roles.js';
 import { quoteIdent, type Db } from './database.js';
 import { hasTriggers } from './triggers.js';
@@ -129,9 +129,7 @@ export function resolveTable(db: Db, connection: string, file: string, cfg: Sqli
   const unique = uniqueColumns(db, cfg.table);
   const notFields = new Set([cfg.id, ...cfg.associations.map((a) => a.field)]);
   const fields = assignRoles(cfg.name, visible.filter((c) => !notFields.has(c.name)).map((c) => {
-    const isCursor = c.name === cfg.updatedAt;
-    return fieldSpec(c.name, isCursor ? 'datetime' : fieldTypeOf(c.type), isCursor ? { ...cfg.fields[c.name], type: 'datetime', readOnly: true } : cfg.fields[c.name],
-      { readOnly: generated.has(c.name), unique: unique.has(c.name) });
+    return columnFieldSpec(cfg, c.name, fieldTypeOf(c.type), { readOnly: generated.has(c.name), unique: unique.has(c.name) });
   }));
   // Declared foreign keys: ids of other records, never default-mapped (src/mapping/references.ts).
   for (const fk of foreignKeys(db, cfg.table)) {

@@ -8,7 +8,8 @@ import type { FieldSpec, Fields, Value, WriteOp, WriteResult } from '../../src/c
 import { checkCanonical, isBigInteger, listToText, parseDatetime, RowRejection } from '../shared/values.js';
 import { isRowLevelSqliteError, prepared, quoteIdent, type Db } from './database.js';
 import type { RowWrite, WriteLog } from './own-writes.js';
-import { changeTimeSql, fetchRows, futureHorizon, rowState, toRecord } from './read.js';
+import { rowToRecord } from '../shared/rows.js';
+import { changeTimeSql, fetchRows, futureHorizon, rowState } from './read.js';
 import { bindId, type Column, type TableSchema } from './schema.js';
 
 type Stored = string | number | bigint | null;
@@ -110,7 +111,7 @@ export class TableWriter {
     const row = fetchRows(this.db, s, [id]).values().next().value;
     if (!row) return; // the update answers "record not found"
     const names = Object.keys(expect).filter((n) => s.fieldsByName.has(n));
-    const now = toRecord(s, row, { since: null, fields: names }).fields;
+    const now = rowToRecord(row, s, { fields: names }).fields;
     const moved = names.find((n) => JSON.stringify(now[n] ?? null) !== JSON.stringify(expect[n] ?? null));
     if (moved !== undefined) throw new ChangedSinceRead(`changed since it was read (${moved}); read again next pass`);
   }
