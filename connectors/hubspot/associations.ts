@@ -8,7 +8,8 @@ import { HttpError } from '../../src/http/errors.js';
 import type { HubSpotObject } from './properties.js';
 
 export const V4 = '/crm/v4/associations';
-const READ_LIMIT = 1000;
+/** Inputs per v4 batch read (reference §0, §6.1). */
+export const ASSOCIATION_READ_LIMIT = 1000;
 const CREATE_LIMIT = 2000;
 
 type Assoc = HubSpotObject['associations'][number];
@@ -28,8 +29,8 @@ export async function readAssociations(http: HttpClient, from: string, assoc: As
   let pending: Array<{ id: string; after?: string }> = ids.map((id) => ({ id }));
   while (pending.length > 0) {
     const next: typeof pending = [];
-    for (let i = 0; i < pending.length; i += READ_LIMIT) {
-      const inputs = pending.slice(i, i + READ_LIMIT);
+    for (let i = 0; i < pending.length; i += ASSOCIATION_READ_LIMIT) {
+      const inputs = pending.slice(i, i + ASSOCIATION_READ_LIMIT);
       let results: BatchReadResult[] = [];
       try {
         const res = await http.post<{ results?: BatchReadResult[] }>(`${V4}/${from}/${assoc.object}/batch/read`, { class: 'associations', json: { inputs } });

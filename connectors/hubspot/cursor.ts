@@ -58,6 +58,21 @@ export function formatCursor(c: Cursor, overlapMs: number): string {
   return JSON.stringify({ t, seen: Object.fromEntries(kept) });
 }
 
+/**
+ * `since` with our own writes among the pairs a read passes over, at the time
+ * each answer gave; a record written with no known time (null) is dropped
+ * from them, so the next read delivers it whatever it was before. The time
+ * `t` stays: the read still starts where it would have.
+ */
+export function pastOwnWrites(since: string, written: Map<string, number | null>, overlapMs: number): string {
+  const c = parseCursor(since);
+  for (const [id, ms] of written) {
+    if (ms === null) c.seen.delete(id);
+    else c.seen.set(id, ms);
+  }
+  return formatCursor(c, overlapMs);
+}
+
 /** Tracks what a read has delivered, to dedupe and to write the cursor. */
 export class Progress {
   readonly seen: Map<string, number>;
@@ -75,6 +90,16 @@ export class Progress {
 
   note(id: string, modified: number): void {
     this.seen.set(id, modified);
+    this.passed(modified);
+  }
+
+  /**
+   * A record search answered with this modified time, delivered now or
+   * before (or written by us, cursorAfterWrites). Search showed everything
+   * older than its lag at that moment, so the cursor may move up to it: the
+   * next read still starts the overlap before.
+   */
+  passed(modified: number): void {
     if (modified > this.newest) {
       this.newest = modified;
       if (this.seen.size > MAX_SEEN * 4) this.prune();

@@ -26,6 +26,7 @@ import { readPipelines, withPipelineOptions } from './pipelines.js';
 import { customObject, names as schemaNames, readSchemas, type HubSpotSchema } from './schemas.js';
 import { OBJECTS, toFieldSpecs, type HubSpotObject, type HubSpotProperty } from './properties.js';
 import { changesSince, DEFAULT_TUNING, fullScan, readByIds, V3, type ReadPlan, type ReadTuning } from './read.js';
+import { pastOwnWrites } from './cursor.js';
 import { CREATION_KEY, writeRecords } from './write.js';
 
 export type { CredentialRefreshHook, OAuthTokens } from './auth.js';
@@ -52,6 +53,8 @@ export class HubSpotConnector implements Connector {
   /** Owner ids ↔ emails, read once per connector (owners.ts). */
   private readonly owners: OwnerDirectory;
   private schemaList?: Promise<HubSpotSchema[]>;
+  /** Per object: records written since its last read, with the modified time each answer gave (null: unknown). */
+  private readonly written = new Map<string, Map<string, number | null>>();
 
   constructor(config: ConnectionConfig, ctx: ConnectorContext, options: HubSpotOptions = {}) {
     this.settings = parseSettings(config);
@@ -107,6 +110,8 @@ export class HubSpotConnector implements Connector {
   async *read(object: string, opts: ReadOptions): AsyncGenerator<ReadBatch> {
     const plan = await this.readPlan(object, opts);
     const owners = ownerFields(await this.specOf(object), opts.fields);
+    // Writes before this read are the read's to see.
+    this.written.delete(plan.object.name);
     for await (const batch of opts.since === null ? fullScan(plan) : changesSince(plan, opts.since)) {
       const warnings = await this.owners.toEmails(batch.records, owners, object);
       yield warnings.length > 0 ? { ...batch, warnings: [...(batch.warnings ?? []), ...warnings] } : batch;
@@ -156,8 +161,29 @@ export class HubSpotConnector implements Connector {
     const { creationKey } = await this.described(object);
     // Owner emails → owner ids; an email no active owner has fails its record here.
     const owned = await this.owners.toIds(ops, ownerFields(spec, []));
-    const written = await writeRecords({ http: this.http, object: obj, types: typesOf(spec), creationKey }, owned.ops);
+    let log = this.written.get(obj.name);
+    if (!log) this.written.set(obj.name, (log = new Map()));
+    const own = log;
+    const written = await writeRecords({ http: this.http, object: obj, types: typesOf(spec), creationKey, log: (id, modified) => own.set(id, modified) }, owned.ops);
     return [...owned.failed, ...written];
+  }
+
+  /**
+   * `since` with this connector's writes since that read among the records
+   * the next read passes over (cursor.ts `seen`), each at the modified time
+   * its answer gave. The cursor's time is not moved: a read from it still
+   * searches from the same moment (less the overlap), so anyone else's
+   * change since, a change to a record we wrote included (it has another
+   * modified time), and a record changed in the same millisecond as one of
+   * ours, are read. A write whose answer did not show it as written is read
+   * back.
+   */
+  async cursorAfterWrites(object: string, since: string | null): Promise<string | null> {
+    const name = (await this.objectOf(object)).name;
+    const written = this.written.get(name);
+    this.written.delete(name);
+    if (since === null || !written || written.size === 0) return since;
+    return pastOwnWrites(since, written, this.tuning.overlapMs);
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,7 @@ import type { ReadBatch, SourceRecord, FieldType } from '../../src/connector.js'
 import type { HttpClient } from '../../src/http/client.js';
 import { HttpError } from '../../src/http/errors.js';
 import { expectAnswer, hasResults } from './answers.js';
-import { readAssociations } from './associations.js';
+import { ASSOCIATION_READ_LIMIT, readAssociations } from './associations.js';
 import { DEFAULT_OVERLAP_MS } from './config.js';
 import { parseCursor, Progress } from './cursor.js';
 import type { HubSpotObject } from './properties.js';
@@ -28,15 +28,17 @@ const SEARCH_PROPERTIES_MAX = 2_500;
 export const URL_PROPERTIES_MAX = 6_000;
 /** The survivor of a merge lists the ids merged into it here (reference §2.10). */
 export const MERGED_PROPERTY = 'hs_merged_object_ids';
+/** The record id as a property: unique, a number, sortable and filterable in search. */
+export const ID_PROPERTY = 'hs_object_id';
 
 export interface ReadTuning {
   listPageSize: number;
   searchPageSize: number;
-  /** Search's result cap per query (10,000 at HubSpot). */
-  searchMaxResults: number;
+  /** Records gathered per batch when associations are read: what one v4 batch read takes (1,000). */
+  associationBatch: number;
   overlapMs: number;
 }
-export const DEFAULT_TUNING: ReadTuning = { listPageSize: 100, searchPageSize: 200, searchMaxResults: 10_000, overlapMs: DEFAULT_OVERLAP_MS };
+export const DEFAULT_TUNING: ReadTuning = { listPageSize: 100, searchPageSize: 200, associationBatch: ASSOCIATION_READ_LIMIT, overlapMs: DEFAULT_OVERLAP_MS };
 
 export interface ReadPlan {
   http: HttpClient;
@@ -64,7 +66,10 @@ function modifiedOf(plan: ReadPlan, r: RawRecord): number | undefined {
   return timestampMs(r.properties?.[plan.object.modifiedProperty] ?? undefined) ?? timestampMs(r.updatedAt);
 }
 
-/** Raw records → canonical records, with associations read for the whole page. */
+/**
+ * Raw records → canonical records, with associations read by v4 batch read,
+ * up to 1,000 records a call (reference §6.1).
+ */
 async function toRecords(plan: ReadPlan, raw: RawRecord[]): Promise<SourceRecord[]> {
   const records = raw.map((r): SourceRecord => {
     const props = r.properties ?? {};
@@ -83,7 +88,19 @@ async function toRecords(plan: ReadPlan, raw: RawRecord[]): Promise<SourceRecord
   return records;
 }
 
-/** Every record, list endpoint, 100 a page; only the last batch carries the cursor. */
+/**
+ * Records a batch holds before it is yielded: with associations to read,
+ * pages are gathered up to what one v4 batch read takes (1,000), so
+ * associations cost one call per 1,000 records rather than one per page.
+ */
+function batchTarget(plan: ReadPlan): number {
+  return plan.associations.length > 0 ? Math.min(plan.tuning.associationBatch, ASSOCIATION_READ_LIMIT) : 1;
+}
+
+/**
+ * Every record, list endpoint, 100 a page; only the last batch carries the
+ * cursor. With associations, batches of up to 1,000 records (batchTarget).
+ */
 export async function* fullScan(plan: ReadPlan): AsyncGenerator<ReadBatch> {
   // An empty object ends at epoch 0, so the next read finds every new record.
   // Records modified after the scan passed them have a later time than any
@@ -91,6 +108,7 @@ export async function* fullScan(plan: ReadPlan): AsyncGenerator<ReadBatch> {
   const progress = new Progress({ t: 0, seen: new Map() }, plan.tuning.overlapMs);
   let after: string | undefined;
   const inUrl = requested(plan).join(',').length <= URL_PROPERTIES_MAX;
+  let pending: RawRecord[] = [];
   do {
     const res = await plan.http.get<Page>(`${V3}/${plan.object.name}`, {
       class: 'read',
@@ -99,79 +117,85 @@ export async function* fullScan(plan: ReadPlan): AsyncGenerator<ReadBatch> {
     const raw = res.body?.results ?? [];
     for (const r of raw) progress.note(String(r.id), modifiedOf(plan, r) ?? 0);
     after = res.body?.paging?.next?.after || undefined;
-    const records = inUrl ? await toRecords(plan, raw) : inOrder(raw, await readByIds(plan, raw.map((r) => String(r.id))));
-    yield { records, cursor: after ? null : progress.cursor() };
+    append(pending, inUrl ? raw : inOrder(raw, await readRawByIds(plan, raw.map((r) => String(r.id)))));
+    if (pending.length >= batchTarget(plan) || !after) {
+      yield { records: await toRecords(plan, pending), cursor: after ? null : progress.cursor() };
+      pending = [];
+    }
   } while (after);
 }
 
 /**
- * Changes since the cursor, oldest first. Each page is a new query from the
- * newest last-modified value of the page before (keyset paging), so offsets
- * never reach search's 10,000 cap and records changing while we page cannot
- * shift past us; records already delivered at the same time are skipped.
- * Only when a whole page shares one millisecond does it page by offset within
- * that value, and past the cap it falls back to a full scan (§4.2).
+ * Changes since the cursor: every record whose last-modified value is at or
+ * after the cursor less the overlap, paged by record id (keyset: sort
+ * `hs_object_id` ascending, each page a new query `hs_object_id GT` the last
+ * id seen). Ids are unique, so every page brings `searchPageSize` new
+ * records however many share one millisecond (a bulk write), offsets never
+ * reach search's 10,000 cap, and search's one sort rule (§3.3) is enough.
+ * Records already delivered at the same time are skipped. Only the last
+ * batch carries the cursor: pages come in id order, not time order.
  */
 export async function* changesSince(plan: ReadPlan, cursor: string): AsyncGenerator<ReadBatch> {
   const start = parseCursor(cursor);
   const progress = new Progress(start, plan.tuning.overlapMs);
-  const { searchPageSize: limit, searchMaxResults: cap } = plan.tuning;
+  const { searchPageSize: limit } = plan.tuning;
   const prop = plan.object.modifiedProperty;
-  let watermark = Math.max(0, start.t - plan.tuning.overlapMs);
-  let offset = 0;
+  const watermark = Math.max(0, start.t - plan.tuning.overlapMs);
+  let lastId: string | undefined;
   // Search bodies stop at 3,000 characters (§3.4): with many fields, search
   // for ids only and fetch the properties by batch read (one call a page).
   const inBody = JSON.stringify(requested(plan)).length <= SEARCH_PROPERTIES_MAX;
+  let pending: RawRecord[] = [];
   for (;;) {
+    const filters = [{ propertyName: prop, operator: 'GTE', value: String(watermark) }];
+    if (lastId !== undefined) filters.push({ propertyName: ID_PROPERTY, operator: 'GT', value: lastId });
     const res = await plan.http.post<Page>(`${V3}/${plan.object.name}/search`, {
       class: 'search',
       json: {
-        filterGroups: [{ filters: [{ propertyName: prop, operator: 'GTE', value: String(watermark) }] }],
-        sorts: [{ propertyName: prop, direction: 'ASCENDING' }],
+        filterGroups: [{ filters }],
+        sorts: [{ propertyName: ID_PROPERTY, direction: 'ASCENDING' }],
         properties: inBody ? requested(plan) : [prop],
         limit,
-        ...(offset > 0 ? { after: String(offset) } : {}),
       },
     });
     const raw = res.body?.results ?? [];
     const fresh: RawRecord[] = [];
-    let pageMax = watermark;
     for (const r of raw) {
       const m = modifiedOf(plan, r) ?? watermark;
-      pageMax = Math.max(pageMax, m);
+      if (lastId === undefined || Number(r.id) > Number(lastId)) lastId = String(r.id);
+      // Passed over or not, the record was in search's answer at this time.
+      progress.passed(m);
       if (progress.delivered(String(r.id), m)) continue;
       progress.note(String(r.id), m);
       fresh.push(r);
     }
     const more = !!res.body?.paging?.next?.after && raw.length > 0;
-    if (fresh.length > 0 || !more) {
-      const records = inBody ? await toRecords(plan, fresh) : inOrder(fresh, await readByIds(plan, fresh.map((r) => String(r.id))));
-      yield { records, cursor: progress.cursor() };
+    append(pending, inBody ? fresh : inOrder(fresh, await readRawByIds(plan, fresh.map((r) => String(r.id)))));
+    if (pending.length >= batchTarget(plan) || !more) {
+      yield { records: await toRecords(plan, pending), cursor: more ? null : progress.cursor() };
+      pending = [];
     }
     if (!more) return;
-    if (pageMax > watermark) {
-      watermark = pageMax;
-      offset = 0;
-    } else {
-      // A page wholly at one value: step through that value by offset.
-      offset += raw.length;
-      if (offset + limit > cap) {
-        yield* fullScan(plan);
-        return;
-      }
-    }
   }
 }
 
 /**
  * Records by id with batch read, 100 per call (properties go in the body, so
- * no URL length limit). Ids HubSpot does not return (archived, deleted) are
- * left out; a 207 lists them as OBJECT_NOT_FOUND. A merged-away id answers
- * its survivor, whose id differs and whose `merged` lists the id asked: it
- * is kept (once), so the engine can re-point the link.
+ * no URL length limit), their associations 1,000 per call. Ids HubSpot does
+ * not return (archived, deleted) are left out; a 207 lists them as
+ * OBJECT_NOT_FOUND. A merged-away id answers its survivor, whose id differs
+ * and whose `merged` lists the id asked: it is kept (once), so the engine can
+ * re-point the link.
  */
 export async function readByIds(plan: ReadPlan, ids: string[]): Promise<SourceRecord[]> {
+  const raw = await readRawByIds(plan, ids);
   const out: SourceRecord[] = [];
+  for (let i = 0; i < raw.length; i += ASSOCIATION_READ_LIMIT) append(out, await toRecords(plan, raw.slice(i, i + ASSOCIATION_READ_LIMIT)));
+  return out;
+}
+
+async function readRawByIds(plan: ReadPlan, ids: string[]): Promise<RawRecord[]> {
+  const out: RawRecord[] = [];
   const seen = new Set<string>();
   const unique = [...new Set(ids)];
   for (let i = 0; i < unique.length; i += plan.tuning.listPageSize) {
@@ -185,13 +209,13 @@ export async function readByIds(plan: ReadPlan, ids: string[]): Promise<SourceRe
     () => []);
     const fresh = raw.filter((r) => r.archived !== true && !seen.has(String(r.id)));
     for (const r of fresh) seen.add(String(r.id));
-    append(out, await toRecords(plan, fresh));
+    append(out, fresh);
   }
   return out;
 }
 
-/** Batch read answers in any order; keep search's oldest-first order. */
-function inOrder(raw: RawRecord[], records: SourceRecord[]): SourceRecord[] {
-  const byId = new Map(records.map((r) => [r.id, r]));
-  return raw.map((r) => byId.get(String(r.id))).filter((r): r is SourceRecord => r !== undefined);
+/** Batch read answers in any order; keep the listing's order. */
+function inOrder(raw: RawRecord[], records: RawRecord[]): RawRecord[] {
+  const byId = new Map(records.map((r) => [String(r.id), r]));
+  return raw.map((r) => byId.get(String(r.id))).filter((r): r is RawRecord => r !== undefined);
 }

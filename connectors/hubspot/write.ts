@@ -24,6 +24,15 @@
  * record that holds it. Without the key (a portal lacking the property),
  * contacts are looked up by email; other records whose answer was lost fail
  * with that reason rather than risk a second record.
+ *
+ * A create carries its associations in its input (reference §2.6): no
+ * association call for new records. A create HubSpot refuses while carrying
+ * them is sent once more without, and its associations then go the separate
+ * way (associations.ts), so a bad association fails as it did before rather
+ * than the record. Batch answers carry each record's new modified time:
+ * `log` hears it for every write whose answer shows what was sent, so the
+ * connector can pass over its own writes on the next read
+ * (cursorAfterWrites).
  */
 import type { Fields, FieldType, WriteOp, WriteResult } from '../../src/connector.js';
 import type { HttpClient } from '../../src/http/client.js';
@@ -32,7 +41,7 @@ import { AnswerLostError, HttpError } from '../../src/http/errors.js';
 import { writeAssociations, type AssocChange } from './associations.js';
 import type { HubSpotObject } from './properties.js';
 import { V3 } from './read.js';
-import { fromHubSpot, toHubSpot } from './values.js';
+import { fromHubSpot, timestampMs, toHubSpot } from './values.js';
 
 const BATCH = 100;
 export const CREATION_KEY = 'hs_unique_creation_key';
@@ -49,36 +58,76 @@ export interface WritePlan {
   types: Map<string, FieldType>;
   /** The portal has `hs_unique_creation_key` on this object. */
   creationKey?: boolean;
+  /**
+   * Hears each written record: its id and the modified time its answer gave,
+   * or null when the answer does not show the record as written (recovered
+   * after a lost answer, a value HubSpot changed, no time).
+   */
+  log?: (id: string, modified: number | null) => void;
 }
 
-type Outcome = { ok: true; id: string } | { ok: false; reason: string; existingId?: string; changed?: true };
-interface Input { op: WriteOp; properties: Record<string, string>; lost?: number }
+/** `modified`: the record's modified time as the answer gave it, when the answer shows the record as written. */
+type Outcome = { ok: true; id: string; modified?: number } | { ok: false; reason: string; existingId?: string; changed?: true };
+interface CreateAssociation { to: { id: string }; types: Array<{ associationCategory: string; associationTypeId: number }> }
+/** `associations`: a create's, sent in its input (§2.6). */
+interface Input { op: WriteOp; properties: Record<string, string>; associations?: CreateAssociation[]; lost?: number }
 interface BatchError { message?: string; category?: string; errors?: Array<{ message?: string }>; context?: Record<string, unknown> }
-interface BatchBody { results?: Array<{ id: string; properties?: Record<string, string | null>; objectWriteTraceId?: string }>; errors?: BatchError[] }
+interface BatchResult { id: string; properties?: Record<string, string | null>; objectWriteTraceId?: string; updatedAt?: string }
+interface BatchBody { results?: BatchResult[]; errors?: BatchError[] }
 
 export async function writeRecords(plan: WritePlan, ops: WriteOp[]): Promise<WriteResult[]> {
   const outcomes = new Map<string, Outcome>();
   const keyed = plan.creationKey ?? plan.types.has(CREATION_KEY);
   const toInput = (op: WriteOp): Input => {
     const properties = serialize(plan, op.fields, op.kind === 'create');
-    if (op.kind === 'create' && keyed) properties[CREATION_KEY] = op.key ?? `datasync-${randomUUID()}`;
-    return { op, properties };
+    if (op.kind !== 'create') return { op, properties };
+    if (keyed) properties[CREATION_KEY] = op.key ?? `datasync-${randomUUID()}`;
+    const associations = createAssociations(plan, op);
+    return associations.length > 0 ? { op, properties, associations } : { op, properties };
   };
   const creates = ops.filter((o) => o.kind === 'create').map(toInput);
   const updates = ops.filter((o) => o.kind === 'update').map(toInput);
 
   for (const chunk of chunks(creates, BATCH)) await settle(plan, 'create', chunk, outcomes);
+  // Refused while carrying associations: once more without them; they then go the separate way.
+  const refused = creates.filter((c) => c.associations && isRefusal(outcomes.get(c.op.ref)));
+  for (const chunk of chunks(refused.map(({ associations: _, ...c }) => c), BATCH)) await settle(plan, 'create', chunk, outcomes);
+  const carried = new Set(creates.filter((c) => c.associations && !refused.includes(c) && outcomes.get(c.op.ref)?.ok).map((c) => c.op.ref));
   // Updates with no properties (only associations changed) need no call.
   for (const u of updates) if (Object.keys(u.properties).length === 0) outcomes.set(u.op.ref, { ok: true, id: (u.op as { id: string }).id });
   await checkExpected(plan, updates.filter((u) => !outcomes.has(u.op.ref)), outcomes);
   for (const chunk of uniqueIdChunks(updates.filter((u) => !outcomes.has(u.op.ref)))) await settle(plan, 'update', chunk, outcomes);
 
-  await applyAssociations(plan, ops, outcomes);
+  await applyAssociations(plan, ops.filter((op) => !carried.has(op.ref)), outcomes);
+  if (plan.log) {
+    for (const op of ops) {
+      const o = outcomes.get(op.ref);
+      if (o?.ok) plan.log(o.id, o.modified ?? null);
+    }
+  }
   return ops.map((op): WriteResult => {
     const o = outcomes.get(op.ref) ?? { ok: false, reason: 'HubSpot gave no answer for this record' };
     return o.ok ? { ref: op.ref, ok: true, id: o.id }
       : { ref: op.ref, ok: false, reason: o.reason, ...(o.existingId ? { existingId: o.existingId } : {}), ...(o.changed ? { changed: true as const } : {}) };
   });
+}
+
+/** A create's associations as its input carries them: the types a separate write would set (associations.ts). */
+function createAssociations(plan: WritePlan, op: WriteOp): CreateAssociation[] {
+  const out: CreateAssociation[] = [];
+  for (const assoc of plan.object.associations) {
+    const toIds = op.associations?.[assoc.name];
+    if (!toIds) continue;
+    const wanted = assoc.single ? toIds.slice(0, 1) : [...new Set(toIds)];
+    const types = assoc.typeIds.map((associationTypeId) => ({ associationCategory: assoc.category ?? 'HUBSPOT_DEFINED', associationTypeId }));
+    for (const id of wanted) out.push({ to: { id }, types });
+  }
+  return out;
+}
+
+/** Refused by HubSpot, and not because the record exists (then it is linked, not created). */
+function isRefusal(o: Outcome | undefined): boolean {
+  return o !== undefined && !o.ok && o.existingId === undefined;
 }
 
 function serialize(plan: WritePlan, fields: Fields, isCreate: boolean): Record<string, string> {
@@ -97,10 +146,10 @@ async function settle(plan: WritePlan, kind: 'create' | 'update', chunk: Input[]
   let answers: Array<Outcome | undefined>;
   try {
     const inputs = chunk.map((c, i) => (kind === 'create'
-      ? { properties: c.properties, objectWriteTraceId: String(i) }
+      ? { properties: c.properties, ...(c.associations ? { associations: c.associations } : {}), objectWriteTraceId: String(i) }
       : { id: (c.op as { id: string }).id, properties: c.properties, objectWriteTraceId: String(i) }));
     const res = await plan.http.post<BatchBody>(`${V3}/${plan.object.name}/batch/${kind}`, { class: 'write', json: { inputs }, idempotent: kind !== 'create' });
-    answers = matchAnswers(kind, chunk, res.body ?? {});
+    answers = matchAnswers(plan, kind, chunk, res.body ?? {});
   } catch (err) {
     if (err instanceof AnswerLostError) return recoverLost(plan, chunk, outcomes, err);
     if (!(err instanceof HttpError) || err.status >= 500 || err.status === 429) throw err;
@@ -200,14 +249,14 @@ async function heldBy(plan: WritePlan, by: string, values: string[]): Promise<Ma
 }
 
 /** Per input: an outcome, or undefined when the answer does not say. */
-function matchAnswers(kind: 'create' | 'update', chunk: Input[], body: BatchBody): Array<Outcome | undefined> {
+function matchAnswers(plan: WritePlan, kind: 'create' | 'update', chunk: Input[], body: BatchBody): Array<Outcome | undefined> {
   const answers: Array<Outcome | undefined> = chunk.map(() => undefined);
   const byId = new Map(chunk.map((c, i) => [c.op.kind === 'update' ? c.op.id : `#${i}`, i]));
   const results = body.results ?? [];
   const unmatched: typeof results = [];
   for (const r of results) {
     const i = r.objectWriteTraceId !== undefined ? Number(r.objectWriteTraceId) : kind === 'update' ? byId.get(String(r.id)) : undefined;
-    if (i !== undefined && Number.isInteger(i) && i >= 0 && i < chunk.length && !answers[i]) answers[i] = { ok: true, id: String(r.id) };
+    if (i !== undefined && Number.isInteger(i) && i >= 0 && i < chunk.length && !answers[i]) answers[i] = written(plan, chunk[i]!, r);
     else unmatched.push(r);
   }
   const unmappedErrors: BatchError[] = [];
@@ -221,7 +270,7 @@ function matchAnswers(kind: 'create' | 'update', chunk: Input[], body: BatchBody
   // Results without trace ids (not every server echoes them): match by the values sent.
   for (const r of unmatched) {
     const i = chunk.findIndex((c, j) => !answers[j] && sameValues(c.properties, r.properties ?? {}));
-    if (i >= 0) answers[i] = { ok: true, id: String(r.id) };
+    if (i >= 0) answers[i] = written(plan, chunk[i]!, r);
   }
   const open = answers.map((a, i) => (a ? -1 : i)).filter((i) => i >= 0);
   const leftover = unmatched.filter((r) => !answers.some((a) => a?.ok && a.id === String(r.id)));
@@ -232,6 +281,19 @@ function matchAnswers(kind: 'create' | 'update', chunk: Input[], body: BatchBody
   }
   if (open.length === 1 && unmappedErrors.length === 1) answers[open[0]!] = failure(kind, unmappedErrors[0], unmappedErrors[0]!.message ?? 'refused by HubSpot');
   return answers;
+}
+
+/**
+ * A written record's outcome; with its modified time when the answer shows
+ * every value sent as HubSpot now holds it (the same canonical value), so a
+ * read of it would find what the engine recorded.
+ */
+function written(plan: WritePlan, c: Input, r: BatchResult): Outcome {
+  const props = r.properties ?? {};
+  const modified = timestampMs(props[plan.object.modifiedProperty] ?? undefined) ?? timestampMs(r.updatedAt);
+  const faithful = Object.entries(c.properties).every(([name, sent]) => name in props
+    && JSON.stringify(fromHubSpot(props[name], plan.types.get(name))) === JSON.stringify(fromHubSpot(sent, plan.types.get(name))));
+  return modified !== undefined && faithful ? { ok: true, id: String(r.id), modified } : { ok: true, id: String(r.id) };
 }
 
 function sameValues(sent: Record<string, string>, got: Record<string, string | null>): boolean {

@@ -23,7 +23,8 @@ const makeHubSpotApp: MakeHarness = async () => {
   const connector = createHubSpotConnector(
     { name: 'hubspot', app: 'hubspot', baseDir: '.', token: TOKEN, base_url: emu.url },
     {},
-    { tuning: { listPageSize: PAGE }, retry: { baseDelayMs: 5, maxDelayMs: 50 } },
+    // associationBatch: batches of a page, as the suite checks paging (the default gathers 1,000 records per association read).
+    { tuning: { listPageSize: PAGE, associationBatch: PAGE }, retry: { baseDelayMs: 5, maxDelayMs: 50 } },
   );
   const app: ConformanceApp = {
     connector,

@@ -78,19 +78,37 @@ describe('hubspot connector against the emulator', () => {
     const ids = batches.flatMap((b) => b.records.map((r) => r.id));
     expect(ids.length).toBe(10_500);
     expect(new Set(ids).size).toBe(10_500);
-    expect(batches.every((b) => b.cursor !== null)).toBe(true);
+    // Pages come in id order: only the last batch carries the cursor.
+    expect(batches.slice(0, -1).every((b) => b.cursor === null)).toBe(true);
     expect(JSON.parse(cursor!).t).toBe(new Date(base + 3499).toISOString());
     expect(s.emu.stats().byStatus['400'] ?? 0).toBe(0);
   });
 
-  it('falls back to a full scan when more records than the cap share one millisecond', async () => {
-    s = await setup({ searchPerSecond: 1000 }, { tuning: { searchPageSize: 50, searchMaxResults: 120 } });
+  it('reads more records than a page holds at one millisecond, each once, a page a call (keyset on hs_object_id)', async () => {
+    s = await setup({ searchPerSecond: 1000 }, { tuning: { searchPageSize: 50 } });
     const at = '2025-02-01T00:00:00.000Z';
     for (let i = 0; i < 200; i++) s.emu.store.create('contacts', { email: `same${i}@example.com`, lastmodifieddate: at });
     const { batches, cursor } = await readAll(s.conn, 'contacts', { since: '2025-01-01T00:00:00.000Z', fields: ['email'] });
     const ids = new Set(batches.flatMap((b) => b.records.map((r) => r.id)));
     expect(ids.size).toBe(200);
     expect(JSON.parse(cursor!).t).toBe(at);
+    // 200 records, 50 a page: four searches, nothing read twice (paging by offset within the millisecond took the same, a
+    // watermark alone could not move, and past the cap it fell back to listing everything).
+    expect(s.emu.stats().requests['POST /crm/v3/objects/{objectType}/search']).toBe(4);
+  });
+
+  it('pages a bulk write (100 records a millisecond) 200 new records a search', async () => {
+    s = await setup({ searchPerSecond: 1000 });
+    const base = Date.parse('2025-03-01T00:00:00.000Z');
+    // As batch creates leave them: 100 records at each of 10 milliseconds.
+    for (let i = 0; i < 1000; i++) s.emu.store.create('contacts', { email: `batch${i}@example.com`, lastmodifieddate: new Date(base + Math.floor(i / 100)).toISOString() });
+    const { batches, cursor } = await readAll(s.conn, 'contacts', { since: '2025-02-28T00:00:00.000Z', fields: ['email'] });
+    const ids = batches.flatMap((b) => b.records.map((r) => r.id));
+    expect(ids.length).toBe(1000);
+    expect(new Set(ids).size).toBe(1000);
+    expect(JSON.parse(cursor!).t).toBe(new Date(base + 9).toISOString());
+    // A watermark on the modified time alone re-read the last millisecond of every page: ~100 new records a search.
+    expect(s.emu.stats().requests['POST /crm/v3/objects/{objectType}/search']).toBe(5);
   });
 
   it('creates and updates in batches; a 207 marks only the bad records', async () => {
