@@ -4,7 +4,9 @@
  * on both sides carry the same email (contacts) or domain (companies).
  *
  * Placement (each object): 20% on both sides, 50% only in HubSpot, 30% only
- * in SQLite. A contact's company is on every side the contact is on.
+ * in SQLite. A contact's company is on every side the contact is on. Records
+ * on both sides were last modified in the past (as in a portal connected for
+ * the first time), so a pass's look-back window holds what changed since.
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -25,6 +27,8 @@ export interface HubSpotInput {
 }
 
 const OLD_MS = Date.UTC(2024, 0, 1);
+/** HubSpot records were last modified a minute apart, long ago. */
+const MINUTE = 60_000;
 type Place = 'both' | 'hubspot' | 'sqlite';
 const place = (u: number): Place => (u < 0.2 ? 'both' : u < 0.7 ? 'hubspot' : 'sqlite');
 
@@ -43,7 +47,7 @@ export function hubspotInput(contacts: number, companies: number, seedNo: number
     const phone = `+46 8 ${String(100000 + r.int(900000))}`;
     if (p !== 'sqlite') {
       const id = String(seed.companies.length + 1);
-      seed.companies.push({ id, properties: { name, domain, city, phone } });
+      seed.companies.push({ id, properties: { name, domain, city, phone, hs_lastmodifieddate: new Date(OLD_MS + j * MINUTE).toISOString() } });
       hsId[j] = id;
       inHubSpot.push(j);
     }
@@ -68,7 +72,7 @@ export function hubspotInput(contacts: number, companies: number, seedNo: number
     if (p !== 'sqlite') {
       seed.contacts.push({
         id: String(seed.contacts.length + 1),
-        properties: { email, firstname: first, lastname: last, phone, jobtitle: title, city },
+        properties: { email, firstname: first, lastname: last, phone, jobtitle: title, city, lastmodifieddate: new Date(OLD_MS + i * MINUTE).toISOString() },
         ...(company !== undefined ? { associations: { companies: [hsId[company]!] } } : {}),
       });
     }

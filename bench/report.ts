@@ -16,6 +16,8 @@ export interface BenchResult {
   startedAt: string;
   contacts: ContactsResult[];
   hubspot?: HubSpotResult;
+  /** W4 at 50,000 contacts + 10,000 companies (full mode). */
+  hubspotLarge?: HubSpotResult;
   hubspotIdle?: IdleResult;
   dynamics?: DynamicsResult;
   /** W1-W3 between SQLite and PostgreSQL (bench/postgres.ts); absent without PostgreSQL or with --no-postgres. */
@@ -111,7 +113,7 @@ function contactRows(r: ContactsResult, verdicts: Verdict[]): Row[] {
 function hubspotRows(h: HubSpotResult, verdicts: Verdict[]): Row[] {
   const n = `${int(h.contacts)}+${int(h.companies)}`;
   const check = (target: string, figure: string, met: boolean): [string, string] => {
-    verdicts.push({ target: `W4 ${target}`, figure, met });
+    verdicts.push({ target: `W4 ${n} ${target}`, figure, met });
     return [target, status(met)];
   };
   const pr = h.perRecord;
@@ -119,6 +121,10 @@ function hubspotRows(h: HubSpotResult, verdicts: Verdict[]): Row[] {
     ['W4 HubSpot ⇄ SQLite', n, `wall · rate limit`, `${secs(h.run.wallMs)} · ${h.rate.max}/${h.rate.windowMs / 1000}s (HubSpot: 190/10s${h.rate.windowMs === 10_000 ? '' : `, window ×${(10_000 / h.rate.windowMs).toFixed(1)} shorter`}${h.rate.max * 10_000 / h.rate.windowMs === 190 ? ', same rate' : ''})`, '', ''],
     ['', n, 'API calls/record read · write', `${pr.read.toFixed(4)} · ${pr.write.toFixed(4)} (${h.calls.read} + ${h.calls.write} calls)`,
       ...check('≤ 0.025 calls/record', pr.total.toFixed(4), pr.total <= 0.025)],
+    ['', n, 'initial calls · floor (1 per 100 read or written)', `${h.calls.total} · ${h.floor} (×${(h.calls.total / h.floor).toFixed(2)})`,
+      ...check('≤ 1.15 × floor', `×${(h.calls.total / h.floor).toFixed(2)}`, h.calls.total <= 1.15 * h.floor)],
+    ['', n, 'pass after: calls (HubSpot records read)', `${h.after.total} (${h.after.read}): ${Object.entries(h.after.byRoute).map(([k, v]) => `${v} ${k.replace(/^(GET|POST) \/crm\/v[34]\//, '')}`).join(', ')}`,
+      ...check('pass after ≤ 6 calls', String(h.after.total), h.after.total <= 6)],
     ['', n, 'rate budget used (mean · peak window)', `${(h.budgetShare * 100).toFixed(0)}% · ${(h.peakShare * 100).toFixed(0)}% over ${secs(h.apiSpanMs)}`,
       ...check('≥ 80% of budget', `${(h.budgetShare * 100).toFixed(0)}%`, h.budgetShare >= 0.8)],
     ['', n, '429s · failed records', `${h.rateLimited} · ${h.failed}`, ...check('0 failed', String(h.failed), h.failed === 0)],
@@ -156,6 +162,7 @@ export function buildRows(r: BenchResult): { rows: Row[]; verdicts: Verdict[] } 
   const rows: Row[] = [];
   for (const c of r.contacts) append(rows, contactRows(c, verdicts));
   if (r.hubspot) append(rows, hubspotRows(r.hubspot, verdicts));
+  if (r.hubspotLarge) append(rows, hubspotRows(r.hubspotLarge, verdicts));
   if (r.hubspotIdle) append(rows, idleRows(r.hubspotIdle, verdicts));
   if (r.dynamics) append(rows, dynamicsRows(r.dynamics, verdicts));
   if (r.large) append(rows, largeRows(r.large, verdicts));

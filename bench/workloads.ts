@@ -117,6 +117,13 @@ export interface HubSpotResult {
   apiSpanMs: number;
   rateLimited: number;
   failed: number;
+  /**
+   * One call per 100 records read from or written to HubSpot, per object
+   * (issue 15): what the initial sync cannot go below.
+   */
+  floor: number;
+  /** The pass right after the initial sync: calls by route. */
+  after: { total: number; byRoute: Record<string, number>; read: number };
 }
 
 /** Reads: GETs, batch reads and search; everything else writes. */
@@ -160,7 +167,15 @@ export async function runHubSpot(o: { contacts: number; companies: number; seed:
     const run = figures(m);
     const records = o.contacts + o.companies;
     const total = read + write;
-    o.log(`  W4: ${Math.round(run.wallMs)} ms, ${total} calls, ${stats.rateLimited} 429s`);
+    const hubspotSides = run.sides.filter((x) => x.connection === 'hubspot');
+    const floor = hubspotSides.reduce((t, x) => t + Math.ceil(x.read / 100) + Math.ceil((x.created + x.updated) / 100), 0);
+    o.log(`  W4: ${Math.round(run.wallMs)} ms, ${total} calls (floor ${floor}), ${stats.rateLimited} 429s`);
+    // The pass right after: what the sync's own writes cost to pass over.
+    await fetch(`${emu.url}/_emulator/stats/reset`, { method: 'POST' });
+    const next = figures(await runChild('sync', dir));
+    const afterStats = emu.stats();
+    const after = { total: afterStats.total, byRoute: afterStats.requests, read: next.sides.filter((x) => x.connection === 'hubspot').reduce((t, x) => t + x.read, 0) };
+    o.log(`  W4 pass after: ${after.total} calls, ${after.read} HubSpot records read`);
     return {
       contacts: o.contacts, companies: o.companies, rate: o.rate, run, records,
       calls: { read, write, total, byRoute: stats.requests },
@@ -169,7 +184,9 @@ export async function runHubSpot(o: { contacts: number; companies: number; seed:
       peakShare: peak / o.rate.max,
       apiSpanMs,
       rateLimited: stats.rateLimited,
-      failed: run.failed,
+      failed: run.failed + next.failed,
+      floor,
+      after,
     };
   } finally {
     await emu.close();
