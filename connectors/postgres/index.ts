@@ -12,7 +12,7 @@ import { parseLogCursor, triggerInstalled } from './changelog.js';
 import { parseSettings, type PgSettings } from './config.js';
 import { Db, quoteIdent } from './database.js';
 import { rowToRecord } from '../shared/rows.js';
-import { fetchRows, readTable, RowVersions } from './read.js';
+import { fetchRows, readTable, RowVersions, scanCursorAfterWrites } from './read.js';
 import { objectSpec, resolveTable, type TableSchema } from './schema.js';
 import { TableWriter } from './write.js';
 
@@ -69,9 +69,13 @@ class PostgresConnector implements Connector {
     return new TableWriter(this.db, s, this.rowVersions(object), this.token).write(ops);
   }
 
-  /** With the change log: the cursor also passes over the entries this run's writes left (tagged with its token). */
+  /**
+   * With the change log: the cursor also passes over the entries this run's writes left (tagged
+   * with its token). With a scan: the table's hash after them, when no one else changed it.
+   */
   async cursorAfterWrites(object: string, since: string | null): Promise<string | null> {
     const s = await this.schema(object);
+    if (s.mode === 'scan') return this.wrote.has(object) ? scanCursorAfterWrites(this.db, s, this.rowVersions(object), since) : since;
     const log = parseLogCursor(since);
     if (s.mode !== 'triggers' || !log || !this.wrote.has(object)) return since;
     return JSON.stringify({ ...log, skip: [...(log.skip ?? []), this.token].slice(-SKIP_KEPT) });

@@ -14,7 +14,9 @@
  *   seen here.
  * - `scan`: the cursor is a hash of every row (`md5(t::text)`, computed by
  *   the server); the same hash again means an unchanged table and nothing is
- *   listed, otherwise the whole table is.
+ *   listed, otherwise the whole table is. After datasync's own writes the
+ *   cursor moves to the new hash when no one else changed a row meanwhile
+ *   (`scanCursorAfterWrites`).
  *
  * Every read remembers the `xmin` of each row it saw (RowVersions), so an
  * update later in the run can be made conditional on the row still being as
@@ -201,15 +203,33 @@ async function* readSinceTime(db: Queryable, s: TableSchema, opts: ReadOptions, 
   }
 }
 
+const hashSql = (s: TableSchema) => `SELECT ${idCol(s)}::text AS id, t.xmin::text AS x, md5(t::text) AS h FROM ${s.qname} t ORDER BY ${idCol(s)}`;
+
 /** The table's content hash, and the xmin of every row (for conditional updates). */
 async function tableHash(db: Queryable, s: TableSchema, versions: RowVersions): Promise<string> {
-  const sql = `SELECT ${idCol(s)}::text AS id, t.xmin::text AS x, md5(t::text) AS h FROM ${s.qname} t ORDER BY ${idCol(s)}`;
   const h = createHash('sha256');
-  for (const r of (await db.query<{ id: string; x: string; h: string }>(sql)).rows) {
+  for (const r of (await db.query<{ id: string; x: string; h: string }>(hashSql(s))).rows) {
     versions.xmin.set(r.id, r.x);
     h.update(r.h);
   }
   return `sha256:${h.digest('hex')}`;
+}
+
+/**
+ * `scan`: the table's hash now, when every row is as this run read it or as
+ * its own writes left it (the xmin of each, RowVersions) — then the next
+ * pass need not list the whole table again for datasync's own writes; else
+ * (a row someone else inserted, changed or deleted since) `since`, and the
+ * next pass lists it whole.
+ */
+export async function scanCursorAfterWrites(db: Queryable, s: TableSchema, versions: RowVersions, since: string | null): Promise<string | null> {
+  const h = createHash('sha256');
+  const rows = (await db.query<{ id: string; x: string; h: string }>(hashSql(s))).rows;
+  for (const r of rows) {
+    if (versions.xmin.get(r.id) !== r.x) return since;
+    h.update(r.h);
+  }
+  return rows.length === versions.xmin.size ? `sha256:${h.digest('hex')}` : since;
 }
 
 async function* readScan(db: Queryable, s: TableSchema, opts: ReadOptions, batchSize: number, versions: RowVersions): AsyncGenerator<ReadBatch> {

@@ -16,7 +16,9 @@ import { memoryFactory } from '../support/memory-connector.js';
 import { PgModelApp, type PgChanges } from '../support/pg-model-app.js';
 import { describePg, freshDatabase, type TestDatabase } from '../support/postgres.js';
 import { SyncPg } from '../support/sync-pg.js';
-import { commandsArb, disposeWorlds, initialArb, modelCase, paramsArb, propertySeed, RunCmd, SPEC, World, worlds, type Params } from './model-world.js';
+import {
+  commandsArb, CreateCmd, DeleteCmd, disposeWorlds, initialArb, modelCase, paramsArb, propertySeed, RunCmd, SPEC, World, worlds, type Params,
+} from './model-world.js';
 
 const numRuns = Number(process.env['DATASYNC_PG_PROPERTY_RUNS'] ?? 30);
 
@@ -64,4 +66,19 @@ describePg('model property test, crm on PostgreSQL', () => {
       w.dispose();
     }
   });
+
+  test('scenario (seed 1319541344): after datasync\'s own writes a scanned table is not listed whole again: the run after a clean run changes nothing', async () => {
+    // Before, the table's hash after datasync's create differed from the cursor, so the next run listed
+    // it whole; that read b's record whose duplicate in a had been deleted, and paired it then, in
+    // what should have been a no-op run ('(d) links unchanged by a no-op run').
+    const params: Params = { direction: 'two-way', defaultSide: 'a', clears: 'keep', batchSize: 1, pageSize: 2 };
+    const person = (email: string, score: string | number) => ({ email, first: 'Ann', last: 'Ann', note: 'Ann', score });
+    const w = new World(params, false, pgApp('scan'));
+    worlds.push(w);
+    w.seed({ a: [person('ann@x.se', 1), person('ann@x.se', 1)], b: [person('ann@x.se', '1')] });
+    for (const c of [new RunCmd([{ kind: 'crash-before-write', at: 0 }], false, false), new CreateCmd('a', person('cy@x.se', 1)),
+      new DeleteCmd('a', { k: 0, partner: false }), new RunCmd([], false)]) await c.run({}, w);
+    expect(w.links).toHaveLength(1);
+  });
+
 });
