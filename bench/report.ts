@@ -1,5 +1,6 @@
 /** The one table (and the JSON) of a bench run, with issue 8's targets marked met / missed. */
 import type { IdleResult } from './hubspot-idle.js';
+import type { WebhooksResult } from './webhooks.js';
 import type { DynamicsResult } from './dynamics.js';
 import type { PostgresResult } from './postgres.js';
 import type { ContactsResult, HubSpotResult } from './workloads.js';
@@ -19,6 +20,8 @@ export interface BenchResult {
   /** W4 at 50,000 contacts + 10,000 companies (full mode). */
   hubspotLarge?: HubSpotResult;
   hubspotIdle?: IdleResult;
+  /** W7: HubSpot webhooks into `watch` (bench/webhooks.ts). */
+  webhooks?: WebhooksResult;
   dynamics?: DynamicsResult;
   /** W1-W3 between SQLite and PostgreSQL (bench/postgres.ts); absent without PostgreSQL or with --no-postgres. */
   postgres?: PostgresResult;
@@ -146,6 +149,18 @@ function idleRows(h: IdleResult, verdicts: Verdict[]): Row[] {
   ];
 }
 
+function webhookRows(h: WebhooksResult, verdicts: Verdict[]): Row[] {
+  const n = int(h.contacts);
+  const met = h.missed === 0 && h.latency.p95 < 5000;
+  verdicts.push({ target: `W7 edit → SQLite p95 < 5 s (${h.edits} edits, webhooks, 10 min poll)`, figure: `${h.latency.p95} ms`, met });
+  const saved = h.searchPerHour.polling5m - h.searchPerHour.webhooksHourlyPoll;
+  return [
+    ['W7 HubSpot webhooks → watch', n, `edit → SQLite p50 · p95 · max (${h.edits} edits)`, `${h.latency.p50} · ${h.latency.p95} · ${h.latency.max} ms${h.missed ? ` (${h.missed} missed)` : ''}`, 'p95 < 5 s', status(met)],
+    ['', n, 'targeted passes · their calls', `${h.targetedPasses} · ${Object.entries(h.targetedCalls).map(([k, v]) => `${v} ${k.replace('/crm/v3/', '')}`).join(', ') || 'none'}`, '', ''],
+    ['', n, 'search calls/h: poll 5m alone → webhooks + hourly poll', `${h.searchPerHour.polling5m} → ${h.searchPerHour.webhooksHourlyPoll} (saved ${saved}/h; polling every ${Math.max(1, h.latency.p95 / 1000).toFixed(1)} s for about the same latency: ${int(h.searchPerHour.pollingAtWebhookLatency)}/h)`, '', ''],
+  ];
+}
+
 function dynamicsRows(d: DynamicsResult, verdicts: Verdict[]): Row[] {
   const n = `${int(d.contacts)}+${int(d.companies)}`;
   const under = d.calls.api <= d.limits.requests;
@@ -164,6 +179,7 @@ export function buildRows(r: BenchResult): { rows: Row[]; verdicts: Verdict[] } 
   if (r.hubspot) append(rows, hubspotRows(r.hubspot, verdicts));
   if (r.hubspotLarge) append(rows, hubspotRows(r.hubspotLarge, verdicts));
   if (r.hubspotIdle) append(rows, idleRows(r.hubspotIdle, verdicts));
+  if (r.webhooks) append(rows, webhookRows(r.webhooks, verdicts));
   if (r.dynamics) append(rows, dynamicsRows(r.dynamics, verdicts));
   if (r.large) append(rows, largeRows(r.large, verdicts));
   return { rows, verdicts };

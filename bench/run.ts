@@ -5,6 +5,8 @@
  * issue 8 in child processes and prints one table with the targets.
  */
 import { runHubSpotIdle } from './hubspot-idle.js';
+import { runWebhooks } from './webhooks.js';
+import { fileURLToPath } from 'node:url';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,7 +17,7 @@ import { runContacts, runHubSpot, type ContactsResult } from './workloads.js';
 
 interface Args {
   quick: boolean; large: boolean; json: boolean; seed: number; keep: boolean; profile?: string; sizes?: number[]; noHubSpot?: boolean; noDynamics?: boolean;
-  noPostgres?: boolean; postgresOnly?: boolean;
+  noPostgres?: boolean; postgresOnly?: boolean; webhooksOnly?: boolean;
   /**
    * W4's rate limit: HubSpot's rate (190 calls per 10 s) in a window 10x
    * shorter (19 per 1 s) by default, so the share of the budget used is
@@ -40,6 +42,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--no-dynamics') args.noDynamics = true;
     else if (a === '--no-postgres') args.noPostgres = true;
     else if (a === '--postgres-only') args.postgresOnly = true;
+    else if (a === '--webhooks-only') args.webhooksOnly = true;
     else if (a === '--w4-rate') {
       const m = /^(\d+)\/(\d+)ms$/.exec(argv[++i] ?? '');
       if (!m) throw new Error('--w4-rate takes MAX/WINDOWms, e.g. 190/10000ms (HubSpot\'s own limit)');
@@ -56,6 +59,7 @@ function parseArgs(argv: string[]): Args {
   --no-dynamics      skip W6 (Dynamics 365: 10,000 contacts + 2,000 accounts, or 2,000 + 400 with --quick)
   --no-postgres      skip W1-W3 between SQLite and PostgreSQL (100,000 contacts; 10,000 with --quick)
   --postgres-only    only those
+  --webhooks-only    only W7 (HubSpot webhooks into watch: edit-to-SQLite latency over 50 edits, search calls saved)
   --w4-rate M/Wms    W4's rate limit (default 19/1000ms: HubSpot's rate of 190 per 10 s in a 10x shorter
                      window; 190/10000ms is HubSpot's own window, 190/1000ms a limit 10x looser than HubSpot's)
   --profile DIR      write a V8 CPU profile of every sync run into DIR (see bench/profile.ts)
@@ -82,7 +86,8 @@ async function main(): Promise<void> {
     ...(process.env.BENCH_BATCH_SIZE ? { batchSize: Number(process.env.BENCH_BATCH_SIZE) } : {}),
   };
   try {
-    const sizes = args.postgresOnly ? [] : args.sizes ?? (args.quick ? [10_000] : [10_000, 100_000]);
+    if (args.webhooksOnly) args.noHubSpot = args.noDynamics = args.noPostgres = true;
+    const sizes = args.postgresOnly || args.webhooksOnly ? [] : args.sizes ?? (args.quick ? [10_000] : [10_000, 100_000]);
     for (const n of sizes) {
       log(`contacts ${n.toLocaleString('en')}`);
       result.contacts.push(await runContacts({ n, seed: args.seed, root, profileDir: args.profile, log }));
@@ -101,6 +106,11 @@ async function main(): Promise<void> {
       // Call counts do not depend on the rate limit: a window 10× HubSpot's keeps this part short.
       log('hubspot idle');
       result.hubspotIdle = await runHubSpotIdle({ contacts: args.quick ? 10_000 : 100_000, root, rate: { max: 190, windowMs: 1_000 }, log });
+    }
+    if (args.webhooksOnly || (!args.noHubSpot && !args.postgresOnly)) {
+      log('hubspot webhooks');
+      const bin = fileURLToPath(new URL('../../bin/datasync.js', import.meta.url));
+      result.webhooks = await runWebhooks({ contacts: args.quick ? 1_000 : 10_000, edits: 50, root, bin, log });
     }
     if (!args.noDynamics && !args.postgresOnly) {
       log('dynamics');
@@ -124,7 +134,7 @@ async function main(): Promise<void> {
 function stripRaw(r: BenchResult): unknown {
   const strip = (c: ContactsResult) => JSON.parse(JSON.stringify(c, (k, v: unknown) => (k === 'raw' ? undefined : v))) as unknown;
   return { ...r, contacts: r.contacts.map(strip), large: r.large && strip(r.large), hubspot: r.hubspot && strip(r.hubspot as never),
-    hubspotLarge: r.hubspotLarge && strip(r.hubspotLarge as never), hubspotIdle: r.hubspotIdle, dynamics: r.dynamics && strip(r.dynamics as never),
+    hubspotLarge: r.hubspotLarge && strip(r.hubspotLarge as never), hubspotIdle: r.hubspotIdle, webhooks: r.webhooks, dynamics: r.dynamics && strip(r.dynamics as never),
     postgres: r.postgres && strip(r.postgres as never) };
 }
 
