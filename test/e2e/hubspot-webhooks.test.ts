@@ -247,6 +247,36 @@ describe('watch receives HubSpot webhooks', () => {
     }
   }, 120_000);
 
+  it('deletion, restore and privacy deletion events take the deletion paths: nothing deleted in the CRM, a GDPR delete purged', async () => {
+    const s = await setup(4, '10m');
+    const deleted = async () => {
+      const r = await health(s.w, '--json');
+      return (JSON.parse(r.stdout) as { syncs: Array<{ name: string; deleted?: Array<{ a: string; how: string }> }> }).syncs.find((x) => x.name === 'contacts')!.deleted ?? [];
+    };
+    try {
+      const archived = contactId(s.hub, 'c0@example.com');
+      const erased = contactId(s.hub, 'c1@example.com');
+      s.hub.emu.store.archive('contacts', archived);
+      await until('the targeted pass of the archive', () => targetedPasses(s.watch.stderr()) >= 1, 30_000, s.watch.stderr);
+      expect(await deleted()).toEqual([expect.objectContaining({ a: archived, how: 'deleted in hubspot (archived)' })]);
+      s.hub.emu.store.restore('contacts', archived);
+      await until('the targeted pass of the restore', () => targetedPasses(s.watch.stderr()) >= 2, 30_000, s.watch.stderr);
+      expect(await deleted()).toEqual([]);
+      s.hub.emu.store.update('contacts', archived, { jobtitle: 'Back' });
+      await until('the restored contact\'s edit in the CRM', () => jobOf(s.crm, 'c0@example.com') === 'Back', 30_000, s.watch.stderr);
+      s.hub.emu.store.gdprDelete(erased);
+      await until('the targeted pass of the GDPR delete', () => targetedPasses(s.watch.stderr()) >= 4, 30_000, s.watch.stderr);
+      // The link stays deleted with its data purged (nothing of the person's values stays in the state); the CRM row is not deleted.
+      expect(await deleted()).toEqual([expect.objectContaining({ a: erased, how: expect.stringMatching(/^deleted in hubspot \(privacy\)/) })]);
+      const link = s.w.sqlite('.datasync/state.db').one<{ base: string; gone: string }>("SELECT base, gone FROM links WHERE sync = 'contacts' AND a_id = ?", erased);
+      expect(link).toEqual({ base: '{}', gone: 'privacy' });
+      expect(s.crm.count('people')).toBe(4);
+      expect(polls(s.watch.stderr())).toBe(1);
+    } finally {
+      await s.stop();
+    }
+  }, 120_000);
+
   it('a burst of 10,000 events: few targeted passes (not one per event or per request), bounded memory, every change in', async () => {
     const N = 1000;
     const s = await setup(N, '10m');
