@@ -223,7 +223,7 @@ export function storedFacts(config: Config, syncs: SyncConfig[]): {
   const credentials = new Map<string, Record<string, unknown>>();
   const cursors = new Map<string, Map<string, string[]>>();
   if (!existsSync(config.state)) return { credentials, cursors };
-  const db = openState(config.state, { readonly: true });
+  const db = openState(config.state, { readonly: true, untouched: true });
   try {
     const store = new StateStore(db);
     for (const c of store.listConnections()) {

@@ -37,7 +37,7 @@ export function openMemoryState(): StateDb {
 
 /**
  * `untouched` (with `readonly`): for `health` and `doctor`, which must leave
- * the state's files exactly as they are (see `readSnapshot`).
+ * the state's files exactly as they are (see `readUntouched`).
  */
 export function openState(path: string, opts: { readonly?: boolean; untouched?: boolean } = {}): StateDb {
   try {
@@ -66,7 +66,7 @@ function openStateAt(path: string, opts: { readonly?: boolean; untouched?: boole
   if (!fresh && cutShort(path)) throw cutShortError(path);
   let db: StateDb;
   try {
-    db = (opts.readonly && opts.untouched ? readSnapshot(path) : null) ?? new Database(path, { readonly: opts.readonly ?? false, fileMustExist: true });
+    db = (opts.readonly && opts.untouched ? readUntouched(path) : null) ?? new Database(path, { readonly: opts.readonly ?? false, fileMustExist: true });
     if (opts.readonly && isBlank(db)) {
       // An empty SQLite file (e.g. left by a datasync older than createState) is an empty state.
       db.close();
@@ -179,16 +179,45 @@ const cutShortError = (path: string) => stateError('STATE_DAMAGED',
   `the state file ${path} cannot be read: database disk image is malformed (the file is shorter than its header says)`, DAMAGED_HINT);
 
 /**
- * `health` and `doctor`, on a state no run has open, read a copy in memory:
- * opening the file itself, even read-only, makes its -wal and -shm files
- * (SQLite's WAL index). With no -wal beside it, before and after the copy is
- * taken, every page is in the main file and no writer changed it meanwhile
- * (a writer in WAL mode writes to -wal until it checkpoints). Null when a
- * -wal exists: then the file is opened read-only as usual.
+ * `health` and `doctor`, on a state no run has open, must leave its files as
+ * they are: opening the file itself, even read-only, makes its -wal and -shm
+ * files (SQLite's WAL index). With no -wal beside it every page is in the
+ * main file, so the file is opened read-only under a second name, a hard link
+ * beside it: SQLite makes that name's -wal and -shm, and all three names are
+ * removed as soon as the first read has opened them (SQLite keeps them open;
+ * the state file itself still has its own name). Nothing is copied: a state
+ * of 1,000,000 links is read in place, not into memory (issue 14.10).
+ *
+ * Where no hard link can be made (a read-only folder, a file system without
+ * them) the file is read into memory as before. Null when a -wal exists:
+ * then the file is opened read-only as usual.
  */
-function readSnapshot(path: string): StateDb | null {
+function readUntouched(path: string): StateDb | null {
   const wal = `${path}-wal`;
   if (existsSync(wal)) return null;
+  const alias = `${path}.reading-${process.pid}-${Date.now()}`;
+  try {
+    linkSync(path, alias);
+  } catch {
+    return readCopy(path);
+  }
+  let db: StateDb | undefined;
+  try {
+    db = new Database(alias, { readonly: true, fileMustExist: true });
+    // The first read opens the alias's WAL index (alias-wal, alias-shm) in WAL mode, or nothing in rollback mode.
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch (err) {
+    db?.close();
+    throw err;
+  } finally {
+    for (const f of [alias, `${alias}-wal`, `${alias}-shm`, `${alias}-journal`]) rmSync(f, { force: true });
+  }
+  return db;
+}
+
+/** The state read into memory (no hard link possible): every page, so memory grows with the file. */
+function readCopy(path: string): StateDb | null {
+  const wal = `${path}-wal`;
   const bytes = readFileSync(path);
   if (existsSync(wal)) return null;
   // The header's read/write versions say WAL (2); an in-memory copy is read as rollback (1).
