@@ -62,7 +62,7 @@ const mappingsSchema = z.strictObject({
 export const syncSchema = z
   .strictObject({
     name: z.string().min(1).describe('a unique name of the sync'),
-    object: z.string().min(1).describe('contacts, companies, deals or a custom object name'),
+    object: z.string().min(1).describe('contacts, companies, deals or a custom object: its name, or for HubSpot also its fully qualified name or 2-… type id'),
     between: z.tuple([z.string().min(1), z.string().min(1)], {
       error: 'expected two connection names, like [hubspot, crm]',
     }).describe('the two connections, [A, B]'),
