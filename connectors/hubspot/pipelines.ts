@@ -23,7 +23,8 @@ export interface Pipeline { id: string; label?: string; displayOrder?: number; a
 /** The object's pipelines in display order, or undefined when the credential may not read them. */
 export async function readPipelines(http: HttpClient, object: string): Promise<Pipeline[] | undefined> {
   try {
-    const list = await expectAnswer(http, 'GET', `${PIPELINES_PATH}/${object}`, { class: 'read' }, hasResults, (b) => b.results as Pipeline[]);
+    const list = await expectAnswer(http, 'GET', `${PIPELINES_PATH}/${object}`, { class: 'read' }, hasResults, (b) => b.results as Pipeline[], () => []);
+    if (list.length === 0) return undefined;
     return list.filter((p) => p && p.id !== undefined && p.archived !== true)
       .sort((a, b) => (a.displayOrder ?? 0) - (b.displayOrder ?? 0));
   } catch (err) {

@@ -35,7 +35,8 @@ const TARGETS: Record<string, { object: string; name: string; single: boolean }>
 /** The portal's custom objects; none when the credential may not read schemas (then they are not listed). */
 export async function readSchemas(http: HttpClient): Promise<HubSpotSchema[]> {
   try {
-    const list = await expectAnswer(http, 'GET', SCHEMAS_PATH, { class: 'read' }, hasResults, (b) => b.results as HubSpotSchema[]);
+    // HubSpot's own 404 (a portal without custom objects): none.
+    const list = await expectAnswer(http, 'GET', SCHEMAS_PATH, { class: 'read' }, hasResults, (b) => b.results as HubSpotSchema[], () => []);
     return list.filter((s) => s && typeof s.objectTypeId === 'string' && typeof s.name === 'string' && s.archived !== true);
   } catch (err) {
     if (err instanceof DatasyncError && err.code === 'MISSING_SCOPES') return [];

@@ -3,7 +3,7 @@
  * (issue 19), against the emulator in this process.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { setup, type Setup } from './emulator-helpers.js';
+import { admin, setup, type Setup } from './emulator-helpers.js';
 
 let s: Setup | undefined;
 afterEach(async () => { await s?.close(); s = undefined; });
@@ -26,6 +26,14 @@ describe('hubspot connector: owners, pipelines, custom objects', () => {
     const [byFqn] = await s.connect().describe(['p123456_projects']);
     expect(byFqn!.name).toBe('p123456_projects');
     await expect(s.connect().describe(['nothing'])).rejects.toMatchObject({ code: 'UNKNOWN_OBJECT', hint: expect.stringContaining('projects') });
+  });
+
+  it('a portal that answers 404 for schemas and pipelines has no custom objects and keeps the catalogue\'s stages', async () => {
+    s = await setup({ schemas: [PROJECTS] });
+    await admin(s.emu, 'POST', '/_emulator/faults', [{ status: 404, path: '/crm-object-schemas/' }, { status: 404, path: '/crm/v3/pipelines/' }]);
+    const specs = await s.conn.describe();
+    expect(specs.map((o) => o.name)).toEqual(['contacts', 'companies', 'deals']);
+    expect(specs.find((o) => o.name === 'deals')!.fields.find((f) => f.name === 'dealstage')!.options).toContainEqual({ value: 'qualifiedtobuy', label: 'Qualified To Buy' });
   });
 
   it('gives pipeline and dealstage the Pipelines API\'s options', async () => {
