@@ -9,6 +9,12 @@
  * that its outcome is unknown, so the run stops (the engine's journal of
  * pending creates finds such records on the next run instead of making them
  * twice).
+ *
+ * Each statement is bounded on the client too (`statement_timeout` plus
+ * QUERY_SLACK_MS): a server, or a network to it, that stops answering
+ * without refusing anything (a frozen server, a firewall dropping packets)
+ * would otherwise keep a run waiting for ever. Such a silence is not retried:
+ * the run stops with exit 3 and the next run tries again.
  */
 import pg from 'pg';
 import { appError, configError, DatasyncError } from '../../src/errors.js';
@@ -54,6 +60,11 @@ export function isRowLevel(err: unknown): err is Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How much longer than `statement_timeout` the client waits for an answer (the server's cancel included). */
+export const QUERY_SLACK_MS = 2000;
+/** What pg rejects a statement with when `query_timeout` passed without an answer. */
+const NO_ANSWER = /^Query read timeout$/;
+
 export class Db implements Queryable {
   private client: pg.Client | undefined;
   private connecting: Promise<pg.Client> | undefined;
@@ -67,7 +78,11 @@ export class Db implements Queryable {
   private async open(): Promise<pg.Client> {
     if (this.client) return this.client;
     this.connecting ??= (async () => {
-      const client = new pg.Client({ ...this.settings.client, application_name: 'datasync', connectionTimeoutMillis: 10_000 });
+      const bound = this.settings.statementTimeoutMs;
+      const client = new pg.Client({
+        ...this.settings.client, application_name: 'datasync', connectionTimeoutMillis: 10_000, keepAlive: true,
+        ...(bound > 0 ? { query_timeout: bound + QUERY_SLACK_MS } : {}),
+      });
       // A dropped connection emits 'error' on the client; without a listener it would crash the process.
       client.on('error', () => { if (this.client === client) this.client = undefined; });
       client.on('end', () => { if (this.client === client) this.client = undefined; });
@@ -126,6 +141,15 @@ export class Db implements Queryable {
         return await attempt();
       } catch (err) {
         const again = i + 1 < RETRIES;
+        if (err instanceof Error && NO_ANSWER.test(err.message)) {
+          // The connection is in an unknown state, and a server this quiet is not asked again in this run.
+          await this.drop();
+          const waited = this.settings.statementTimeoutMs + QUERY_SLACK_MS;
+          throw appError('PG_NO_ANSWER', `${this.where} did not answer a statement within ${waited / 1000} s `
+            + `(statement_timeout ${this.settings.statementTimeoutMs} ms and ${QUERY_SLACK_MS / 1000} s more): the server or the network to it stopped answering`, {
+            transient: true, hint: 'the next run tries again; if the statements are slow rather than stuck, raise `statement_timeout` of the connection', cause: err,
+          });
+        }
         if (err instanceof DatasyncError) {
           // A server that is down or starting up (after a restart) is waited for; a COMMIT of unknown outcome is not retried.
           if (!(again && err.code === 'PG_UNREACHABLE')) throw err;
