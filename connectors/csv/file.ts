@@ -1,14 +1,16 @@
 /**
- * One object's CSV file in memory: load (with its content hash), look rows up
- * by id, and save atomically (temp file in the same folder, then rename), so a
- * reader never sees half a file and a crash never leaves one.
+ * One object's CSV file, never whole in memory: read piece by piece (1 MB
+ * at a time, cut at record ends) into an index (id → where its row is),
+ * rows read back by id from there, and saved by streaming the file's rows
+ * through to a temp file with the writes applied, then renamed over it, so
+ * a reader never sees half a file and a crash never leaves one.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, type BigIntStats } from 'node:fs';
-import { chmod, chown, mkdir, open, readdir, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { appError, dataError, configError } from '../../src/errors.js';
-import { csvHeader, rowSerializer, scanCsv, serializeCsv, type CsvText } from './parse.js';
+import { appError, configError, dataError, DatasyncError } from '../../src/errors.js';
+import { checkHeader, csvHeader, records, rowSerializer, serializeCsv, unreadable, type CsvShape } from './parse.js';
 
 export interface CsvObjectConfig {
   object: string;
@@ -21,24 +23,29 @@ export interface CsvObjectConfig {
   initialHeader: string[];
 }
 
-export interface CsvFile extends CsvText {
-  /** `sha256:<hex>` of the file's bytes (as read, or as this connector last saved them). */
+/** One version of the file, indexed: its shape, hash and where each row is. */
+export interface CsvIndex extends CsvShape {
+  /** `sha256:<hex>` of the file's bytes. */
   hash: string;
   idColumn: number;
-  /** id → row index. */
+  /** id → row number. */
   index: Map<string, number>;
-  /**
-   * Each row's bytes as written last (with its line end), or undefined when
-   * it is new or changed since: a save encodes only those (see `saveCsv`).
-   */
-  rowBytes?: (Buffer | undefined)[];
+  /** Per row number: the byte its row starts at, its length in bytes (line end included), the line it starts on. */
+  offsets: number[];
+  lengths: number[];
+  lines: number[];
+  /** The version's stamp; null when the file changed while it was read (then the index is not kept). */
+  stamp: string | null;
   /** The largest numeric id, null when some id is not numeric; computed on the first create. */
   maxId?: number | null;
 }
 
+/** A parsed row with where it is in the file. */
+export interface ScannedRow { row: string[]; line: number; offset: number; length: number }
+
 /**
  * Identity of the file's current version (device, inode, size, change and
- * modification times in ns): equal stamps mean a cached parse still holds.
+ * modification times in ns): equal stamps mean an index still holds.
  * null when the file does not exist.
  */
 export async function fileStamp(file: string): Promise<string | null> {
@@ -55,46 +62,83 @@ const versionStamp = async (cfg: CsvObjectConfig) => (await fileStamp(cfg.file))
 
 const stampOf = (s: BigIntStats) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 
-const contentHash = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+function unreadableFile(cfg: CsvObjectConfig, err: unknown) {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'does not exist'
+    : code === 'EACCES' || code === 'EPERM' ? 'cannot be read (permission denied)'
+      : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${(err as Error).message})`;
+  return appError('CSV_FILE_UNREADABLE', `CSV file ${cfg.file} for ${cfg.object} ${why}`, {
+    hint: code === 'ENOENT'
+      ? `check \`objects.${cfg.object}.file\`, or set \`create: true\` on the object to start from an empty file`
+      : 'check the file and its permissions',
+    cause: err,
+  });
+}
 
-async function readBytes(cfg: CsvObjectConfig): Promise<Buffer> {
+const CHUNK = 1 << 20;
+
+/**
+ * The file's bytes, 1 MB at a time. A missing file with `create: true` reads
+ * as the header from the config, and is written only with the first record:
+ * a run that goes no further (a config error, an app down, a dry run)
+ * leaves no file behind.
+ */
+async function* chunks(cfg: CsvObjectConfig): AsyncGenerator<Buffer> {
+  let handle;
   try {
-    return await readFile(cfg.file);
+    handle = await open(cfg.file, 'r');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // Read as an empty file with the header, and written only with the first record: a run that
-    // goes no further (a config error, an app down, a dry run) leaves no file behind.
-    if (code === 'ENOENT' && cfg.create) return Buffer.from(serializeCsv({ header: cfg.initialHeader, rows: [], bom: false, eol: '\n' }, cfg.delimiter));
-    const why = code === 'ENOENT' ? 'does not exist'
-      : code === 'EACCES' || code === 'EPERM' ? 'cannot be read (permission denied)'
-        : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${(err as Error).message})`;
-    throw appError('CSV_FILE_UNREADABLE', `CSV file ${cfg.file} for ${cfg.object} ${why}`, {
-      hint: code === 'ENOENT'
-        ? `check \`objects.${cfg.object}.file\`, or set \`create: true\` on the object to start from an empty file`
-        : 'check the file and its permissions',
-      cause: err,
-    });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && cfg.create) {
+      yield Buffer.from(serializeCsv({ header: cfg.initialHeader, rows: [], bom: false, eol: '\n' }, cfg.delimiter));
+      return;
+    }
+    throw unreadableFile(cfg, err);
+  }
+  try {
+    for (;;) {
+      const piece = Buffer.allocUnsafe(CHUNK);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(piece, 0, CHUNK, null));
+      } catch (err) {
+        throw unreadableFile(cfg, err);
+      }
+      if (bytesRead === 0) return;
+      yield piece.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
   }
 }
 
-/** The file's hash without parsing it (cheap check for "unchanged"). */
+/** The file's hash without parsing it (cheap check for "unchanged"), with its first piece (for the header). */
+async function hashOnly(cfg: CsvObjectConfig): Promise<{ hash: string; first: Buffer }> {
+  const hash = createHash('sha256');
+  let first: Buffer | undefined;
+  for await (const piece of chunks(cfg)) {
+    first ??= piece;
+    hash.update(piece);
+  }
+  return { hash: `sha256:${hash.digest('hex')}`, first: first ?? Buffer.alloc(0) };
+}
+
 export async function csvHash(cfg: CsvObjectConfig): Promise<string> {
-  return contentHash(await readBytes(cfg));
+  return (await hashOnly(cfg)).hash;
 }
 
 /** Keeps a BOM in the text (the parser notes it, so a write keeps it too). */
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
- * The file's text. Bytes that are not UTF-8 (a Latin-1 export, say) are an
- * error naming the line: replacing them with U+FFFD would write mangled
- * names into the other app.
+ * A piece of the file as text (`line`: the line it starts on). Bytes that
+ * are not UTF-8 (a Latin-1 export, say) are an error naming the line:
+ * replacing them with U+FFFD would write mangled names into the other app.
  */
-function decode(bytes: Buffer, cfg: CsvObjectConfig): string {
+function decode(bytes: Buffer, cfg: CsvObjectConfig, firstLine = 1): string {
   try {
     return utf8.decode(bytes);
   } catch {
-    let line = 1;
+    let line = firstLine;
     for (let start = 0, i = 0; i <= bytes.length; i++) {
       if (i < bytes.length && bytes[i] !== 0x0a) continue;
       try {
@@ -111,134 +155,193 @@ function decode(bytes: Buffer, cfg: CsvObjectConfig): string {
   }
 }
 
+/** The end of the last whole record in `buf` (after a line feed outside quotes), or -1. */
+function lastRecordEnd(buf: Buffer): number {
+  for (let lf = buf.lastIndexOf(0x0a); lf >= 0; lf = lf > 0 ? buf.lastIndexOf(0x0a, lf - 1) : -1) {
+    let quotes = 0;
+    for (let q = buf.indexOf(0x22); q >= 0 && q < lf; q = buf.indexOf(0x22, q + 1)) quotes++;
+    if (quotes % 2 === 0) return lf + 1;
+  }
+  return -1;
+}
+
 /**
- * Checks the whole file: UTF-8, structure, header, the id column,
- * an id on every row and no id twice, handing each row to `keep`. Returns
- * the file's shape, hash, id column and id → row number.
+ * Reads the whole file piece by piece, checking all of it (UTF-8,
+ * structure, header, the id column, an id on every row and no id twice),
+ * and yields the rows after the header, a piece's worth at a time. Once the
+ * rows are all yielded, `out.index` is the file's index (`out.shape` is
+ * set once the header is read).
  */
-function scanFile(cfg: CsvObjectConfig, bytes: Buffer, keep: (row: string[]) => void) {
+export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; shape?: CsvShape & { idColumn: number } }): AsyncGenerator<ScannedRow[]> {
+  const before = await versionStamp(cfg);
+  const hash = createHash('sha256');
   const index = new Map<string, number>();
+  const offsets: number[] = [];
+  const lengths: number[] = [];
   const lines: number[] = [];
+  let shape: CsvShape | undefined;
   let idColumn = -1;
-  const shape = scanCsv(decode(bytes, cfg), cfg.file, cfg.delimiter, (header) => {
-    idColumn = header.indexOf(cfg.id);
-    if (idColumn < 0) {
-      throw configError('CSV_ID_COLUMN_MISSING', `${cfg.file}:1: no id column "${cfg.id}" in the header (${header.join(', ')})`, {
-        hint: `set \`objects.${cfg.object}.id\` to the column that identifies a row`,
-      });
-    }
-    return (row, line) => {
+  let line = 1;
+  let at = 0;
+  let carry: Buffer = Buffer.alloc(0);
+  const block = (bytes: Buffer): ScannedRow[] => {
+    const first = shape === undefined;
+    const text = decode(bytes, cfg, line);
+    const ascii = text.length === bytes.length;
+    const found: { row: string[]; line: number; char: number }[] = [];
+    line = records(text, cfg.delimiter, cfg.file, (row, l, char) => { found.push({ row, line: l, char }); }, { line, bom: first });
+    // Byte offsets: the same as the text's indexes for ASCII, else counted.
+    let bytePos = at;
+    let charPos = 0;
+    const offset = (char: number) => {
+      if (ascii) return at + char;
+      bytePos += Buffer.byteLength(text.slice(charPos, char));
+      charPos = char;
+      return bytePos;
+    };
+    const rows: ScannedRow[] = [];
+    for (let k = 0; k < found.length; k++) {
+      const { row, line: l, char } = found[k]!;
+      if (!shape) {
+        const header = checkHeader(row, cfg.file);
+        shape = { header, bom: text.charCodeAt(0) === 0xfeff, eol: /^[^\n]*\r\n/.test(text) ? '\r\n' : '\n' };
+        idColumn = header.indexOf(cfg.id);
+        if (idColumn < 0) {
+          throw configError('CSV_ID_COLUMN_MISSING', `${cfg.file}:1: no id column "${cfg.id}" in the header (${header.join(', ')})`, {
+            hint: `set \`objects.${cfg.object}.id\` to the column that identifies a row`,
+          });
+        }
+        out.shape = { ...shape, idColumn };
+        continue;
+      }
+      if (row.length !== shape.header.length) {
+        throw unreadable(cfg.file, l, `row has ${row.length} values but the header has ${shape.header.length} columns`);
+      }
       const id = row[idColumn]!.trim();
       const problem = id === '' ? 'row has no id'
         : index.has(id) ? `duplicate id "${id}" (also on line ${lines[index.get(id)!]})` : undefined;
-      if (problem) {
-        throw dataError('CSV_BAD_ID', `${cfg.file}:${line}: ${problem}`, {
-          hint: `every row needs its own value in column "${cfg.id}"`,
-        });
-      }
-      index.set(id, lines.length);
-      lines.push(line);
-      keep(row);
-    };
-  });
-  return { shape, hash: contentHash(bytes), idColumn, index, lines };
-}
-
-export async function loadCsv(cfg: CsvObjectConfig): Promise<CsvFile> {
-  return parsed(cfg, await readBytes(cfg));
-}
-
-/**
- * The parsed file with the stamp of the bytes parsed (null when another
- * program kept changing the file while it was read, three times). Only the
- * read is inside the two stats, not the parse, so a file appended to now and
- * then still gets a stamp a save can be checked against.
- */
-export async function loadCsvAt(cfg: CsvObjectConfig): Promise<{ csv: CsvFile; stamp: string | null }> {
-  for (let attempt = 1; ; attempt++) {
-    const before = await versionStamp(cfg);
-    const bytes = await readBytes(cfg);
-    const after = await versionStamp(cfg);
-    const stamp = after !== null && after === before ? after : null;
-    if (stamp !== null || attempt === 3) return { csv: parsed(cfg, bytes), stamp };
+      if (problem) throw dataError('CSV_BAD_ID', `${cfg.file}:${l}: ${problem}`, { hint: `every row needs its own value in column "${cfg.id}"` });
+      const start = offset(char);
+      const end = k + 1 < found.length ? offset(found[k + 1]!.char) : at + bytes.length;
+      index.set(id, offsets.length);
+      offsets.push(start);
+      lengths.push(end - start);
+      lines.push(l);
+      rows.push({ row, line: l, offset: start, length: end - start });
+      if (k + 1 < found.length && !ascii) { bytePos = end; charPos = found[k + 1]!.char; }
+    }
+    at += bytes.length;
+    return rows;
+  };
+  for await (const piece of chunks(cfg)) {
+    hash.update(piece);
+    const buf = carry.length > 0 ? Buffer.concat([carry, piece]) : piece;
+    const end = lastRecordEnd(buf);
+    if (end < 0) {
+      carry = buf;
+      continue;
+    }
+    carry = buf.subarray(end);
+    const rows = block(buf.subarray(0, end));
+    if (rows.length > 0) yield rows;
   }
+  if (carry.length > 0) {
+    const rows = block(carry);
+    if (rows.length > 0) yield rows;
+  }
+  if (!shape) {
+    throw configError('CSV_NO_HEADER', `${cfg.file}:1: the file has no header row`, { hint: 'the first row must name the columns, e.g. id,email,firstname' });
+  }
+  const after = await versionStamp(cfg);
+  out.index = { ...shape, hash: `sha256:${hash.digest('hex')}`, idColumn, index, offsets, lengths, lines, stamp: after !== null && after === before ? after : null };
 }
 
-function parsed(cfg: CsvObjectConfig, bytes: Buffer): CsvFile {
-  const rows: string[][] = [];
-  const { shape, hash, idColumn, index } = scanFile(cfg, bytes, (row) => rows.push(row));
-  return { ...shape, rows, hash, idColumn, index, rowBytes: [] };
+/** Reads and checks the whole file into its index (no row kept). */
+export async function indexCsv(cfg: CsvObjectConfig): Promise<CsvIndex> {
+  const out: { index?: CsvIndex } = {};
+  for await (const _ of scanRows(cfg, out)) { /* indexing */ }
+  return out.index!;
 }
 
 /** A file's header and hash, not checked again (see `checkCsv`). */
-export interface KnownCsv { header: string[]; hash: string }
+export interface KnownCsv { header: string[]; hash: string; stamp: string | null }
 
 /**
  * Checks the file: a version whose hash is in `known` (read whole, or
  * written by this connector, before) only for its header; any other whole,
- * as `loadCsv` does, keeping the parse (a read of it follows).
+ * answering its index (a read of it follows).
  */
-export async function checkCsv(cfg: CsvObjectConfig, known: readonly string[] = []): Promise<KnownCsv | CsvFile> {
-  const bytes = await readBytes(cfg);
-  const hash = contentHash(bytes);
-  if (known.includes(hash)) {
-    const end = bytes.indexOf(0x0a);
-    const header = csvHeader(decode(end < 0 ? bytes : bytes.subarray(0, end + 1), cfg), cfg.file, cfg.delimiter);
-    if (header) return { header, hash };
+export async function checkCsv(cfg: CsvObjectConfig, known: readonly string[] = []): Promise<KnownCsv | CsvIndex> {
+  if (known.length > 0) {
+    const before = await versionStamp(cfg);
+    const { hash, first } = await hashOnly(cfg);
+    const after = await versionStamp(cfg);
+    if (known.includes(hash)) {
+      const end = first.indexOf(0x0a);
+      const header = csvHeader(decode(end < 0 ? first : first.subarray(0, end + 1), cfg), cfg.file, cfg.delimiter);
+      if (header) return { header, hash, stamp: after !== null && after === before ? after : null };
+    }
   }
-  return parsed(cfg, bytes);
+  return indexCsv(cfg);
 }
 
 /**
- * Writes the file in 1 MB pieces (no second copy of a large file in memory),
- * reusing `rowBytes`, then syncs it. Hashes the pieces on the way, so the
- * hash of what was written costs no read of the file.
+ * The rows at these row numbers of the version `idx` indexes, read from the
+ * file by position. Throws `StaleIndex` when the file is not that version.
  */
-async function writeCsvText(path: string, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }, delimiter: string, mode = 0o666):
-  Promise<{ hash: string; written: BigIntStats }> {
-  const line = rowSerializer(delimiter);
-  const hash = createHash('sha256');
-  // Created with the file's own mode: a 0600 file's rows are never readable by others, not even in the temp file.
-  const handle = await open(path, 'wx', mode);
-  let total = 0;
-  // A write may take fewer bytes than given (a disk filling up): write the
-  // rest until all of it is taken or the system says why not (ENOSPC).
-  const put = async (parts: Buffer[], size: number) => {
-    const piece = Buffer.concat(parts, size);
-    hash.update(piece);
-    for (let done = 0; done < piece.length;) {
-      const { bytesWritten } = await handle.write(piece, done, piece.length - done);
-      if (bytesWritten <= 0) throw new Error(`the disk took no more bytes after ${total + done} (is it full?)`);
-      done += bytesWritten;
-    }
-    total += piece.length;
-  };
+export async function rowsAt(cfg: CsvObjectConfig, idx: CsvIndex, rowNumbers: number[]): Promise<string[][]> {
+  if (rowNumbers.length === 0) return [];
+  const handle = await open(cfg.file, 'r').catch(() => null);
+  if (!handle) throw new StaleIndex();
   try {
-    let parts: Buffer[] = [Buffer.from(`${csv.bom ? '\ufeff' : ''}${line(csv.header)}${csv.eol}`)];
-    let size = parts[0]!.length;
-    const cache = csv.rowBytes;
-    for (let i = 0; i < csv.rows.length; i++) {
-      let bytes = cache?.[i];
-      if (bytes === undefined) {
-        bytes = Buffer.from(line(csv.rows[i]!) + csv.eol);
-        if (cache) cache[i] = bytes;
-      }
-      parts.push(bytes);
-      size += bytes.length;
-      if (size >= 1 << 20) {
-        await put(parts, size);
-        parts = [];
-        size = 0;
-      }
+    if (stampOf(await handle.stat({ bigint: true })) !== idx.stamp) throw new StaleIndex();
+    const out: string[][] = [];
+    for (const r of rowNumbers) {
+      const bytes = Buffer.allocUnsafe(idx.lengths[r]!);
+      const { bytesRead } = await handle.read(bytes, 0, bytes.length, idx.offsets[r]!);
+      if (bytesRead !== bytes.length) throw new StaleIndex();
+      let row: string[] | undefined;
+      records(decode(bytes, cfg, idx.lines[r]), cfg.delimiter, cfg.file, (found) => { row = found; return false; }, { line: idx.lines[r]!, bom: false });
+      if (!row) throw new StaleIndex();
+      out.push(row);
     }
-    await put(parts, size);
-    await handle.sync();
-    const written = await handle.stat({ bigint: true });
-    // What is on the disk after the sync is what was meant, or the old file stays.
-    if (written.size !== BigInt(total)) throw new Error(`${written.size} bytes on disk after writing ${total}`);
-    return { hash: `sha256:${hash.digest('hex')}`, written };
+    return out;
   } finally {
     await handle.close();
+  }
+}
+
+/** The file is no longer the version an index was made of: index it again. */
+export class StaleIndex extends Error {
+  constructor() {
+    super('the CSV file changed since it was indexed');
+  }
+}
+
+/**
+ * Writes not saved yet, by column name: an update's cells with the text each
+ * held before and the text written, the rows created, the columns added.
+ */
+export interface Overlay {
+  added: string[];
+  updates: Map<string, Map<string, [before: string, after: string]>>;
+  creates: { id: string; cells: Map<string, string> }[];
+  /** id → index in `creates`. */
+  created: Map<string, number>;
+}
+
+export const emptyOverlay = (): Overlay => ({ added: [], updates: new Map(), creates: [], created: new Map() });
+
+/**
+ * An update's cell applies where the row still holds the text it held before
+ * (another program's value stays otherwise; the next pass reads it as that
+ * program's change).
+ */
+export function applyCells(header: string[], row: string[], cells: Map<string, [string, string]> | undefined): void {
+  if (!cells) return;
+  for (const [name, [before, after]] of cells) {
+    const col = header.indexOf(name);
+    if (col >= 0 && (row[col] ?? '') === before) row[col] = after;
   }
 }
 
@@ -247,26 +350,24 @@ export interface SavedCsv {
   hash: string;
   /** The stamp of the file as written; null when another program had already replaced or changed it after the rename. */
   stamp: string | null;
-}
-
-export async function saveCsv(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }): Promise<SavedCsv> {
-  return (await save(cfg, csv, undefined))!;
+  /** The hash of the version the writes were applied to. */
+  from: string;
+  /** The index of the file as written (its stamp: `stamp`). */
+  index: CsvIndex;
 }
 
 /**
- * Saves the file unless another program changed it since `loadedAt` (the
- * stamp of the version the rows were read from; a row appended while this
- * one was written): then answers null and leaves the file alone, and the
- * caller reads it again and re-applies its changes, so no row is lost. The
- * stamp is checked right before the rename; a write landing in the few
- * microseconds between the two is the one window left.
+ * Saves the file with the writes of `overlay`: its rows streamed from the
+ * file as it is now to a temp file (created with the file's mode), the
+ * writes applied (`applyCells`), the rows created appended, synced, then
+ * renamed over it. Answers null, leaving the file alone, when another
+ * program changed the file while it was streamed (a row appended): the
+ * caller tries again from its new version, so no row is lost. The stamp is
+ * checked right before the rename; a write landing in the few microseconds
+ * between the two is the one window left. Throws CSV_KEEPS_CHANGING when
+ * another program's row holds the id of a row created.
  */
-export async function saveCsvIfUnchanged(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }, loadedAt: string):
-  Promise<SavedCsv | null> {
-  return save(cfg, csv, loadedAt);
-}
-
-async function save(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: (Buffer | undefined)[] }, loadedAt: string | undefined): Promise<SavedCsv | null> {
+export async function saveCsv(cfg: CsvObjectConfig, overlay: Overlay): Promise<SavedCsv | null> {
   // A symlinked file is written through to its target: the rename replaces the target, and the link stays a link.
   const target = await realpath(cfg.file).catch(() => cfg.file);
   const dir = dirname(target);
@@ -276,20 +377,23 @@ async function save(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: (Buffer | 
     if (!existsSync(dir)) await mkdir(dir, { recursive: true });
     const before = existsSync(target) ? await stat(target) : undefined;
     const mode = before ? before.mode & 0o777 : undefined;
-    const { hash, written } = await writeCsvText(tmp, csv, cfg.delimiter, mode);
+    const streamed = await writeStreamed(cfg, tmp, overlay, mode);
     if (mode !== undefined) await chmod(tmp, mode); // the umask may have taken bits off
     // The file keeps its owner when datasync runs as another user who may give it away (root).
     if (before && (before.uid !== process.getuid?.() || before.gid !== process.getgid?.())) {
       await chown(tmp, before.uid, before.gid).catch(() => undefined);
     }
-    if (loadedAt !== undefined && (await versionStamp(cfg)) !== loadedAt) {
+    if (streamed.fromStamp === null || (await versionStamp(cfg)) !== streamed.fromStamp) {
       await unlink(tmp).catch(() => undefined);
       return null;
     }
     await rename(tmp, target);
-    saved = { hash, stamp: await stampIfAsWritten(cfg.file, written) };
+    const stamp = await stampIfAsWritten(cfg.file, streamed.written);
+    saved = { hash: streamed.index.hash, stamp, from: streamed.from, index: { ...streamed.index, stamp } };
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
+    // What the file holds now (another program's broken row, a taken id): that error as it is.
+    if (err instanceof DatasyncError) throw err;
     const why = (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'no space left on the disk (ENOSPC)' : (err as Error).message;
     throw appError('CSV_WRITE_FAILED', `could not write CSV file ${cfg.file}: ${why}; the file and the state are as before the write`, {
       hint: 'check that the folder is writable and the disk is not full', cause: err, transient: true,
@@ -297,6 +401,114 @@ async function save(cfg: CsvObjectConfig, csv: CsvText & { rowBytes?: (Buffer | 
   }
   await removeStaleTemps(dir, basename(target));
   return saved;
+}
+
+/** Line breaks inside a row's values (a row's lines in the file, less one). */
+function breaksIn(row: string[]): number {
+  let n = 0;
+  for (const v of row) if (v.includes('\n') || v.includes('\r')) n += v.split(/\r\n|\n|\r/).length - 1;
+  return n;
+}
+
+/**
+ * Streams the file's rows to `path` with the writes applied, hashing the
+ * bytes on the way (no read of the written file), in 1 MB pieces, each
+ * written whole (a write may take fewer bytes than given: a disk filling
+ * up), then syncs it. Answers the index of what it wrote, with the hash and
+ * stamp of the version streamed (`fromStamp` null: it changed meanwhile).
+ */
+async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overlay, mode = 0o666):
+  Promise<{ index: CsvIndex; from: string; fromStamp: string | null; written: BigIntStats }> {
+  const line = rowSerializer(cfg.delimiter);
+  const hash = createHash('sha256');
+  // Created with the file's own mode: a 0600 file's rows are never readable by others, not even in the temp file.
+  const handle = await open(path, 'wx', mode);
+  let total = 0;
+  let parts: Buffer[] = [];
+  let size = 0;
+  const put = async () => {
+    const piece = Buffer.concat(parts, size);
+    parts = [];
+    size = 0;
+    hash.update(piece);
+    for (let done = 0; done < piece.length;) {
+      const { bytesWritten } = await handle.write(piece, done, piece.length - done);
+      if (bytesWritten <= 0) throw new Error(`the disk took no more bytes after ${total + done} (is it full?)`);
+      done += bytesWritten;
+    }
+    total += piece.length;
+  };
+  const index = new Map<string, number>();
+  const offsets: number[] = [];
+  const lengths: number[] = [];
+  const lines: number[] = [];
+  let shape: CsvShape | undefined;
+  let idColumn = -1;
+  let lineNo = 1;
+  const push = async (bytes: Buffer, lineCount: number) => {
+    parts.push(bytes);
+    size += bytes.length;
+    lineNo += lineCount;
+    if (size >= CHUNK) await put();
+  };
+  const begin = async (from: CsvShape & { idColumn: number }) => {
+    // The columns the writes need that this version lacks come last, as when they were added.
+    const header = [...from.header];
+    const need = (name: string, text: string) => { if (text !== '' && !header.includes(name)) header.push(name); };
+    for (const name of overlay.added) need(name, 'x');
+    for (const cells of overlay.updates.values()) for (const [name, [, after]] of cells) need(name, after);
+    for (const c of overlay.creates) for (const [name, text] of c.cells) need(name, text);
+    shape = { header, bom: from.bom, eol: from.eol };
+    idColumn = from.idColumn;
+    await push(Buffer.from(`${from.bom ? '\ufeff' : ''}${line(header)}${from.eol}`), 1 + breaksIn(header));
+  };
+  const add = async (id: string, row: string[]) => {
+    const bytes = Buffer.from(line(row) + shape!.eol);
+    index.set(id, offsets.length);
+    offsets.push(total + size);
+    lengths.push(bytes.length);
+    lines.push(lineNo);
+    await push(bytes, 1 + breaksIn(row));
+  };
+  try {
+    const from: { index?: CsvIndex; shape?: CsvShape & { idColumn: number } } = {};
+    for await (const rows of scanRows(cfg, from)) {
+      if (!shape) await begin(from.shape!);
+      for (const { row } of rows) {
+        while (row.length < shape!.header.length) row.push('');
+        const id = row[idColumn]!.trim();
+        applyCells(shape!.header, row, overlay.updates.get(id));
+        await add(id, row);
+      }
+    }
+    const streamed = from.index!;
+    if (!shape) await begin(streamed);
+    for (const c of overlay.creates) {
+      if (index.has(c.id)) {
+        throw appError('CSV_KEEPS_CHANGING', `CSV file ${cfg.file} changed while datasync wrote it: another program added a row with id ${c.id}, the id of a row datasync created; nothing was written`, {
+          hint: 'another program is writing the file; the next run tries again', transient: true,
+        });
+      }
+      const row = shape!.header.map(() => '');
+      row[idColumn] = c.id;
+      for (const [name, text] of c.cells) {
+        const col = shape!.header.indexOf(name);
+        if (col >= 0) row[col] = text;
+      }
+      await add(c.id, row);
+    }
+    await put();
+    await handle.sync();
+    const written = await handle.stat({ bigint: true });
+    // What is on the disk after the sync is what was meant, or the old file stays.
+    if (written.size !== BigInt(total)) throw new Error(`${written.size} bytes on disk after writing ${total}`);
+    return {
+      index: { ...shape!, hash: `sha256:${hash.digest('hex')}`, idColumn, index, offsets, lengths, lines, stamp: null },
+      from: streamed.hash, fromStamp: streamed.stamp, written,
+    };
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

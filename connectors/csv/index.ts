@@ -17,18 +17,26 @@
  * `cursorAfterWrites` answers the hash of the file as this connector saved it,
  * so the next run does not list the whole file again for the engine's own writes.
  *
- * Writes are deferred (Connector.flush): a pass's write batches change the
- * rows in hand, and `flush` rewrites the file once for all of them; the
- * engine records them after that (docs/finding-changes.md).
+ * The file is never held whole: a read streams it page by page, an index
+ * (id → where the row is) serves `get`, `missing` and writes. Writes are
+ * deferred (Connector.flush): a pass's write batches are kept as cells
+ * changed and rows created, and `flush` streams the file through to a temp
+ * file with them applied, once for all of them; the engine records them
+ * after that (docs/finding-changes.md).
  */
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type {
   ConnectionConfig, Connector, ConnectorFactory, KnownCursors, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, WriteOp, WriteResult,
 } from '../../src/connector.js';
 import { appError, configError } from '../../src/errors.js';
 import { ConfigReader, type ObjectConfigBase } from '../shared/object-config.js';
-import { checkCsv, csvHash, fileStamp, loadCsvAt, saveCsvIfUnchanged, type CsvFile, type CsvObjectConfig } from './file.js';
-import { applyOps, csvFields, csvObjectSpec, recordReader, replayOps, type Applied } from './records.js';
+import {
+  applyCells, checkCsv, csvHash, emptyOverlay, fileStamp, indexCsv, rowsAt, saveCsv, scanRows, StaleIndex,
+  type CsvIndex, type CsvObjectConfig, type Overlay,
+} from './file.js';
+import type { CsvShape } from './parse.js';
+import { applyOps, csvFields, csvObjectSpec, recordReader, type CsvColumns } from './records.js';
 
 interface CsvObject { base: ObjectConfigBase; file: CsvObjectConfig }
 
@@ -38,9 +46,6 @@ interface CsvObject { base: ObjectConfigBase; file: CsvObjectConfig }
  * lost): a program appending rows keeps the file busy only for a while.
  */
 const MAX_SAVE_ATTEMPTS = 50;
-
-/** A parsed file and the stamp of the version it holds. */
-interface Held { csv: CsvFile; stamp: string }
 
 function parseConfig(config: ConnectionConfig) {
   const reader = new ConfigReader(config);
@@ -59,16 +64,40 @@ function parseConfig(config: ConnectionConfig) {
   return { objects, batchSize: reader.positiveInt('batch_size', 1000) };
 }
 
+/**
+ * Numeric ids continue after the largest one (of the file and of the rows
+ * created since); any other id means UUIDs. The scan over every id of the
+ * file is done once per version indexed, not once per write batch.
+ */
+function nextId(idx: CsvIndex, overlay: Overlay): () => string {
+  if (idx.maxId === undefined) {
+    let max: number | null = 0;
+    for (const id of idx.index.keys()) {
+      if (!/^\d{1,15}$/.test(id)) {
+        max = null;
+        break;
+      }
+      max = Math.max(max, Number(id));
+    }
+    idx.maxId = max;
+  }
+  let last: number | null = idx.maxId;
+  for (const { id } of overlay.creates) last = last === null || !/^\d{1,15}$/.test(id) ? null : Math.max(last, Number(id));
+  if (last === null) return () => randomUUID();
+  let next = last;
+  return () => String(++next);
+}
+
 class CsvConnector implements Connector {
   readonly app = 'csv';
   private readonly cfg: ReturnType<typeof parseConfig>;
   /**
-   * The parsed file of each object with the stamp of the version it holds:
-   * a run reads, then writes batch after batch, and parsing a large file for
-   * every batch made an initial sync quadratic. A file changed by anyone else
-   * has another stamp and is parsed again.
+   * The index of each object's file (id → where its row is; no row is held)
+   * with the stamp of the version it indexes: a run reads, then writes batch
+   * after batch, and reads rows back by id. A file changed by anyone else has
+   * another stamp and is indexed again.
    */
-  private readonly parsed = new Map<string, Held>();
+  private readonly indexed = new Map<string, CsvIndex>();
   /**
    * Per object, what the file is since the last read: `since` is the hash that
    * read gave, `hash` the file's hash after this connector's writes since (or
@@ -81,16 +110,11 @@ class CsvConnector implements Connector {
    * Per object, the header and hash of a file `check` did not parse (a
    * version a saved cursor names), with the stamp of that version: `describe`
    * and `read` take them while the file keeps that stamp, so a run over an
-   * unchanged file parses none of it (a 100,000-row file took ~0.5 s to
-   * parse and hold, most of an incremental run).
+   * unchanged file parses none of it.
    */
   private readonly checked = new Map<string, { stamp: string; header: string[]; hash: string }>();
-  /**
-   * Per object, the writes answered since the file was last saved, in order:
-   * the rows in `parsed` hold them, and a version of the file another
-   * program saved meanwhile gets them applied again (`hold`).
-   */
-  private readonly unsaved = new Map<string, Applied[]>();
+  /** Per object, the writes answered since the file was last saved (`flush` saves them). */
+  private readonly unsaved = new Map<string, Overlay>();
   /** Per object, why writes answered were dropped unsaved: the next `flush` throws it. */
   private readonly failed = new Map<string, Error>();
 
@@ -98,83 +122,104 @@ class CsvConnector implements Connector {
     this.cfg = parseConfig(config);
   }
 
-  /** Checks every file whole (kept for the read), but a version a saved cursor names (see `checked`, `checkCsv`). */
+  /** Checks every file whole (its index kept for the read), but a version a saved cursor names (see `checked`, `checkCsv`). */
   async check(known?: KnownCursors): Promise<void> {
     for (const { file } of this.cfg.objects.values()) {
-      const held = this.parsed.get(file.object);
-      if (held && held.stamp === (await fileStamp(file.file))) continue;
-      const { value: found, stamp } = await this.atStamp(file, () => checkCsv(file, known?.get(file.object)));
-      if (stamp === null) continue;
-      if ('rows' in found) this.parsed.set(file.object, { csv: found, stamp });
-      else this.checked.set(file.object, { stamp, ...found });
+      if (await this.current(file)) continue;
+      const found = await checkCsv(file, known?.get(file.object));
+      if (found.stamp === null) continue;
+      if ('index' in found) this.indexed.set(file.object, found);
+      else this.checked.set(file.object, { stamp: found.stamp, header: found.header, hash: found.hash });
     }
   }
 
   async describe(): Promise<ObjectSpec[]> {
     const out: ObjectSpec[] = [];
     for (const { base, file } of this.cfg.objects.values()) {
-      const header = (await this.checkedNow(file))?.header ?? (await this.load(file)).header;
+      const header = (await this.checkedNow(file))?.header ?? this.columns(file, await this.hold(file)).header;
       out.push(csvObjectSpec(base, header));
     }
     return out;
   }
 
+  /** Streams the file page by page (`batch_size` records), never holding it whole. */
   async *read(object: string, opts: ReadOptions): AsyncIterable<ReadBatch> {
     const { base, file } = this.object(object);
     await this.flush(object);
-    const hash = (await this.checkedNow(file))?.hash ?? (await csvHash(file));
+    const now = await this.current(file);
+    const hash = now?.hash ?? (await this.checkedNow(file))?.hash ?? (await csvHash(file));
     if (opts.since !== null && opts.since === hash) {
       this.chains.set(file.object, { since: hash, hash, stamp: null });
       return;
     }
-    const csv = await this.load(file);
-    this.chains.set(file.object, { since: csv.hash, hash: csv.hash, stamp: null });
-    const toRecord = recordReader(base, csv, csvFields(base, csv.header), opts);
+    const out: { index?: CsvIndex; shape?: CsvShape & { idColumn: number } } = {};
     const size = this.cfg.batchSize;
-    for (let i = 0; i === 0 || i < csv.rows.length; i += size) {
-      const last = i + size >= csv.rows.length;
-      yield { records: csv.rows.slice(i, i + size).map(toRecord), cursor: last ? csv.hash : null };
+    let toRecord: ((row: string[]) => SourceRecord) | undefined;
+    let page: SourceRecord[] = [];
+    // A full page is held back until the next row: the last page carries the cursor, known once the whole file is read.
+    let full: SourceRecord[] | undefined;
+    for await (const rows of scanRows(file, out)) {
+      toRecord ??= recordReader(base, out.shape!, csvFields(base, out.shape!.header), opts);
+      for (const { row } of rows) {
+        if (full) {
+          yield { records: full, cursor: null };
+          full = undefined;
+        }
+        page.push(toRecord(row));
+        if (page.length === size) {
+          full = page;
+          page = [];
+        }
+      }
     }
+    const index = out.index!;
+    if (index.stamp !== null) this.indexed.set(file.object, index);
+    this.chains.set(file.object, { since: index.hash, hash: index.hash, stamp: null });
+    yield { records: full ?? page, cursor: index.hash };
   }
 
   async get(object: string, ids: string[], opts: Omit<ReadOptions, 'since'>): Promise<SourceRecord[]> {
     const { base, file } = this.object(object);
-    const csv = await this.load(file);
-    const toRecord = recordReader(base, csv, csvFields(base, csv.header), opts);
+    const { columns, rows } = await this.rowsOf(file, ids);
+    const toRecord = recordReader(base, columns, csvFields(base, columns.header), opts);
     return ids.flatMap((id) => {
-      const i = csv.index.get(id);
-      return i === undefined ? [] : [toRecord(csv.rows[i]!)];
+      const row = rows.get(id);
+      return row ? [toRecord(row)] : [];
     });
   }
 
   async missing(object: string, ids: string[]): Promise<string[]> {
-    const csv = await this.load(this.object(object).file);
-    return ids.filter((id) => !csv.index.has(id));
+    const { file } = this.object(object);
+    const idx = await this.hold(file);
+    const created = this.unsaved.get(file.object)?.created;
+    return ids.filter((id) => !idx.index.has(id) && !created?.has(id));
   }
 
   /**
-   * Applies the ops to the file as held (the version on disk plus the writes
-   * not saved yet) and remembers them; `flush` saves the file once for all
-   * of them. The answers are not durable before `flush` (Connector.flush).
+   * Applies the ops to the rows they name (read by id, with the writes not
+   * saved yet) and remembers them; `flush` saves the file once for all of
+   * them. The answers are not durable before `flush` (Connector.flush).
    */
   async write(object: string, ops: WriteOp[]): Promise<WriteResult[]> {
     if (ops.length === 0) return [];
     const { base, file } = this.object(object);
-    const { csv } = await this.hold(file);
-    this.keepChain(file, csv);
-    const applied = this.unsaved.get(file.object) ?? [];
-    const { results, changed } = applyOps(base, csv, ops, applied);
-    if (changed) this.unsaved.set(file.object, applied);
+    const ids = ops.flatMap((op) => (op.kind === 'update' ? [op.id] : []));
+    const { columns, rows, idx } = await this.rowsOf(file, ids);
+    this.keepChain(file, idx);
+    const overlay = this.unsaved.get(file.object) ?? emptyOverlay();
+    const view = { header: columns.header, idColumn: columns.idColumn, rows, newId: nextId(idx, overlay) };
+    const { results, changed } = applyOps(base, view, overlay, ops);
+    if (changed) this.unsaved.set(file.object, overlay);
     return results;
   }
 
   /**
-   * Saves the file once with every write not saved yet: a temp file synced
-   * and renamed over it, only while the file is still the version the rows
-   * came from. Another program's change meanwhile (a row appended): the file
-   * is read again, the writes applied again to it (`replayOps`), and saved.
-   * A failure leaves the file as it was and drops the writes: this flush and
-   * the next throw, so the engine records none of them.
+   * Saves the file once with every write not saved yet, streaming its rows
+   * through to a temp file (synced, renamed over it, only while the file is
+   * still the version streamed). Another program's change meanwhile (a row
+   * appended): streamed again from its new version, the writes applied to it
+   * cell by cell (`applyCells`). A failure leaves the file as it was and
+   * drops the writes: this flush throws, so the engine records none of them.
    */
   async flush(object: string): Promise<void> {
     const { file } = this.object(object);
@@ -183,12 +228,11 @@ class CsvConnector implements Connector {
       this.failed.delete(file.object);
       throw failed;
     }
-    if (!this.unsaved.has(file.object)) return;
+    const overlay = this.unsaved.get(file.object);
+    if (!overlay) return;
     try {
       for (let attempt = 1; ; attempt++) {
-        const { csv, stamp: loaded } = await this.hold(file);
-        this.keepChain(file, csv);
-        const saved = loaded === null ? null : await saveCsvIfUnchanged(file, csv, loaded);
+        const saved = await saveCsv(file, overlay);
         if (saved === null) {
           if (attempt < MAX_SAVE_ATTEMPTS) continue;
           throw appError('CSV_KEEPS_CHANGING', `CSV file ${file.file} kept changing while datasync wrote it (${attempt} attempts): nothing was written`, {
@@ -196,28 +240,27 @@ class CsvConnector implements Connector {
           });
         }
         const chain = this.chains.get(file.object);
-        csv.hash = saved.hash;
         this.unsaved.delete(file.object);
         if (saved.stamp === null) {
-          this.parsed.delete(file.object);
+          this.indexed.delete(file.object);
           this.chains.delete(file.object);
         } else {
-          this.parsed.set(file.object, { csv, stamp: saved.stamp });
-          if (chain) this.chains.set(file.object, { since: chain.since, hash: saved.hash, stamp: saved.stamp });
+          this.indexed.set(file.object, saved.index);
+          if (chain && chain.hash === saved.from) this.chains.set(file.object, { since: chain.since, hash: saved.hash, stamp: saved.stamp });
+          else this.chains.delete(file.object);
         }
         return;
       }
     } catch (err) {
       this.drop(file);
-      this.failed.delete(file.object); // thrown here: not again by the next flush
       throw err;
     }
   }
 
-  /** Forgets the writes not saved (and the rows holding them). */
+  /** Forgets the writes not saved (and the index and chain they were made on). */
   private drop(file: CsvObjectConfig): void {
     this.unsaved.delete(file.object);
-    this.parsed.delete(file.object);
+    this.indexed.delete(file.object);
     this.chains.delete(file.object);
   }
 
@@ -225,9 +268,9 @@ class CsvConnector implements Connector {
    * Ends the chain (see `chains`) when the rows in hand come from another
    * version than the one it ends with: another program changed the file.
    */
-  private keepChain(file: CsvObjectConfig, csv: CsvFile): void {
+  private keepChain(file: CsvObjectConfig, idx: CsvIndex): void {
     const chain = this.chains.get(file.object);
-    if (chain && csv.hash !== chain.hash) this.chains.delete(file.object);
+    if (chain && idx.hash !== chain.hash) this.chains.delete(file.object);
   }
 
   /**
@@ -251,43 +294,64 @@ class CsvConnector implements Connector {
     return known && known.stamp === (await fileStamp(file.file)) ? known : undefined;
   }
 
-  private async load(file: CsvObjectConfig): Promise<CsvFile> {
-    return (await this.hold(file)).csv;
+  /** The index in hand while the file is still the version it indexes. */
+  private async current(file: CsvObjectConfig): Promise<CsvIndex | undefined> {
+    const idx = this.indexed.get(file.object);
+    return idx && idx.stamp === (await fileStamp(file.file)) ? idx : undefined;
+  }
+
+  /** The file's index: the one in hand while the file is that version, else the file indexed again (kept unless it changed meanwhile). */
+  private async hold(file: CsvObjectConfig): Promise<CsvIndex> {
+    const now = await this.current(file);
+    if (now) return now;
+    this.indexed.delete(file.object);
+    const idx = await indexCsv(file);
+    if (idx.stamp !== null) this.indexed.set(file.object, idx);
+    return idx;
+  }
+
+  /** The header as the writes not saved yet leave it, and the id column. */
+  private columns(file: CsvObjectConfig, idx: CsvIndex): CsvColumns {
+    const added = this.unsaved.get(file.object)?.added ?? [];
+    return { header: [...idx.header, ...added.filter((c) => !idx.header.includes(c))], idColumn: idx.idColumn };
   }
 
   /**
-   * The parsed file, reused while its stamp is the one this connector last
-   * read or wrote, with that stamp (null when the file changed while it was
-   * parsed: then the parse is not kept).
+   * The rows of these ids as the file will hold them once saved: read from
+   * the file by position, with the writes not saved yet applied; rows
+   * created and not saved yet. Ids not in the file are left out.
    */
-  private async hold(file: CsvObjectConfig): Promise<{ csv: CsvFile; stamp: string | null }> {
-    const held = this.parsed.get(file.object);
-    if (held && held.stamp === (await fileStamp(file.file))) return held;
-    this.parsed.delete(file.object);
-    const { csv, stamp } = await loadCsvAt(file);
-    const unsaved = this.unsaved.get(file.object);
-    if (unsaved) {
-      // Another program changed the file since the writes not saved yet were applied: apply them to its version.
-      const taken = replayOps(csv, unsaved);
-      if (taken !== undefined) {
-        const err = appError('CSV_KEEPS_CHANGING', `CSV file ${file.file} changed while datasync wrote it: another program added a row with id ${taken}, the id of a row datasync created; nothing was written`, {
-          hint: 'another program is writing the file; the next run tries again', transient: true,
+  private async rowsOf(file: CsvObjectConfig, ids: string[]): Promise<{ columns: CsvColumns; rows: Map<string, string[]>; idx: CsvIndex }> {
+    for (let attempt = 1; ; attempt++) {
+      const idx = await this.hold(file);
+      const columns = this.columns(file, idx);
+      const overlay = this.unsaved.get(file.object);
+      const rows = new Map<string, string[]>();
+      const fromFile: string[] = [];
+      for (const id of new Set(ids)) {
+        const made = overlay?.created.get(id);
+        if (made !== undefined) {
+          const c = overlay!.creates[made]!;
+          const row = columns.header.map((name) => c.cells.get(name) ?? '');
+          row[columns.idColumn] = c.id;
+          rows.set(id, row);
+        } else if (idx.index.has(id)) fromFile.push(id);
+      }
+      try {
+        const found = await rowsAt(file, idx, fromFile.map((id) => idx.index.get(id)!));
+        fromFile.forEach((id, k) => {
+          const row = found[k]!;
+          while (row.length < columns.header.length) row.push('');
+          applyCells(columns.header, row, overlay?.updates.get(id));
+          rows.set(id, row);
         });
-        this.drop(file);
-        this.failed.set(file.object, err);
-        throw err;
+        return { columns, rows, idx };
+      } catch (err) {
+        // The file changed between its stamp check and the read: index it again.
+        if (!(err instanceof StaleIndex) || attempt >= MAX_SAVE_ATTEMPTS) throw err;
+        this.indexed.delete(file.object);
       }
     }
-    if (stamp !== null) this.parsed.set(file.object, { csv, stamp });
-    return { csv, stamp };
-  }
-
-  /** What `read` gets from the file, with the stamp of the version it got it from (null when the file changed meanwhile). */
-  private async atStamp<T>(file: CsvObjectConfig, read: () => Promise<T>): Promise<{ value: T; stamp: string | null }> {
-    const before = await fileStamp(file.file);
-    const value = await read();
-    const after = await fileStamp(file.file);
-    return { value, stamp: after !== null && after === before ? after : null };
   }
 
   /** Writes never flushed are dropped: the engine recorded none of them (Connector.flush). */

@@ -30,7 +30,7 @@ const QUOTE = 34;
 const CR = 13;
 const LF = 10;
 
-const unreadable = (file: string, line: number, message: string) =>
+export const unreadable = (file: string, line: number, message: string) =>
   dataError('CSV_UNREADABLE', `${file}:${line}: ${message}`, {
     hint: 'fix the file (or export it again); datasync reads nothing from a file it cannot parse exactly',
   });
@@ -41,16 +41,21 @@ function countLineBreaks(s: string): number {
 }
 
 /**
- * Hands `each` every record with the line it starts on, until it answers
- * false; blank lines and rows of empty values are skipped.
+ * Hands `each` every record with the line it starts on and the index it
+ * starts at, until it answers false; blank lines and rows of empty values
+ * are skipped. `from.line`: the line `text` starts on (a later piece of a
+ * file read piece by piece, `from.bom` false). Answers the line after the
+ * last record read.
  */
-function records(text: string, delimiter: string, file: string, each: (row: string[], line: number) => void | false): void {
+export function records(text: string, delimiter: string, file: string, each: (row: string[], line: number, at: number) => void | false,
+  from: { line: number; bom: boolean } = { line: 1, bom: true }): number {
   const D = delimiter.charCodeAt(0);
   const n = text.length;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let line = 1;
+  let i = from.bom && text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let line = from.line;
   while (i < n) {
     const start = line;
+    const at = i;
     const row: string[] = [];
     for (;;) {
       let value: string;
@@ -83,11 +88,12 @@ function records(text: string, delimiter: string, file: string, each: (row: stri
     if (text.charCodeAt(i) === CR) i++;
     if (text.charCodeAt(i) === LF) i++;
     line++;
-    if (row.some((v) => v.trim() !== '') && each(row, start) === false) return;
+    if (row.some((v) => v.trim() !== '') && each(row, start, at) === false) return line;
   }
+  return line;
 }
 
-function checkHeader(header: string[], file: string): string[] {
+export function checkHeader(header: string[], file: string): string[] {
   const seen = new Map<string, number>();
   return header.map((raw, i) => {
     const name = raw.trim();

@@ -1,15 +1,13 @@
 /**
  * Rows of a CSV file as canonical records and back: field specs from the
  * header (text unless the `fields:` block says otherwise), and ops applied to
- * the rows in memory, each checked in full before it changes anything so a
- * refused op leaves no trace.
+ * the rows they name, recorded as writes not saved yet (file.ts `Overlay`).
  */
-import { randomUUID } from 'node:crypto';
 import type { Fields, FieldSpec, ObjectSpec, ReadOptions, SourceRecord, Value, WriteOp, WriteResult } from '../../src/connector.js';
 import { assignRoles, fieldSpec, type ObjectConfigBase } from '../shared/object-config.js';
 import { labelFor } from '../shared/roles.js';
 import { canonicalToText, checkCanonical, RowRejection, toCanonical } from '../shared/values.js';
-import type { CsvFile } from './file.js';
+import type { Overlay } from './file.js';
 
 /** Header columns (minus id and association columns), then configured fields the file lacks so far. */
 export function csvFields(cfg: ObjectConfigBase, header: string[]): FieldSpec[] {
@@ -28,8 +26,11 @@ export function csvObjectSpec(cfg: ObjectConfigBase, header: string[]): ObjectSp
   };
 }
 
+/** The columns of the file as a write leaves them, and where the id is. */
+export interface CsvColumns { header: string[]; idColumn: number }
+
 /** A converter from rows of this file to records with the wanted fields and associations. */
-export function recordReader(cfg: ObjectConfigBase, csv: CsvFile, fields: FieldSpec[], opts: Omit<ReadOptions, 'since'>):
+export function recordReader(cfg: ObjectConfigBase, csv: CsvColumns, fields: FieldSpec[], opts: Omit<ReadOptions, 'since'>):
   (row: string[]) => SourceRecord {
   const wanted = (opts.fields.length > 0 ? fields.filter((f) => opts.fields.includes(f.name)) : fields)
     .map((f) => ({ name: f.name, type: f.type, col: csv.header.indexOf(f.name) }));
@@ -37,12 +38,12 @@ export function recordReader(cfg: ObjectConfigBase, csv: CsvFile, fields: FieldS
     .map((a) => ({ name: a.name, col: csv.header.indexOf(a.field) }));
   return (row) => {
     const out: Record<string, Value> = {};
-    for (const f of wanted) out[f.name] = f.col < 0 ? null : toCanonical(row[f.col], f.type);
+    for (const f of wanted) out[f.name] = f.col < 0 ? null : toCanonical(row[f.col] ?? '', f.type);
     const record: SourceRecord = { id: row[csv.idColumn]!.trim(), fields: out };
     if (assocs.length > 0) {
       record.associations = {};
       for (const a of assocs) {
-        const v = a.col < 0 ? '' : row[a.col]!.trim();
+        const v = a.col < 0 ? '' : (row[a.col] ?? '').trim();
         record.associations[a.name] = v ? [v] : [];
       }
     }
@@ -51,103 +52,42 @@ export function recordReader(cfg: ObjectConfigBase, csv: CsvFile, fields: FieldS
 }
 
 /**
- * Numeric ids continue after the largest one; any other id means UUIDs. The
- * scan over every id is done once per parsed file (`csv.maxId`), not once per
- * write batch: a run writes a large file batch after batch.
+ * The rows a batch of writes works on, as the file will hold them once
+ * saved: `rows` the rows of the records the ops name (fetched by id), the
+ * header with the columns added so far.
  */
-function nextId(csv: CsvFile): () => string {
-  if (csv.maxId === undefined) {
-    let max: number | null = 0;
-    for (const id of csv.index.keys()) {
-      if (!/^\d{1,15}$/.test(id)) {
-        max = null;
-        break;
-      }
-      max = Math.max(max, Number(id));
-    }
-    csv.maxId = max;
-  }
-  if (csv.maxId === null) return () => randomUUID();
-  return () => String((csv.maxId = (csv.maxId as number) + 1));
+export interface WriteView extends CsvColumns {
+  rows: Map<string, string[]>;
+  /** The next id for a created row. */
+  newId(): string;
 }
 
 /** The first field of `expect` the row no longer holds (canonical values, compared exactly), if any. */
-function changedField(csv: CsvFile, fields: Map<string, FieldSpec>, row: string[], expect: Fields): string | undefined {
+function changedField(header: string[], fields: Map<string, FieldSpec>, row: string[], expect: Fields): string | undefined {
   return Object.keys(expect).find((name) => {
     const spec = fields.get(name);
-    const col = csv.header.indexOf(name);
+    const col = header.indexOf(name);
     if (!spec || col < 0) return false;
-    return JSON.stringify(toCanonical(row[col], spec.type) ?? null) !== JSON.stringify(expect[name] ?? null);
+    return JSON.stringify(toCanonical(row[col] ?? '', spec.type) ?? null) !== JSON.stringify(expect[name] ?? null);
   });
 }
 
 /**
- * A write as applied to the rows, so that it can be applied again to another
- * version of the file (`replayOps`): an update's cells with the text each
- * held before, a create's id and cells.
+ * Applies ops to the rows in `view` and records them in `overlay` (each
+ * updated cell with the text it held before); the file is saved later
+ * (`saveCsv`). Each op is checked in full before it changes anything, so a
+ * refused op leaves no trace. Answers whether something changed.
  */
-export type Applied =
-  | { kind: 'update'; id: string; cells: [column: string, before: string, after: string][] }
-  | { kind: 'create'; id: string; cells: [column: string, text: string][] };
-
-/** The index of a column, added (empty in every row) when the file lacks it. */
-function columnOf(csv: CsvFile, name: string): number {
-  let i = csv.header.indexOf(name);
-  if (i < 0) {
-    i = csv.header.push(name) - 1;
-    for (const row of csv.rows) row.push('');
-    if (csv.rowBytes) csv.rowBytes.length = 0; // every row has a new cell
-  }
-  return i;
-}
-
-/** Forgets the bytes of a changed row (only rows already serialized: a store far past the end would make the array sparse and slow). */
-function touched(csv: CsvFile, rowIndex: number): void {
-  if (csv.rowBytes && rowIndex < csv.rowBytes.length) csv.rowBytes[rowIndex] = undefined;
-}
-
-/**
- * Applies writes again to a version of the file another program changed
- * since they were first applied (before it was saved): an update's cell is
- * set only where that cell still holds the text it held before (else the
- * other program's value stays, and the next pass reads it as its change);
- * an update of a row no longer there is dropped (the next pass finds it
- * gone). Answers the id of a create another program's row holds now, if any:
- * then the writes cannot be saved as answered.
- */
-export function replayOps(csv: CsvFile, applied: Applied[]): string | undefined {
-  for (const a of applied) {
-    if (a.kind === 'create') {
-      if (csv.index.has(a.id)) return a.id;
-      const rowIndex = csv.rows.push(csv.header.map(() => '')) - 1;
-      csv.rows[rowIndex]![csv.idColumn] = a.id;
-      csv.index.set(a.id, rowIndex);
-      for (const [name, text] of a.cells) {
-        if (text !== '' || csv.header.includes(name)) csv.rows[rowIndex]![columnOf(csv, name)] = text;
-      }
-      continue;
+export function applyOps(cfg: ObjectConfigBase, view: WriteView, overlay: Overlay, ops: WriteOp[]): { results: WriteResult[]; changed: boolean } {
+  const fields = new Map(csvFields(cfg, view.header).map((f) => [f.name, f]));
+  const column = (name: string) => {
+    let i = view.header.indexOf(name);
+    if (i < 0) {
+      i = view.header.push(name) - 1;
+      overlay.added.push(name);
     }
-    const rowIndex = csv.index.get(a.id);
-    if (rowIndex === undefined) continue;
-    for (const [name, before, after] of a.cells) {
-      const col = csv.header.indexOf(name);
-      if ((col < 0 ? '' : csv.rows[rowIndex]![col]) !== before || (col < 0 && after === '')) continue;
-      csv.rows[rowIndex]![columnOf(csv, name)] = after;
-      touched(csv, rowIndex);
-    }
-  }
-  csv.maxId = undefined; // computed again from the ids now held
-  return undefined;
-}
-
-/**
- * Applies ops to the rows in memory; the caller saves the file when
- * something changed. Each op that changed a row is added to `applied`.
- */
-export function applyOps(cfg: ObjectConfigBase, csv: CsvFile, ops: WriteOp[], applied: Applied[] = []): { results: WriteResult[]; changed: boolean } {
-  const fields = new Map(csvFields(cfg, csv.header).map((f) => [f.name, f]));
-  const newId = nextId(csv);
-  const column = (name: string) => columnOf(csv, name);
+    return i;
+  };
   let changed = false;
   const results = ops.map((op): WriteResult => {
     try {
@@ -163,32 +103,40 @@ export function applyOps(cfg: ObjectConfigBase, csv: CsvFile, ops: WriteOp[], ap
         if (!assoc) throw new RowRejection(`${cfg.name} has no association ${name}`);
         cells.set(assoc.field, ids[0] ?? '');
       }
-      let rowIndex: number;
-      let id: string;
       if (op.kind === 'update') {
-        const found = csv.index.get(op.id);
-        if (found === undefined) throw new RowRejection('record not found');
-        const moved = op.expect && changedField(csv, fields, csv.rows[found]!, op.expect);
+        const row = view.rows.get(op.id);
+        if (row === undefined) throw new RowRejection('record not found');
+        const moved = op.expect && changedField(view.header, fields, row, op.expect);
         if (moved) return { ref: op.ref, ok: false, reason: `changed since it was read (${moved}); read again next pass`, changed: true };
-        rowIndex = found;
-        id = op.id;
-      } else {
-        id = newId();
-        rowIndex = csv.rows.push(csv.header.map(() => '')) - 1;
-        csv.rows[rowIndex]![csv.idColumn] = id;
-        csv.index.set(id, rowIndex);
+        const created = overlay.created.get(op.id);
+        let done = created === undefined ? overlay.updates.get(op.id) : undefined;
+        for (const [name, text] of cells) {
+          if (text === '' && !view.header.includes(name)) continue; // no column needed for an empty value
+          const col = column(name);
+          if (created !== undefined) overlay.creates[created]!.cells.set(name, text);
+          else {
+            if (!done) overlay.updates.set(op.id, (done = new Map()));
+            // The text before the pass's first write of the cell: what the saved file is checked against.
+            const first = done.get(name)?.[0] ?? row[col] ?? '';
+            done.set(name, [first, text]);
+          }
+          row[col] = text;
+        }
+        changed ||= cells.size > 0;
+        return { ref: op.ref, ok: true, id: op.id };
       }
-      const done: [string, string, string][] = [];
+      const id = view.newId();
+      const row = view.header.map(() => '');
+      row[view.idColumn] = id;
+      const made = new Map<string, string>();
       for (const [name, text] of cells) {
-        if (text === '' && !csv.header.includes(name)) continue; // no column needed for an empty value
-        const col = column(name);
-        done.push([name, csv.rows[rowIndex]![col]!, text]);
-        csv.rows[rowIndex]![col] = text;
+        if (text === '' && !view.header.includes(name)) continue;
+        row[column(name)] = text;
+        made.set(name, text);
       }
-      touched(csv, rowIndex);
-      if (op.kind === 'create') applied.push({ kind: 'create', id, cells: done.map(([name, , text]) => [name, text]) });
-      else if (done.length > 0) applied.push({ kind: 'update', id, cells: done });
-      changed ||= op.kind === 'create' || cells.size > 0;
+      overlay.created.set(id, overlay.creates.push({ id, cells: made }) - 1);
+      view.rows.set(id, row);
+      changed = true;
       return { ref: op.ref, ok: true, id };
     } catch (err) {
       if (err instanceof RowRejection) return { ref: op.ref, ok: false, reason: err.message };
