@@ -157,7 +157,12 @@ function decode(bytes: Buffer, cfg: CsvObjectConfig, firstLine = 1): string {
   }
 }
 
-/** The end of the last whole record in `buf` (after a line feed outside quotes), or -1. */
+/**
+ * The end of the last whole record in `buf` (after a line feed outside
+ * quotes, counting quotes from the start), or -1. A quote inside an unquoted
+ * value (which the parser takes as text) can mislead the count: a piece cut
+ * there does not parse, and is read on with the next one (`scanRows`).
+ */
 function lastRecordEnd(buf: Buffer): number {
   for (let lf = buf.lastIndexOf(0x0a); lf >= 0; lf = lf > 0 ? buf.lastIndexOf(0x0a, lf - 1) : -1) {
     let quotes = 0;
@@ -186,12 +191,18 @@ export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; s
   let line = 1;
   let at = 0;
   let carry: Buffer = Buffer.alloc(0);
-  const block = (bytes: Buffer): ScannedRow[] => {
+  /** The rows of a piece; undefined when a piece but the last one does not parse (cut inside a quoted value, see `lastRecordEnd`). */
+  const block = (bytes: Buffer, last: boolean): ScannedRow[] | undefined => {
     const first = shape === undefined;
     const text = decode(bytes, cfg, line);
     const ascii = text.length === bytes.length;
     const found: { row: string[]; line: number; char: number }[] = [];
-    line = records(text, cfg.delimiter, cfg.file, (row, l, char) => { found.push({ row, line: l, char }); }, { line, bom: first });
+    try {
+      line = records(text, cfg.delimiter, cfg.file, (row, l, char) => { found.push({ row, line: l, char }); }, { line, bom: first });
+    } catch (err) {
+      if (last) throw err;
+      return undefined;
+    }
     // Byte offsets: the same as the text's indexes for ASCII, else counted.
     let bytePos = at;
     let charPos = 0;
@@ -239,16 +250,17 @@ export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; s
     hash.update(piece);
     const buf = carry.length > 0 ? Buffer.concat([carry, piece]) : piece;
     const end = lastRecordEnd(buf);
-    if (end < 0) {
+    const rows = end < 0 ? undefined : block(buf.subarray(0, end), false);
+    if (rows === undefined) {
+      // No record end found for sure (a stray quote in an unquoted value misleads the count): read on.
       carry = buf;
       continue;
     }
     carry = buf.subarray(end);
-    const rows = block(buf.subarray(0, end));
     if (rows.length > 0) yield rows;
   }
   if (carry.length > 0) {
-    const rows = block(carry);
+    const rows = block(carry, true)!;
     if (rows.length > 0) yield rows;
   }
   if (!shape) {

@@ -63,6 +63,22 @@ describe('the csv connector streams its file', () => {
     expect(cursor).toMatch(/^sha256:/);
   });
 
+  it('a quote inside an unquoted value (taken as text) before quoted line breaks does not cut a record in two', async () => {
+    const lines = ['id,name,note'];
+    const want: Record<string, string>[] = [];
+    for (let i = 1; i <= 50_000; i++) {
+      const name = i % 2 === 0 ? `say "hi ${i}` : `Ann ${i}`;
+      const note = i % 3 === 0 ? `one ${i}\ntwo ${i}` : `n${i}`;
+      lines.push(`${i},${name},${i % 3 === 0 ? `"${note}"` : note}`);
+      want.push({ name, note });
+    }
+    writeFileSync(file(), `${lines.join('\n')}\n`);
+    expect(readFileSync(file()).length).toBeGreaterThan(1 << 20);
+    const { records } = await readAll();
+    expect(records.map((r) => r.fields)).toEqual(want);
+    expect((await c.get('contacts', ['49998', '49999'], { fields: [] })).map((r) => r.fields)).toEqual([want[49_997], want[49_998]]);
+  });
+
   it('rows read back by id from their position are the rows read (multi-byte text before them, quoted line breaks)', async () => {
     await readAll();
     const ids = ['1', '3', '7', '21', '9999', '12345', '61000', '79999', String(N), 'nope'];
