@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { registerConnector } from '../../src/connectors.js';
 import { memoryFactory, REJECT } from '../support/memory-connector.js';
 import {
-  commandsArb, CreateCmd, disposeWorlds, EditCmd, initialArb, modelCase, paramsArb, propertySeed, RunCmd, VanishCmd, World, worlds,
+  commandsArb, CreateCmd, disposeWorlds, EditCmd, FutureTimeCmd, initialArb, modelCase, paramsArb, propertySeed, RunCmd, VanishCmd, World, worlds,
   type Cmd, type Params, type Target, type Values,
 } from './model-world.js';
 
@@ -194,4 +194,15 @@ test('scenario: a pair back from exclusion, its pass interrupted before the merg
     new EditCmd('a', first, { email: 'ann@x.se' }), new RunCmd([{ kind: 'crash-before-write', at: 0 }], false, false),
   ]);
   expect(w.apps.a.record(w.links[0]!.a_id)?.fields['notes']).toBe('Eve');
+});
+
+test('scenario: a record stamped 9999-12-31 leaves the cursor near now: a later edit of another record still flows', async () => {
+  const second: Target = { k: 1, partner: false };
+  const w = await scenario(TWO_WAY, [
+    new CreateCmd('a', ann()), new CreateCmd('a', ann({ email: 'bo@x.se', first: 'Bo' })), new RunCmd([], false),
+    new FutureTimeCmd('a', first, { note: 'stamped' }), new RunCmd([], false),
+    new EditCmd('a', second, { note: 'later' }),
+  ]);
+  const bo = w.links.find((l) => w.apps.a.record(l.a_id)?.fields['email'] === 'bo@x.se')!;
+  expect(w.apps.b.record(bo.b_id)?.fields['remarks']).toBe('later');
 });
