@@ -26,8 +26,8 @@ import { createHash } from 'node:crypto';
 import type { ReadBatch, ReadOptions, SourceRecord } from '../../src/connector.js';
 import { futureHorizonMs, futureRowWarning } from '../shared/change-times.js';
 import { rowToRecord } from '../shared/rows.js';
-import { changedIds, horizon, parseLogCursor } from './changelog.js';
-import { quoteIdent, type Queryable } from './database.js';
+import { belowFloor, changedIds, horizon, newReader, parseLogCursor, registerAndPrune } from './changelog.js';
+import { quoteIdent, type Db, type Queryable } from './database.js';
 import type { TableSchema } from './schema.js';
 
 type Row = Record<string, unknown>;
@@ -79,30 +79,42 @@ async function* allRows(db: Queryable, s: TableSchema, batchSize: number, versio
   }
 }
 
-export async function* readTable(db: Queryable, s: TableSchema, opts: ReadOptions, batchSize: number, versions: RowVersions): AsyncGenerator<ReadBatch> {
+export async function* readTable(db: Db, s: TableSchema, opts: ReadOptions, batchSize: number, versions: RowVersions): AsyncGenerator<ReadBatch> {
   if (s.mode === 'triggers') yield* readLog(db, s, opts, batchSize, versions);
   else if (s.mode === 'updated_at') yield* readSinceTime(db, s, opts, batchSize, versions);
   else yield* readScan(db, s, opts, batchSize, versions);
 }
 
-async function* readLog(db: Queryable, s: TableSchema, opts: ReadOptions, batchSize: number, versions: RowVersions): AsyncGenerator<ReadBatch> {
+async function* readLog(db: Db, s: TableSchema, opts: ReadOptions, batchSize: number, versions: RowVersions): AsyncGenerator<ReadBatch> {
   const from = parseLogCursor(opts.since);
   const to = await horizon(db);
-  const cursor = JSON.stringify({ v: 1, m: 'log', x: to });
+  const reader = from?.r ?? newReader();
+  const cursor = JSON.stringify({ v: 1, m: 'log', x: to, r: reader });
   versions.since = to;
-  if (!from) {
-    // Everything, then the log from the horizon taken before the listing began. A cursor of
-    // another kind (the triggers were installed since): the listing is whole, so a linked
-    // record not in it is gone (`relisted`), since the log cannot say what was deleted before.
+  // Everything, then the log from the horizon taken before the listing began. A cursor of
+  // another kind (the triggers were installed since), or one below the pruned part of the log:
+  // the listing is whole, so a linked record not in it is gone (`relisted`), since the log cannot
+  // say what was deleted before.
+  const whole = async function* (): AsyncGenerator<ReadBatch> {
     let pending: SourceRecord[] | undefined;
     for await (const rows of allRows(db, s, batchSize, versions)) {
       if (pending) yield { records: pending, cursor: null };
       pending = rows.map((r) => rowToRecord(r, s, opts));
     }
     yield { records: pending ?? [], cursor, ...(opts.since !== null ? { relisted: true } : {}) };
+  };
+  // The position this reader's saved cursor (or, first read, its new one) stands at holds the log back.
+  await registerAndPrune(db, s.schema, s.table, reader, from?.x ?? to);
+  if (!from) {
+    yield* whole();
     return;
   }
   const ids = await changedIds(db, s.schema, s.table, from.x, to, from.skip ?? []);
+  // After reading the log: a prune committed before that read is seen here.
+  if (await belowFloor(db, s.schema, s.table, from.x)) {
+    yield* whole();
+    return;
+  }
   for (let i = 0; i < ids.length; i += batchSize) {
     const page = ids.slice(i, i + batchSize);
     const rows = await fetchRows(db, s, page, versions, batchSize);

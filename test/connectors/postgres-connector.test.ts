@@ -179,6 +179,40 @@ describePg('postgres connector', () => {
     expect((await readAll(c, 'contacts', next.cursor, ['email'])).records).toEqual([]);
   });
 
+  it('the change log is pruned below every sync\'s saved cursor: a sync that lags still reads every change; one not seen for 30 days lists the table whole', async () => {
+    await db.client.query(`CREATE TABLE people (id serial PRIMARY KEY, email text);
+      INSERT INTO people (email) VALUES ('a@x.se'), ('b@x.se'), ('c@x.se')`);
+    for (const sql of installSql('public', 'people', 'id')) await db.client.query(sql);
+    const entries = async () => Number((await db.client.query<{ n: string }>(`SELECT count(*) AS n FROM datasync_changes WHERE tbl = 'people'`)).rows[0]!.n);
+    const c = connector({ contacts: { table: 'people' } });
+    // Two syncs of the table (two cursors), each read whole first.
+    let a = (await readAll(c, 'contacts', null)).cursor;
+    const b0 = (await readAll(c, 'contacts', null)).cursor;
+    const edit = async (id: number, email: string) => { await db.client.query(`UPDATE people SET email = $1 WHERE id = $2`, [email, id]); };
+    await edit(1, 'a1@x.se');
+    await edit(2, 'b1@x.se');
+    await edit(3, 'c1@x.se');
+    // a runs again and again; b lags at its first cursor: its three changes stay in the log.
+    for (let i = 0; i < 3; i++) a = (await readAll(c, 'contacts', a)).cursor;
+    expect(await entries()).toBe(3);
+    const b = await readAll(c, 'contacts', b0);
+    expect(b.records.map((r) => r.fields['email']).sort(), 'the lagging sync reads every change').toEqual(['a1@x.se', 'b1@x.se', 'c1@x.se']);
+    // Both have passed them (b's new cursor is saved once it comes back): the log is emptied.
+    const late = (await readAll(c, 'contacts', b.cursor)).cursor;
+    a = (await readAll(c, 'contacts', a)).cursor;
+    expect(await entries(), 'entries every cursor has passed are deleted').toBe(0);
+    // b not seen for 30 days no longer holds the log back; when it runs again it lists the table whole.
+    await db.client.query(`UPDATE datasync_log_readers SET seen_at = now() - interval '31 days' WHERE reader = $1`, [JSON.parse(late!).r]);
+    await edit(2, 'b2@x.se');
+    a = (await readAll(c, 'contacts', a)).cursor;
+    await readAll(c, 'contacts', a); // a passes b2 (its cursor saved), and the log is pruned past b
+    expect(await entries()).toBe(0);
+    const batches: ReadBatch[] = [];
+    for await (const x of c.read('contacts', { since: late, fields: [] })) batches.push(x);
+    expect(batches.some((x) => x.relisted), 'a cursor below the pruned part re-lists').toBe(true);
+    expect(batches.flatMap((x) => x.records).map((r) => r.fields['email']).sort()).toEqual(['a1@x.se', 'b2@x.se', 'c1@x.se']);
+  });
+
   it('a table that gets the change log after runs with updated_at is listed whole once, as a relisting (a deletion in between is not missed)', async () => {
     await db.client.query(`CREATE TABLE people (id serial PRIMARY KEY, email text, modified_at timestamptz DEFAULT now());
       INSERT INTO people (email) VALUES ('a@x.se'), ('b@x.se')`);

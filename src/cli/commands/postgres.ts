@@ -28,7 +28,8 @@ export default async function postgresCommand(flags: { connection?: string; yes?
     const tables = [...new Map([...settings.objects.values()].map((o) => [`${o.schema}.${o.table}`, o])).values()];
     process.stderr.write(`This creates, in ${settings.shown}: a table ${LOG_TABLE} and a function per schema, and a row trigger on\n`
       + tables.map((o) => `  ${o.schema}.${o.table}`).join('\n')
-      + `\nthat logs each insert, update and delete (the row's id and transaction id) so datasync reads changes in order.\n`);
+      + `\nthat logs each insert, update and delete (the row's id and transaction id) so datasync reads changes in order;\n`
+      + `with two small tables (datasync_log_readers, datasync_log_floor) datasync deletes the entries every sync has read.\n`);
     if (!flags.yes) {
       if (!(process.stdin.isTTY && process.stdout.isTTY)) {
         throw configError('NO_CONSENT', 'installing triggers changes the database: confirm with --yes (no terminal to ask)', { hint: 'datasync postgres install-triggers --yes' });
