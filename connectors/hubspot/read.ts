@@ -28,6 +28,15 @@ const SEARCH_PROPERTIES_MAX = 2_500;
 export const URL_PROPERTIES_MAX = 6_000;
 /** The survivor of a merge lists the ids merged into it here (reference §2.10). */
 export const MERGED_PROPERTY = 'hs_merged_object_ids';
+/** Taken off an answer's Date (whole seconds, stamped as the answer leaves) before the cursor moves to it. */
+const DATE_MARGIN_MS = 2_000;
+
+/** Epoch ms of an HTTP Date header; undefined when absent or not a date. */
+function httpDate(v: string | string[] | undefined): number | undefined {
+  const ms = Date.parse(Array.isArray(v) ? v[0] ?? '' : v ?? '');
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 /** The record id as a property: unique, a number, sortable and filterable in search. */
 export const ID_PROPERTY = 'hs_object_id';
 
@@ -146,6 +155,8 @@ export async function* changesSince(plan: ReadPlan, cursor: string): AsyncGenera
   // for ids only and fetch the properties by batch read (one call a page).
   const inBody = JSON.stringify(requested(plan)).length <= SEARCH_PROPERTIES_MAX;
   let pending: RawRecord[] = [];
+  // HubSpot's clock when the first page answered (its Date header), for the cursor at the end.
+  let answeredAt: number | undefined;
   for (;;) {
     const filters = [{ propertyName: prop, operator: 'GTE', value: String(watermark) }];
     if (lastId !== undefined) filters.push({ propertyName: ID_PROPERTY, operator: 'GT', value: lastId });
@@ -158,6 +169,7 @@ export async function* changesSince(plan: ReadPlan, cursor: string): AsyncGenera
         limit,
       },
     });
+    answeredAt ??= httpDate(res.headers['date']);
     const raw = res.body?.results ?? [];
     const fresh: RawRecord[] = [];
     for (const r of raw) {
@@ -171,6 +183,10 @@ export async function* changesSince(plan: ReadPlan, cursor: string): AsyncGenera
     }
     const more = !!res.body?.paging?.next?.after && raw.length > 0;
     append(pending, inBody ? fresh : inOrder(fresh, await readRawByIds(plan, fresh.map((r) => String(r.id)))));
+    // Paged through: search had shown every change older than its lag when it first answered, so the cursor may
+    // move up to then (less a margin for the Date's whole seconds and the answer's own time), not only to the newest
+    // record seen. Without it, an idle portal re-pages its last bulk write on every pass, however long ago.
+    if (!more && answeredAt !== undefined) progress.passed(answeredAt - DATE_MARGIN_MS);
     if (pending.length >= batchTarget(plan) || !more) {
       yield { records: await toRecords(plan, pending), cursor: more ? null : progress.cursor() };
       pending = [];

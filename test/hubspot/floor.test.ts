@@ -106,4 +106,30 @@ describe('hubspot at the floor', () => {
       ['old1@example.com', 'Same millisecond'],
     ]);
   });
+
+  it('once the look-back has passed our bulk write, an idle read is one search, and a later edit is still read', async () => {
+    s = await setup(FAST_SEARCH);
+    const first = await readAll(s.conn, 'contacts', { since: null, fields: ['email', 'jobtitle'] });
+    const results = await s.conn.write('contacts', Array.from({ length: 300 }, (_, i): WriteOp => ({ kind: 'create', ref: `n${i}`, fields: { email: `new${i}@example.com` } })));
+    expect(results.every((r) => r.ok)).toBe(true);
+    let cursor = await s.conn.cursorAfterWrites('contacts', first.cursor);
+    const searches = async () => {
+      await fetch(`${s!.emu.url}/_emulator/stats/reset`, { method: 'POST' });
+      const read = await readAll(s!.conn, 'contacts', { since: cursor, fields: ['email', 'jobtitle'] });
+      cursor = read.cursor;
+      return { records: read.batches.flatMap((b) => b.records), searches: s!.emu.stats().requests[SEARCH] };
+    };
+    // Within the look-back (5 minutes) the write is paged through, 200 a search, and nothing read.
+    expect(await searches()).toEqual({ records: [], searches: 2 });
+    s.emu.clock.advance(5 * 60_000 + 5_000);
+    // The read after that still starts 5 minutes before the last one, so it pages through once more, and moves the
+    // cursor to HubSpot's clock (its Date header) when search answered: from then on the window is empty.
+    expect(await searches()).toEqual({ records: [], searches: 2 });
+    expect(await searches()).toEqual({ records: [], searches: 1 });
+    expect(await searches()).toEqual({ records: [], searches: 1 });
+    const one = s.emu.store.list('contacts').find((r) => r.properties.email === 'new9@example.com')!;
+    s.emu.store.update('contacts', one.id, { jobtitle: 'Edited later' });
+    const later = await searches();
+    expect(later.records.map((r) => r.fields.jobtitle)).toEqual(['Edited later']);
+  });
 });
