@@ -112,12 +112,14 @@ export function eventHint(e: unknown): EventHint | null {
   const object = prefix === 'object' ? TYPES[String(ev.objectTypeId ?? '')] ?? (ev.objectTypeId ? String(ev.objectTypeId) : undefined) : TYPES[prefix];
   const eventId = ev.eventId === undefined || ev.eventId === null ? '' : String(ev.eventId);
   if (!object || eventId === '') return null;
-  const id = (v: unknown) => (typeof v === 'number' || (typeof v === 'string' && v !== '') ? [String(v)] : []);
-  const ids = [...id(ev.objectId)];
+  const ids: string[] = [];
+  const add = (v: unknown) => { if (typeof v === 'number' || (typeof v === 'string' && v !== '')) ids.push(String(v)); };
+  add(ev.objectId);
   if (kind === 'merge') {
-    ids.push(...id(ev.newObjectId), ...id(ev.primaryObjectId));
-    if (Array.isArray(ev.mergedObjectIds)) for (const m of ev.mergedObjectIds) ids.push(...id(m));
+    add(ev.newObjectId);
+    add(ev.primaryObjectId);
+    if (Array.isArray(ev.mergedObjectIds)) for (const m of ev.mergedObjectIds) add(m);
   }
-  if (kind === 'associationChange') ids.push(...id(ev.fromObjectId));
+  if (kind === 'associationChange') add(ev.fromObjectId);
   return ids.length > 0 ? { eventId, object, ids: [...new Set(ids)] } : null;
 }
