@@ -22,7 +22,7 @@ import { parseSettings, type HubSpotSettings } from './config.js';
 import { expectAnswer, hasResults } from './answers.js';
 import { findDepartures } from './departures.js';
 import { OwnerDirectory } from './owners.js';
-import { readPipelines, withPipelineOptions } from './pipelines.js';
+import { PIPELINED, readPipelines, withPipelineOptions } from './pipelines.js';
 import { customObject, names as schemaNames, readSchemas, type HubSpotSchema } from './schemas.js';
 import { OBJECTS, toFieldSpecs, type HubSpotObject, type HubSpotProperty } from './properties.js';
 import { changesSince, DEFAULT_TUNING, fullScan, readByIds, V3, type ReadPlan, type ReadTuning } from './read.js';
@@ -226,11 +226,12 @@ export class HubSpotConnector implements Connector {
     return p;
   }
 
-  /** Deals: `pipeline` and `dealstage` options from the Pipelines API (pipelines.ts). */
+  /** Deals and tickets: pipeline and stage options from the Pipelines API (pipelines.ts). */
   private async withPipelines(obj: HubSpotObject, fields: FieldSpec[]): Promise<FieldSpec[]> {
-    if (obj.name !== 'deals') return fields;
+    const names = PIPELINED[obj.name];
+    if (!names) return fields;
     const pipelines = await readPipelines(this.http, obj.name);
-    return pipelines ? withPipelineOptions(fields, pipelines) : fields;
+    return pipelines ? withPipelineOptions(fields, pipelines, names) : fields;
   }
 
   private async loadSpec(obj: HubSpotObject, name: string): Promise<Described> {

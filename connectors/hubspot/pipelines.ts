@@ -33,16 +33,22 @@ export async function readPipelines(http: HttpClient, object: string): Promise<P
   }
 }
 
-/** `pipeline` and `dealstage` with the pipelines' and their stages' ids and labels as options. */
-export function withPipelineOptions(fields: FieldSpec[], pipelines: Pipeline[]): FieldSpec[] {
+/** Each pipelined object's pipeline and stage properties. */
+export const PIPELINED: Readonly<Record<string, { pipeline: string; stage: string }>> = {
+  deals: { pipeline: 'pipeline', stage: 'dealstage' },
+  tickets: { pipeline: 'hs_pipeline', stage: 'hs_pipeline_stage' },
+};
+
+/** The pipeline and stage fields with the pipelines' and their stages' ids and labels as options. */
+export function withPipelineOptions(fields: FieldSpec[], pipelines: Pipeline[], names = PIPELINED['deals']!): FieldSpec[] {
   const pipelineOptions: FieldOption[] = pipelines.map((p) => ({ value: String(p.id), label: p.label ?? String(p.id) }));
   const stageOptions: FieldOption[] = pipelines.flatMap((p) => [...(p.stages ?? [])]
     .filter((s) => s && s.id !== undefined && s.archived !== true)
     .sort((a, b) => (a.displayOrder ?? 0) - (b.displayOrder ?? 0))
     .map((s) => ({ value: String(s.id), label: s.label ?? String(s.id) })));
   return fields.map((f) => {
-    if (f.name === 'pipeline' && pipelineOptions.length > 0) return { ...f, options: pipelineOptions };
-    if (f.name === 'dealstage' && stageOptions.length > 0) return { ...f, options: stageOptions };
+    if (f.name === names.pipeline && pipelineOptions.length > 0) return { ...f, options: pipelineOptions };
+    if (f.name === names.stage && stageOptions.length > 0) return { ...f, options: stageOptions };
     return f;
   });
 }

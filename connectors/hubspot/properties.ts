@@ -41,6 +41,15 @@ export const OBJECTS: Record<string, HubSpotObject> = {
       { name: 'contacts', object: 'contacts', single: false, typeIds: [3] },
     ],
   },
+  // Tickets and products (issue 19): standard objects HubSpot data sync also covers.
+  tickets: {
+    name: 'tickets', label: 'Tickets', modifiedProperty: 'hs_lastmodifieddate',
+    associations: [
+      { name: 'company', object: 'companies', single: true, primaryTypeId: 26, typeIds: [26, 339] },
+      { name: 'contacts', object: 'contacts', single: false, typeIds: [16] },
+    ],
+  },
+  products: { name: 'products', label: 'Products', modifiedProperty: 'hs_lastmodifieddate', associations: [] },
 };
 
 /** Built-in unique identifiers besides `hasUniqueValue` properties (§5.4). */

@@ -49,7 +49,7 @@ describe('connect hubspot', () => {
     expect(w.mode('.datasync')).toBe(0o700);
     const json = await list(w);
     expect(json.connections).toEqual([expect.objectContaining({ name: 'hubspot', app: 'hubspot', secret: '…7f3q', inConfig: false })]);
-    expect(json.connections[0]!.objects.map((o) => o.name)).toEqual(['contacts', 'companies', 'deals']);
+    expect(json.connections[0]!.objects.map((o) => o.name)).toEqual(['contacts', 'companies', 'deals', 'tickets', 'products']);
   });
 
   it('refuses a wrong token with exit 3 and stores nothing', async () => {

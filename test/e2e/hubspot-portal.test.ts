@@ -253,3 +253,65 @@ describe('custom objects', () => {
     expect(hub.emu.store.list(typeId).map((p) => p.properties.project_name).sort()).toEqual(['Bridge', 'Tunnel']);
   });
 });
+
+describe('tickets and products', () => {
+  it('tickets sync two-way with their status by label and their company; products one-way into a price list', async () => {
+    requireBuild();
+    const hub = await startHub({
+      seed: {
+        companies: [{ id: '5', properties: { name: 'Acme', domain: 'acme.example', hs_lastmodifieddate: OLD, createdate: OLD } }],
+        tickets: [{ properties: { subject: 'Printer on fire', hs_pipeline: '0', hs_pipeline_stage: '2', hs_lastmodifieddate: OLD, createdate: OLD }, associations: { companies: ['5'] } }],
+        products: [{ properties: { name: 'Toner', price: '49.5', hs_sku: 'T-1', hs_lastmodifieddate: OLD, createdate: OLD } }],
+      },
+    });
+    hubs.push(hub);
+    const w = Workspace.create();
+    dirs.push(w);
+    const crm = w.sqlite('crm.db', `
+      CREATE TABLE orgs (id INTEGER PRIMARY KEY, name TEXT, domain TEXT, modified_at TEXT);
+      CREATE TABLE issues (id INTEGER PRIMARY KEY, subject TEXT, status TEXT, hs_pipeline TEXT, company_id INTEGER, modified_at TEXT);
+      CREATE TABLE prices (id INTEGER PRIMARY KEY, name TEXT, price REAL, hs_sku TEXT, modified_at TEXT);`);
+    crm.insert('orgs', [{ id: 1, name: 'Acme', domain: 'acme.example', modified_at: OLD }]);
+    crm.insert('issues', [{ subject: 'Login broken', status: 'New', company_id: 1, modified_at: OLD }]);
+    const two = (name: string, extra: Record<string, unknown> = {}) => ({ name, object: name, between: ['hubspot', 'crm'], direction: 'two-way', default_app: 'hubspot', ...extra });
+    w.writeText('sync.yaml', [
+      'version: 1',
+      'connections:',
+      `  hubspot: ${JSON.stringify({ app: 'hubspot', token: '${HUBSPOT_TOKEN}', base_url: hub.url })}`,
+      '  crm:',
+      '    app: sqlite',
+      '    path: ./crm.db',
+      `    objects: ${JSON.stringify({
+        companies: { table: 'orgs', id: 'id', updated_at: 'modified_at' },
+        tickets: {
+          table: 'issues', id: 'id', updated_at: 'modified_at', associations: { company: { field: 'company_id', object: 'companies' } },
+          fields: { status: { type: 'select', options: ['New', 'Waiting on contact', 'Waiting on us', 'Closed'] }, hs_pipeline: { type: 'select', options: ['0'] } },
+        },
+        products: { table: 'prices', id: 'id', updated_at: 'modified_at' },
+      })}`,
+      `syncs: ${JSON.stringify([
+        two('companies'),
+        // A CRM without pipelines: every ticket goes to the support pipeline, its status maps by label.
+        two('tickets', { mappings: { fields: [{ hubspot: 'hs_pipeline_stage', crm: 'status' }] } }),
+        { ...two('products'), direction: 'hubspot -> crm' },
+      ])}`,
+      '',
+    ].join('\n'));
+    const r = await runJson(w);
+    // The CRM's ticket has no pipeline yet: HubSpot requires hs_pipeline, so it fails with HubSpot's reason.
+    expect(r.exitCode, failures(r.json)).toBe(1);
+    const issues = () => new Map(crm.all<{ subject: string; status: string; company_id: number | null }>('SELECT * FROM issues').map((i) => [i.subject, i]));
+    expect(issues().get('Printer on fire')).toMatchObject({ status: 'Waiting on contact', company_id: 1 });
+    expect(crm.all<{ name: string; price: number; hs_sku: string }>('SELECT * FROM prices')).toMatchObject([{ name: 'Toner', price: 49.5, hs_sku: 'T-1' }]);
+    expect((await datasync(w, ['health', '--failed'])).stdout).toMatch(/hs_pipeline/);
+
+    // With the pipeline given, the ticket goes through, stage by label, with its company.
+    crm.exec(`UPDATE issues SET hs_pipeline = '0', modified_at = '${later()}'`);
+    const fixed = await runJson(w);
+    expect(fixed.exitCode, failures(fixed.json)).toBe(0);
+    const ticket = hub.emu.store.list('tickets').find((t) => t.properties.subject === 'Login broken');
+    expect(ticket?.properties).toMatchObject({ hs_pipeline: '0', hs_pipeline_stage: '1' });
+    const dump = await (await fetch(`${hub.url}/_emulator/records/tickets?archived=false`)).json() as { results: Array<{ id: string; associations?: { companies?: { results: Array<{ id: string; type: string }> } } }> };
+    expect(dump.results.find((t) => t.id === ticket!.id)?.associations?.companies?.results).toContainEqual({ id: '5', type: 'ticket_to_company' });
+  });
+});

@@ -13,7 +13,7 @@ describe('hubspot connector against the emulator', () => {
   it('describes contacts, companies and deals with SPEC §5 types, once per instance', async () => {
     s = await setup();
     const specs = await s.conn.describe();
-    expect(specs.map((o) => o.name)).toEqual(['contacts', 'companies', 'deals']);
+    expect(specs.map((o) => o.name)).toEqual(['contacts', 'companies', 'deals', 'tickets', 'products']);
     const field = (object: string, name: string) => specs.find((o) => o.name === object)!.fields.find((f) => f.name === name);
     expect(field('contacts', 'email')).toMatchObject({ type: 'text', role: 'email', unique: true, readOnly: false });
     expect(field('contacts', 'lifecyclestage')).toMatchObject({ type: 'radio', role: 'lifecyclestage' });

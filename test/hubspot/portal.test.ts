@@ -17,7 +17,7 @@ describe('hubspot connector: owners, pipelines, custom objects', () => {
   it('lists custom objects after the standard ones, by name, with their company association', async () => {
     s = await setup({ schemas: [PROJECTS] });
     const specs = await s.conn.describe();
-    expect(specs.map((o) => o.name)).toEqual(['contacts', 'companies', 'deals', 'projects']);
+    expect(specs.map((o) => o.name)).toEqual(['contacts', 'companies', 'deals', 'tickets', 'products', 'projects']);
     const projects = specs.find((o) => o.name === 'projects')!;
     expect(projects).toMatchObject({ label: 'Projects', associations: [{ name: 'company', object: 'companies', single: true }] });
     expect(projects.fields.find((f) => f.name === 'project_name')).toMatchObject({ type: 'text', readOnly: false });
@@ -32,7 +32,7 @@ describe('hubspot connector: owners, pipelines, custom objects', () => {
     s = await setup({ schemas: [PROJECTS] });
     await admin(s.emu, 'POST', '/_emulator/faults', [{ status: 404, path: '/crm-object-schemas/' }, { status: 404, path: '/crm/v3/pipelines/' }]);
     const specs = await s.conn.describe();
-    expect(specs.map((o) => o.name)).toEqual(['contacts', 'companies', 'deals']);
+    expect(specs.map((o) => o.name)).toEqual(['contacts', 'companies', 'deals', 'tickets', 'products']);
     expect(specs.find((o) => o.name === 'deals')!.fields.find((f) => f.name === 'dealstage')!.options).toContainEqual({ value: 'qualifiedtobuy', label: 'Qualified To Buy' });
   });
 
