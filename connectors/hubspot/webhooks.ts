@@ -85,7 +85,7 @@ export function checkSignature(req: {
   if (!req.timestamp || !/^\d+$/.test(req.timestamp)) return { ok: false, reason: 'no X-HubSpot-Request-Timestamp header' };
   const age = (req.nowMs ?? Date.now()) - Number(req.timestamp);
   if (age > MAX_AGE_MS) return { ok: false, reason: `timestamp ${Math.round(age / 1000)} s old (more than 5 minutes: a replay?)` };
-  const uri = req.uri.replace(/%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)/gi, (m) => DECODE[m.toUpperCase()] ?? m);
+  const uri = req.uri.replace(/%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)/g, (m) => DECODE[m] ?? m);
   const expected = createHmac('sha256', req.clientSecret).update(req.method + uri + req.body + req.timestamp, 'utf8').digest();
   const given = Buffer.from(req.signature, 'base64');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad signature (not signed with this client secret)' };
