@@ -40,7 +40,8 @@ export function checkDue(last: string | null, intervalMs: number, now: number): 
  * finds back (restored) or answering for a linked id (a merge's survivor)
  * are added to `read`, so the pass settles them like any record read.
  */
-export async function scanDepartures(ctx: SyncContext, side: Side, read: Map<string, SourceRecord>, opts: { fields: string[]; associations?: string[] }):
+export async function scanDepartures(ctx: SyncContext, side: Side, read: { has(id: string): boolean; set(id: string, rec: SourceRecord): unknown },
+  opts: { fields: string[]; associations?: string[] }):
   Promise<DepartureScan> {
   const { sync, store, sides } = ctx;
   const connector = sides[side].connector;
@@ -86,10 +87,10 @@ export interface MergeOutcome {
  * Settles the merges seen in a side's records: before links are looked up,
  * so the pass sees the survivor as the linked record.
  */
-export function settleMerges(ctx: SyncContext, side: Side, records: Map<string, SourceRecord>): MergeOutcome {
+export function settleMerges(ctx: SyncContext, side: Side, records: Iterable<SourceRecord>): MergeOutcome {
   const { sync, store, sides } = ctx;
   const outcome = { repointed: 0, retired: 0 };
-  for (const rec of records.values()) {
+  for (const rec of records) {
     const old = (rec.merged ?? []).filter((id) => id !== rec.id);
     if (old.length === 0) continue;
     const linked = old.filter((id) => { const l = store.linkBy(sync.name, side, id); return l !== undefined && !l.deleted; });

@@ -25,7 +25,7 @@ export interface LinkLookup {
 export function settleReturned(ctx: SyncContext, scan: Record<Side, SideScan>, links: LinkLookup): Record<Side, Set<string>> {
   const revived = { a: new Set<string>(), b: new Set<string>() };
   for (const side of ['a', 'b'] as const) {
-    for (const rec of scan[side].records.values()) {
+    for (const rec of scan[side].records.deletedOnSide()) {
       const link = links.get(side, rec.id);
       if (link?.deleted !== side) continue;
       if (isSameRecord(ctx, side, rec, link)) {

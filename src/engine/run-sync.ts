@@ -4,16 +4,15 @@
  * apply them batch by batch. Cursors are saved only after everything read has
  * been applied and recorded, so an interrupted pass is simply done again.
  */
-import type { SourceRecord } from '../connector.js';
+import type { SourceRecord, Value } from '../connector.js';
 import { sameValue } from '../mapping/convert.js';
+import { PassState, type ReadRow, type StoredUnit, type UnitRow } from '../state/pass.js';
 import { type LinkRow, type Side, otherSide } from '../state/store.js';
 import { applyBatch, PendingRecords } from './apply.js';
-import { exclusionReason } from './filters.js';
 import { matchKeys, sameKeys } from './keys.js';
 import { matchRecords, type KeyedRecord, type MatchOutcome } from './match.js';
 import { settleMerges } from './departures.js';
 import { mappingKey } from './merge.js';
-import { fingerprint } from './fingerprint.js';
 import { settleReturned } from './returned.js';
 import { fetchMissing, Interrupted, scanSide, Stopped, type SideScan } from './scan.js';
 import { scanTargeted } from './targeted.js';
@@ -30,59 +29,69 @@ export function emptySummary(ctx: SyncContext): SyncSummary {
 
 /** `summary` is filled as the pass goes: when it is interrupted, the caller still has what was done. */
 export async function runSync(ctx: SyncContext, summary: SyncSummary = emptySummary(ctx)): Promise<SyncSummary> {
+  const pass = new PassState(ctx.store.db, ctx.sync.name);
+  try {
+    return await streamedPass(ctx, pass, summary);
+  } finally {
+    try {
+      pass.clear();
+    } catch {
+      // The connection failed (the error is on its way up): its TEMP tables go with it.
+    }
+  }
+}
+
+/**
+ * The pass (issue 15): each side's scan writes what it reads page by page
+ * into the pass's scratch tables (state/pass.ts); which records are done,
+ * linked or back from deletion are set queries there; classification and
+ * the match keys go page by page; the units to apply are rows too, and
+ * `applyAll` reads them back one write batch at a time with the records
+ * they need.
+ */
+async function streamedPass(ctx: SyncContext, pass: PassState, summary: SyncSummary): Promise<SyncSummary> {
   const { sync, store } = ctx;
   // A targeted pass (webhooks) reads the records it was told of and leaves the sync's status as the last poll set it.
   const targets = ctx.targets;
   const status = !ctx.dryRun && !targets;
   if (status) store.setSyncStatus(sync.name, 'scanning', null, 0);
-  const read = (side: Side) => (targets ? scanTargeted(ctx, side, targets[side] ?? []) : scanSide(ctx, side));
+  const read = (side: Side) => (targets ? scanTargeted(ctx, side, targets[side] ?? [], pass) : scanSide(ctx, side, pass));
   const scan = { a: await read('a'), b: await read('b') };
   for (const side of SIDES) summary.sides[side].read = scan[side].records.size;
   if (status) store.setSyncStatus(sync.name, 'in-progress');
 
   // Merges first: the survivor of a merge takes over its merged-away record's link.
-  for (const side of SIDES) settleMerges(ctx, side, scan[side].records);
+  for (const side of SIDES) settleMerges(ctx, side, scan[side].records.merging());
   // Deletions before links are looked up: a partner read in this pass must see its link as deleted
   // (else its change is written to the record just found gone, and fails).
   markDeleted(ctx, scan, summary);
   const links = new LinkCache(ctx);
-  for (const side of SIDES) links.preload(side, scan[side].records.keys());
+  links.remember = ctx.dryRun;
   const revived = settleReturned(ctx, scan, links);
+  links.remember = false;
   const warnings = SIDES.flatMap((side) => [...(scan[side].suspect ? [scan[side].suspect!] : []), ...scan[side].warnings]);
   if (warnings.length > 0) summary.warnings = warnings;
   // Linked records read exactly as when last in sync: nothing to classify, match or merge.
-  const same = { a: new Set<string>(), b: new Set<string>() };
+  const same = pass.sortRead({ compareFingerprints: !ctx.rescan && links.any });
+  // A dry run settled returned records in memory only: the scratch rows follow what it decided.
+  if (ctx.dryRun) links.overrideRows(pass);
   for (const side of SIDES) {
-    for (const rec of scan[side].records.values()) {
-      const link = links.get(side, rec.id);
-      if (link && !link.deleted && unchangedSince(ctx, side, rec, link)) same[side].add(rec.id);
-    }
-    summary.sides[side].unchanged += same[side].size;
+    summary.sides[side].unchanged += same[side];
+    pass.setResumed(side, revived[side]);
   }
-  const { excluded, resumed } = classify(ctx, scan, summary, same);
+  classify(ctx, pass, summary);
   const isExcluded = (side: Side, id: string) =>
-    excluded[side].get(id) ?? (store.getStatus(sync.name, side, id)?.status === 'excluded');
+    pass.excludedNow(side, id) ?? (store.getStatus(sync.name, side, id)?.status === 'excluded');
 
-  const pairs = new Map<string, Extract<Unit, { kind: 'pair' }>>();
-  for (const side of SIDES) {
-    for (const rec of scan[side].records.values()) {
-      const link = links.get(side, rec.id);
-      if (!link || link.deleted || same[side].has(rec.id)) continue;
-      const unit: Extract<Unit, { kind: 'pair' }> = pairs.get(link.a_id) ?? { kind: 'pair' as const, link, a: null, b: null };
-      unit[side] = rec;
-      // Back from exclusion or deletion: the partner may have changed meanwhile, read it whole. So is a
-      // link with no fingerprint on either side (reviveLink and an excluded pair leave it so): a pass
-      // interrupted after the revival or the end of the exclusion was recorded, but before the pair was
-      // merged, leaves nothing else to tell the re-run that the partner's cursor moved past its changes.
-      if (resumed[side].has(rec.id) || revived[side].has(rec.id) || (link.a_hash === null && link.b_hash === null)) unit.resumed = true;
-      pairs.set(link.a_id, unit);
-    }
-  }
+  // Back from exclusion or deletion (`resumed`): the partner may have changed meanwhile, read it whole. So is a
+  // link with no fingerprint on either side (reviveLink and an excluded pair leave it so): a pass
+  // interrupted after the revival or the end of the exclusion was recorded, but before the pair was
+  // merged, leaves nothing else to tell the re-run that the partner's cursor moved past its changes.
+  pass.addLinkedPairs();
   const claimed = new Set<string>();
-  const recovered = await recoverPending(ctx, scan, links, claimed);
-  // concat, not push(...): a spread of a million units overflows the stack.
-  const matched = await matchUnlinked(ctx, scan, links, claimed, isExcluded, summary, same);
-  const units = ([...pairs.values()] as Unit[]).concat(recovered, matched.units);
+  pass.addUnits(await recoverPending(ctx, scan, links, claimed));
+  const matched = await matchUnlinked(ctx, scan, links, claimed, isExcluded, summary);
+  pass.addUnits(matched.units);
 
   const adopted: { from: Side; sourceId: string; existingId: string }[] = [];
   // Sides where every record written is recorded as it now is (apply.ts afterWrite).
@@ -95,24 +104,23 @@ export async function runSync(ctx: SyncContext, summary: SyncSummary = emptySumm
     unforeseen: (side: Side) => { foreseen[side] = false; },
     reread: (side: Side) => { reread[side] = true; },
   };
-  await applyAll(ctx, units, summary, hooks, scan);
+  await applyAll(ctx, pass, 0, summary, hooks, scan, links);
   if (adopted.length > 0) {
     // Records the app already had (HubSpot's 409 on a duplicate email): pair and merge them now.
     for (const side of SIDES) {
       await fetchMissing(ctx, side, adopted.filter((x) => x.from !== side).map((x) => x.existingId), scan[side].records);
     }
-    const again: Unit[] = [];
+    const again: UnitRow[] = [];
     for (const { from, sourceId, existingId } of adopted) {
-      const source = scan[from].records.get(sourceId) ?? null;
-      const existing = scan[otherSide(from)].records.get(existingId) ?? null;
-      if (!source || !existing) continue;
-      again.push({ kind: 'pair', link: null, a: from === 'a' ? source : existing, b: from === 'b' ? source : existing, key: `existing record ${existingId}` });
+      if (!scan[from].records.has(sourceId) || !scan[otherSide(from)].records.has(existingId)) continue;
+      again.push({ kind: 'pair', a: from === 'a' ? sourceId : existingId, b: from === 'b' ? sourceId : existingId, key: `existing record ${existingId}` });
     }
-    await applyAll(ctx, again, summary, { ...hooks, adopt: () => undefined }, scan);
+    await applyMore(ctx, pass, again, summary, { ...hooks, adopt: () => undefined }, scan, links);
   }
   if (matched.deferred.length > 0) {
     // New records whose key only linked records held when read: those pairs are written now, and may have dropped it.
-    await applyAll(ctx, await matchAgain(ctx, scan, claimed, matched.deferred, isExcluded, summary), summary, { ...hooks, adopt: () => undefined }, scan);
+    const again = await matchAgain(ctx, scan, claimed, matched.deferred, isExcluded, summary);
+    await applyMore(ctx, pass, again, summary, { ...hooks, adopt: () => undefined }, scan, links);
   }
 
   // A targeted pass saves no cursor: the next poll reads from where the last one stopped (targeted.ts).
@@ -147,14 +155,6 @@ async function cursorAfterRun(ctx: SyncContext, side: Side, scanned: string | nu
   return connector.cursorAfterWrites(ctx.sync.object, scanned);
 }
 
-/** Read, but exactly as when last in sync, with no failure or exclusion on it: no need to look at it. */
-function unchangedSince(ctx: SyncContext, side: Side, rec: SourceRecord, link: LinkRow): boolean {
-  const stored = side === 'a' ? link.a_hash : link.b_hash;
-  if (stored === null || ctx.rescan) return false;
-  if (ctx.store.getStatus(ctx.sync.name, side, rec.id)) return false;
-  return fingerprint(ctx, side, rec) === stored;
-}
-
 /**
  * Records per write batch: 1,000, or a tenth of the work when there is more,
  * up to 10,000. Each batch costs two state transactions, so an initial sync
@@ -166,19 +166,32 @@ export function batchSizeFor(units: number): number {
   return Math.min(10_000, Math.max(1000, Math.ceil(units / 10)));
 }
 
-async function applyAll(ctx: SyncContext, units: Unit[], summary: SyncSummary, hooks: Parameters<typeof applyBatch>[3], scan: Record<Side, SideScan>): Promise<void> {
-  const size = ctx.batchSize ?? batchSizeFor(units.length);
+type BatchHooks = Parameters<typeof applyBatch>[3];
+
+/**
+ * Applies the units stored after `after` (a unit's seq), one write batch at
+ * a time: each batch's units are read back with their links and records.
+ */
+async function applyAll(ctx: SyncContext, pass: PassState, after: number, summary: SyncSummary, hooks: BatchHooks,
+  scan: Record<Side, SideScan>, links: LinkCache): Promise<void> {
+  const total = pass.countUnits(after);
+  const size = ctx.batchSize ?? batchSizeFor(total);
+  let done = 0;
   // Writes an app makes durable later (Connector.flush) are recorded once flushed.
   const pending = new PendingRecords(ctx);
   try {
-    for (let i = 0; i < units.length; i += size) {
+    for (;;) {
+      const rows = pass.unitPage(after, size);
+      if (rows.length === 0) break;
       if (ctx.signal?.aborted) throw new Interrupted();
       // `datasync stop` from another terminal takes effect at the next batch.
       if (!ctx.dryRun && !ctx.store.isEnabled(ctx.sync.name)) throw new Stopped();
-      const batch = await completePairs(ctx, units.slice(i, i + size), scan);
+      after = rows[rows.length - 1]!.seq;
+      const batch = await completePairs(ctx, unitsFrom(ctx, rows, scan, links), scan);
       await applyBatch(ctx, batch, summary, hooks, pending);
       if (pending.due) await pending.commit();
-      ctx.progress?.({ phase: 'apply', sync: ctx.sync.name, done: Math.min(i + size, units.length), total: units.length });
+      done += rows.length;
+      ctx.progress?.({ phase: 'apply', sync: ctx.sync.name, done: Math.min(done, total), total });
     }
   } catch (err) {
     // The batches written before the error are kept, as when each was recorded at once (nothing is queued after a failed flush).
@@ -186,6 +199,44 @@ async function applyAll(ctx: SyncContext, units: Unit[], summary: SyncSummary, h
     throw err;
   }
   await pending.commit();
+}
+
+/** Units decided after the first apply (adopted records, deferred matches): stored after the others and applied. */
+async function applyMore(ctx: SyncContext, pass: PassState, units: UnitRow[], summary: SyncSummary, hooks: BatchHooks,
+  scan: Record<Side, SideScan>, links: LinkCache): Promise<void> {
+  const after = pass.lastUnit();
+  pass.addUnits(units);
+  await applyAll(ctx, pass, after, summary, hooks, scan, links);
+}
+
+/** The units of stored rows, with their links and the records read or fetched for them. */
+function unitsFrom(ctx: SyncContext, rows: StoredUnit[], scan: Record<Side, SideScan>, links: LinkCache): Unit[] {
+  const ids: Record<Side, string[]> = { a: [], b: [] };
+  for (const r of rows) {
+    if (r.a !== null) ids.a.push(r.a);
+    if (r.b !== null) ids.b.push(r.b);
+  }
+  const recs = { a: scan.a.records.getMany(ids.a), b: scan.b.records.getMany(ids.b) };
+  const linked = links.byA(rows.flatMap((r) => (r.link !== null ? [r.link] : [])));
+  const units: Unit[] = [];
+  for (const r of rows) {
+    if (r.kind === 'create') {
+      const record = recs[r.from!].get((r.from === 'a' ? r.a : r.b)!);
+      if (record) units.push({ kind: 'create', from: r.from!, record });
+    } else if (r.link !== null) {
+      const link = linked.get(r.link);
+      if (!link) continue;
+      const unit: Extract<Unit, { kind: 'pair' }> = { kind: 'pair', link, a: r.a === null ? null : recs.a.get(r.a) ?? null,
+        b: r.b === null ? null : recs.b.get(r.b) ?? null };
+      if (r.resumed) unit.resumed = true;
+      units.push(unit);
+    } else {
+      const a = recs.a.get(r.a!);
+      const b = recs.b.get(r.b!);
+      if (a && b) units.push({ kind: 'pair', link: null, a, b, key: r.key ?? undefined });
+    }
+  }
+  return units;
 }
 
 /**
@@ -213,8 +264,10 @@ async function completePairs(ctx: SyncContext, batch: Unit[], scan: Record<Side,
   for (const side of SIDES) {
     if (need[side].length === 0) continue;
     await fetchMissing(ctx, side, need[side], scan[side].records);
+    // Every unit of the batch missing this side takes the record where the pass has it (read or just fetched).
+    const got = scan[side].records.getMany(batch.flatMap((u) => (u.kind === 'pair' && !u[side] && u.link ? [side === 'a' ? u.link.a_id : u.link.b_id] : [])));
     for (const u of batch) {
-      if (u.kind === 'pair' && !u[side] && u.link) u[side] = scan[side].records.get(side === 'a' ? u.link.a_id : u.link.b_id) ?? null;
+      if (u.kind === 'pair' && !u[side] && u.link) u[side] = got.get(side === 'a' ? u.link.a_id : u.link.b_id) ?? null;
     }
     // A pair back from deletion or exclusion whose partner went meanwhile (no pass looked for it while
     // its link was dead): its link is deleted on the partner's side, not left live to a missing record.
@@ -234,31 +287,53 @@ async function completePairs(ctx: SyncContext, batch: Unit[], scan: Record<Side,
   return batch.filter((u) => u.kind !== 'pair' || !u.link?.deleted);
 }
 
+/**
+ * Links looked up by record id, from the state as it is now (nothing is
+ * held per record read). A dry run settles returned records in memory
+ * only: while `remember` is on, the links it hands out are kept, so the
+ * rest of the pass sees them as settled (revived, or freed by `forget`).
+ */
 class LinkCache {
-  private cache = { a: new Map<string, LinkRow | null>(), b: new Map<string, LinkRow | null>() };
-  /** No link at all yet (an initial sync): nothing to load or look up. */
+  private settled = { a: new Map<string, LinkRow | null>(), b: new Map<string, LinkRow | null>() };
+  /** No link at all yet (an initial sync): nothing to look up. */
   private readonly none: boolean;
+  remember = false;
   constructor(private ctx: SyncContext) {
     this.none = !ctx.store.hasLinks(ctx.sync.name);
   }
-  /** Loads the links of every record read, a query per 500 ids instead of one per record. */
-  preload(side: Side, ids: Iterable<string>): void {
-    if (this.none) return;
-    const want = [...ids].filter((id) => !this.cache[side].has(id));
-    for (const id of want) this.cache[side].set(id, null);
-    for (const link of this.ctx.store.linksBy(this.ctx.sync.name, side, want)) {
-      this.cache.a.set(link.a_id, link);
-      this.cache.b.set(link.b_id, link);
-    }
+  /** Whether the sync had any link when the pass began. */
+  get any(): boolean {
+    return !this.none;
   }
   forget(side: Side, id: string): void {
-    this.cache[side].set(id, null);
+    if (this.ctx.dryRun) this.settled[side].set(id, null);
   }
   get(side: Side, id: string): LinkRow | null {
     if (this.none) return null;
-    const c = this.cache[side];
-    if (!c.has(id)) c.set(id, this.ctx.store.linkBy(this.ctx.sync.name, side, id) ?? null);
-    return c.get(id)!;
+    const kept = this.settled[side];
+    if (kept.has(id)) return kept.get(id)!;
+    const link = this.ctx.store.linkBy(this.ctx.sync.name, side, id) ?? null;
+    if (this.remember && link) {
+      this.settled.a.set(link.a_id, link);
+      this.settled.b.set(link.b_id, link);
+    }
+    return link;
+  }
+  /** Links by their a_id, a query per 500 (a write batch's linked pairs). */
+  byA(ids: string[]): Map<string, LinkRow> {
+    const out = new Map<string, LinkRow>();
+    if (ids.length === 0) return out;
+    for (const link of this.ctx.store.linksBy(this.ctx.sync.name, 'a', ids)) out.set(link.a_id, this.settled.a.get(link.a_id) ?? link);
+    return out;
+  }
+  /** A dry run: the scratch rows of the records whose links it settled in memory say what it settled. */
+  overrideRows(pass: PassState): void {
+    for (const side of SIDES) {
+      for (const [id, link] of this.settled[side]) {
+        if (link === null) pass.overrideLink(side, id, null);
+        else if (!link.deleted) pass.overrideLink(side, id, link.a_id);
+      }
+    }
   }
 }
 
@@ -336,60 +411,88 @@ class KeyIndex {
 }
 
 /**
- * Rules and filters (SPEC §4): which records take part. Returns id -> excluded,
- * and the records excluded before that pass again (`resumed`).
+ * Rules and filters (SPEC §4): which records take part, page by page over
+ * the records still to look at; the verdict goes on each scratch row, with
+ * the records excluded before that pass again (`resumed`).
  */
-function classify(ctx: SyncContext, scan: Record<Side, SideScan>, summary: SyncSummary, same: Record<Side, Set<string>>):
-  { excluded: Record<Side, Map<string, boolean>>; resumed: Record<Side, Set<string>> } {
+function classify(ctx: SyncContext, pass: PassState, summary: SyncSummary): void {
   const { sync, store } = ctx;
-  const out = { a: new Map<string, boolean>(), b: new Map<string, boolean>() };
-  const resumed = { a: new Set<string>(), b: new Set<string>() };
   for (const side of SIDES) {
-    for (const rec of scan[side].records.values()) {
-      if (same[side].has(rec.id)) continue;
-      const reason = exclusionReason(ctx, side, rec.fields);
-      out[side].set(rec.id, reason !== null);
-      const prior = store.getStatus(sync.name, side, rec.id);
-      if (reason) {
-        summary.sides[side].excluded++;
-        if (ctx.dryRun) (summary.plan ??= []).push({ kind: 'exclude', side, id: rec.id, reason });
-        else if (prior?.status !== 'excluded' || prior.reason !== reason) store.setExcluded(sync.name, side, rec.id, reason);
-      } else if (prior?.status === 'excluded') {
-        resumed[side].add(rec.id);
-        if (!ctx.dryRun) store.clearStatus(sync.name, side, rec.id);
-      }
+    pass.setClassified(side);
+    for (const page of pass.pages(side, 'changed')) {
+      const resumed: string[] = [];
+      const look = () => {
+        // `reason`: exclusionReason of the record, worked out by the scan as it stored it.
+        for (const { id, reason } of page) {
+          const prior = store.getStatus(sync.name, side, id);
+          if (reason) {
+            summary.sides[side].excluded++;
+            if (ctx.dryRun) (summary.plan ??= []).push({ kind: 'exclude', side, id, reason });
+            else if (prior?.status !== 'excluded' || prior.reason !== reason) store.setExcluded(sync.name, side, id, reason);
+          } else if (prior?.status === 'excluded') {
+            resumed.push(id);
+            if (!ctx.dryRun) store.clearStatus(sync.name, side, id);
+          }
+        }
+      };
+      if (ctx.dryRun) look();
+      else store.transaction(look);
+      pass.setResumed(side, resumed);
     }
   }
-  return { excluded: out, resumed };
 }
 
 /**
  * A create journalled by a run that was interrupted before it recorded the
  * new record: find the record the app made (same values, unlinked) and link
- * it instead of creating it again.
+ * it instead of creating it again. Each intent takes the first unlinked
+ * record read that matches it and no earlier intent took; one read of the
+ * unlinked records settles every intent.
  */
-async function recoverPending(ctx: SyncContext, scan: Record<Side, SideScan>, links: LinkCache, claimed: Set<string>): Promise<Unit[]> {
+async function recoverPending(ctx: SyncContext, scan: Record<Side, SideScan>, links: LinkCache, claimed: Set<string>): Promise<UnitRow[]> {
   const { store, sync, sides } = ctx;
-  const units: Unit[] = [];
+  const units: UnitRow[] = [];
   for (const to of SIDES) {
     const from = otherSide(to);
+    let open: { source_id: string; fields: Record<string, Value> }[] = [];
     for (const intent of store.listPending(sync.name, to)) {
       if (links.get(from, intent.source_id)) {
         if (!ctx.dryRun) store.removePending(sync.name, to, intent.source_id);
         continue;
       }
       if (Object.keys(intent.fields).length === 0) continue; // nothing to recognise it by
-      const made = [...scan[to].records.values()].find((r) => !links.get(to, r.id) && !claimed.has(`${to}:${r.id}`) &&
-        Object.entries(intent.fields).every(([f, v]) => sameValue(r.fields[f] ?? null, v, sides[to].spec.fields.find((x) => x.name === f) ?? 'text')));
-      if (!made) continue;
-      await fetchMissing(ctx, from, [intent.source_id], scan[from].records);
-      const source = scan[from].records.get(intent.source_id);
-      if (!source) continue;
-      claimed.add(`${to}:${made.id}`);
-      claimed.add(`${from}:${source.id}`);
-      // The intent stays journalled until the pair's link is recorded (apply.ts): a run killed before
-      // that finds it again.
-      units.push({ kind: 'pair', link: null, a: to === 'a' ? made : source, b: to === 'b' ? made : source, key: 'recovered create' });
+      open.push(intent);
+    }
+    const matches = (r: SourceRecord, intent: (typeof open)[number]) => Object.entries(intent.fields)
+      .every(([f, v]) => sameValue(r.fields[f] ?? null, v, sides[to].spec.fields.find((x) => x.name === f) ?? 'text'));
+    // An intent whose source record is gone takes nothing: the others are settled again without it.
+    for (;;) {
+      const made = new Map<number, string>(); // intent index -> record made
+      if (open.length > 0) {
+        for (const page of scan[to].records.pages('unlinked', { records: true })) {
+          for (const { record: r } of page as Required<ReadRow>[]) {
+            if (claimed.has(`${to}:${r.id}`)) continue;
+            const i = open.findIndex((intent, k) => !made.has(k) && matches(r, intent));
+            if (i >= 0) made.set(i, r.id);
+          }
+          if (made.size === open.length) break;
+        }
+      }
+      await fetchMissing(ctx, from, [...made.keys()].map((i) => open[i]!.source_id), scan[from].records);
+      const gone = new Set(scan[from].records.unread([...made.keys()].map((i) => open[i]!.source_id)));
+      if (gone.size > 0) {
+        open = open.filter((intent) => !gone.has(intent.source_id));
+        continue;
+      }
+      for (const [i, id] of [...made].sort((x, y) => x[0] - y[0])) {
+        const source = open[i]!.source_id;
+        claimed.add(`${to}:${id}`);
+        claimed.add(`${from}:${source}`);
+        // The intent stays journalled until the pair's link is recorded (apply.ts): a run killed before
+        // that finds it again.
+        units.push({ kind: 'pair', a: to === 'a' ? id : source, b: to === 'b' ? id : source, key: 'recovered create' });
+      }
+      break;
     }
   }
   return units;
@@ -426,19 +529,18 @@ async function pruneVanished(ctx: SyncContext, scan: Record<Side, SideScan>, key
 
 /** Pairs unlinked records by match key; the rest are created where the direction allows (some decided later: `deferred`). */
 async function matchUnlinked(ctx: SyncContext, scan: Record<Side, SideScan>, links: LinkCache, claimed: Set<string>,
-  isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary, same: Record<Side, Set<string>>): Promise<{ units: Unit[]; deferred: MatchOutcome[] }> {
+  isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary): Promise<{ units: UnitRow[]; deferred: MatchOutcome[] }> {
   const { sync, store, sides } = ctx;
   const keyed: Record<Side, KeyedRecord[]> = { a: [], b: [] };
   // A recovered create (`claimed`) is as good as linked: it holds its keys, so
   // a new record with the same key is a duplicate, not a record to create.
   const isClaimed = (side: Side, id: string) => claimed.has(`${side}:${id}`);
   for (const side of SIDES) {
-    for (const rec of scan[side].records.values()) {
-      if (same[side].has(rec.id)) continue;
-      const link = links.get(side, rec.id);
-      if (link?.deleted) continue;
-      const linked = link !== null || isClaimed(side, rec.id);
-      keyed[side].push({ id: rec.id, keys: matchKeys(sync.object, rec.fields, sides[side].spec, sync.match, side), linked });
+    for (const page of scan[side].records.pages('changed')) {
+      for (const { id, keys, linkA, linkDeleted } of page) {
+        if (linkDeleted) continue;
+        keyed[side].push({ id, keys, linked: linkA !== null || isClaimed(side, id) });
+      }
     }
   }
   const reads = keyed.a.length + keyed.b.length;
@@ -474,7 +576,7 @@ async function matchUnlinked(ctx: SyncContext, scan: Record<Side, SideScan>, lin
  * written; the uninterrupted pass must decide as that re-run would.
  */
 async function matchAgain(ctx: SyncContext, scan: Record<Side, SideScan>, claimed: Set<string>, deferred: MatchOutcome[],
-  isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary): Promise<Unit[]> {
+  isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary): Promise<UnitRow[]> {
   const { sync, store, sides } = ctx;
   const keyed: Record<Side, KeyedRecord[]> = { a: [], b: [] };
   const holders: Record<Side, string[]> = { a: [], b: [] };
@@ -504,26 +606,28 @@ async function matchAgain(ctx: SyncContext, scan: Record<Side, SideScan>, claime
 
 /** Units for match outcomes: pairs to merge, records to create; duplicates are marked failed. */
 async function unitsOf(ctx: SyncContext, scan: Record<Side, SideScan>, outcomes: MatchOutcome[],
-  isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary): Promise<Unit[]> {
+  isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary): Promise<UnitRow[]> {
   const { sync, store, sides } = ctx;
-  const need: Record<Side, string[]> = { a: [], b: [] };
-  for (const o of outcomes) if (o.kind === 'pair') for (const side of SIDES) if (!scan[side].records.has(o[side])) need[side].push(o[side]);
-  for (const side of SIDES) await fetchMissing(ctx, side, need[side], scan[side].records);
+  const paired: Record<Side, string[]> = { a: [], b: [] };
+  for (const o of outcomes) if (o.kind === 'pair') for (const side of SIDES) paired[side].push(o[side]);
+  for (const side of SIDES) await fetchMissing(ctx, side, paired[side], scan[side].records);
+  // Records the pass has neither read nor could fetch (gone since their keys were stored).
+  const absent = { a: new Set(scan.a.records.unread(paired.a)), b: new Set(scan.b.records.unread(paired.b)) };
 
-  const units: Unit[] = [];
+  const units: UnitRow[] = [];
   const canCreate = (from: Side) =>
     (sync.direction === 'two-way' || sync.direction === (from === 'a' ? 'a-to-b' : 'b-to-a')) && sides[otherSide(from)].spec.capabilities.create;
+  // Every record of an outcome was read or fetched, but a pair's unread side.
   const create = (from: Side, id: string) => {
-    const record = scan[from].records.get(id);
-    if (record && !isExcluded(from, id) && canCreate(from)) units.push({ kind: 'create', from, record });
+    if (!isExcluded(from, id) && canCreate(from)) units.push({ kind: 'create', from, id });
   };
   for (const o of outcomes) {
     if (o.kind === 'pair') {
-      const a = scan.a.records.get(o.a) ?? null;
-      const b = scan.b.records.get(o.b) ?? null;
-      if (a && b) units.push({ kind: 'pair', link: null, a, b, key: o.key });
-      else if (a) create('a', a.id);
-      else if (b) create('b', b.id);
+      const a = !absent.a.has(o.a);
+      const b = !absent.b.has(o.b);
+      if (a && b) units.push({ kind: 'pair', a: o.a, b: o.b, key: o.key });
+      else if (a) create('a', o.a);
+      else if (b) create('b', o.b);
     } else if (o.kind === 'duplicate') {
       const reason = `duplicate match key (${o.key}): also on ${o.others.slice(0, 3).join(', ')}${o.others.length > 3 ? ', …' : ''}`;
       summary.sides[o.side].failed++;

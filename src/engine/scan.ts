@@ -4,12 +4,17 @@
  * Nothing here writes; a read that fails throws before any deletion is marked.
  */
 import type { SourceRecord } from '../connector.js';
+import type { PassRecords, PassState } from '../state/pass.js';
 import type { Side } from '../state/store.js';
 import { type GoneReason, scanDepartures } from './departures.js';
+import { exclusionReason } from './filters.js';
+import { fingerprint } from './fingerprint.js';
+import { matchKeys } from './keys.js';
 import type { SyncContext } from './types.js';
 
 export interface SideScan {
-  records: Map<string, SourceRecord>;
+  /** What was read, page by page into the pass's scratch tables (state/pass.ts), not held in memory. */
+  records: PassRecords;
   /** The cursor to save once the run has applied everything it read. */
   cursor: string | null;
   /** The cursor this pass read from (kept when a change read could not be applied, see `BatchHooks.reread`). */
@@ -69,7 +74,23 @@ function workOutFields(ctx: SyncContext, side: Side): string[] {
   return [...names].filter((n) => known.has(n));
 }
 
-export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> {
+/**
+ * The pass's records of one side: what the rest of the pass needs of each record is worked out as it
+ * is stored: its fingerprint, its match keys and whether a rule or filter excludes it (all three pure
+ * functions of what was read). Fingerprints are compared only with those stored on links: with none
+ * yet (an initial sync) or a rescan, none are worked out.
+ */
+export function passRecords(ctx: SyncContext, side: Side, pass: PassState): PassRecords {
+  const { sync, store, sides } = ctx;
+  const compare = !ctx.rescan && store.hasLinks(sync.name);
+  return pass.records(side, (rec) => ({
+    fp: compare ? fingerprint(ctx, side, rec) : '',
+    keys: matchKeys(sync.object, rec.fields, sides[side].spec, sync.match, side),
+    reason: exclusionReason(ctx, side, rec.fields),
+  }));
+}
+
+export async function scanSide(ctx: SyncContext, side: Side, pass: PassState): Promise<SideScan> {
   const { sync, store, sides } = ctx;
   const s = sides[side];
   const initial = !store.hasCursor(sync.name, side);
@@ -77,7 +98,7 @@ export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> 
   const since = initial || ctx.rescan || reconcileDue(ctx, side, began) ? null : store.getCursor(sync.name, side);
   const readWhole = since === null ? began : null;
   const opts = { fields: fieldsToRead(ctx, side), associations: ctx.associations?.names(side) };
-  const records = new Map<string, SourceRecord>();
+  const records = passRecords(ctx, side, pass);
   let cursor = since;
   let batches = 0;
   let relisted = false;
@@ -87,17 +108,17 @@ export async function scanSide(ctx: SyncContext, side: Side): Promise<SideScan> 
     batches++;
     for (const w of batch.warnings ?? []) warnings.add(`${s.connection}: ${w}`);
     if (batch.relisted) relisted = true;
-    for (const r of batch.records) { records.set(r.id, r); reported.delete(r.id); }
-    for (const id of batch.deleted ?? []) { records.delete(id); reported.add(id); }
+    records.putAll(batch.records);
+    for (const r of batch.records) reported.delete(r.id);
+    records.deleteAll(batch.deleted ?? []);
+    for (const id of batch.deleted ?? []) reported.add(id);
     if (batch.cursor !== null) cursor = batch.cursor;
     ctx.progress?.({ phase: 'scan', sync: sync.name, side, connection: s.connection, records: records.size });
     if (ctx.signal?.aborted) throw new Interrupted();
   }
   // Failed records due for a retry that did not change (so were not read).
-  const due = store.dueFailed(sync.name, side, ctx.retryFailed).filter((id) => !records.has(id));
-  if (due.length > 0) {
-    for (const r of await s.connector.get(sync.object, due, opts)) records.set(r.id, r);
-  }
+  const due = records.unread(store.dueFailed(sync.name, side, ctx.retryFailed));
+  if (due.length > 0) records.putAll(await s.connector.get(sync.object, due, opts));
   // Without a change cursor a read lists everything or, when nothing changed, nothing (connector.ts).
   const listing = relisted || since === null && s.spec.capabilities.reportsDeletions ? 'all'
     : s.spec.capabilities.changeCursor ? 'changes' : batches > 0 ? 'all' : 'unchanged';
@@ -137,14 +158,14 @@ export function reconcileDue(ctx: SyncContext, side: Side, now: Date): boolean {
  * Linked records that are gone from the app. After a full listing, those not
  * listed; else the app is asked about every linked record not read.
  */
-async function findDeleted(ctx: SyncContext, side: Side, read: Map<string, SourceRecord>, listedAll: boolean):
+async function findDeleted(ctx: SyncContext, side: Side, read: PassRecords, listedAll: boolean):
   Promise<{ deleted: string[]; linked: number }> {
   const { sync, store, sides } = ctx;
   const deleted: string[] = [];
   let linked = 0;
   for (const page of store.linkedIds(sync.name, side, 50_000)) {
     linked += page.length;
-    const unseen = page.filter((id) => !read.has(id));
+    const unseen = read.unread(page);
     if (unseen.length === 0) continue;
     for (const id of listedAll ? unseen : await sides[side].connector.missing(sync.object, unseen)) deleted.push(id);
   }
@@ -166,12 +187,15 @@ export class Interrupted extends Error {
   }
 }
 
-/** Fetches records by id in one call per side (unchanged records a decision needs). */
-export async function fetchMissing(ctx: SyncContext, side: Side, ids: string[], into: Map<string, SourceRecord>): Promise<void> {
-  const want = [...new Set(ids)].filter((id) => !into.has(id));
+/** Fetches records by id in one call per side (unchanged records a decision needs), into the pass's records or a Map. */
+export async function fetchMissing(ctx: SyncContext, side: Side, ids: string[], into: PassRecords | Map<string, SourceRecord>): Promise<void> {
+  const unique = [...new Set(ids)];
+  const want = into instanceof Map ? unique.filter((id) => !into.has(id)) : into.unread(unique);
   if (want.length === 0) return;
   const opts = { fields: fieldsToRead(ctx, side), associations: ctx.associations?.names(side) };
-  for (const r of await ctx.sides[side].connector.get(ctx.sync.object, want, opts)) into.set(r.id, r);
+  const got = await ctx.sides[side].connector.get(ctx.sync.object, want, opts);
+  if (into instanceof Map) for (const r of got) into.set(r.id, r);
+  else into.putAll(got);
 }
 
 /** Thrown between batches when the sync was turned off (`datasync stop`) during the run. */

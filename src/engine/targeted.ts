@@ -13,26 +13,27 @@
  * way) is read then; what a targeted pass already applied is read back and
  * found unchanged.
  */
-import type { SourceRecord } from '../connector.js';
+import type { PassState } from '../state/pass.js';
 import type { Side } from '../state/store.js';
 import type { GoneReason } from './departures.js';
-import { fieldsToRead, type SideScan } from './scan.js';
+import { fieldsToRead, passRecords, type SideScan } from './scan.js';
 import type { SyncContext } from './types.js';
 
-export async function scanTargeted(ctx: SyncContext, side: Side, ids: readonly string[]): Promise<SideScan> {
+export async function scanTargeted(ctx: SyncContext, side: Side, ids: readonly string[], pass: PassState): Promise<SideScan> {
   const { sync, store, sides } = ctx;
   const s = sides[side];
   const cursor = store.getCursor(sync.name, side);
-  const records = new Map<string, SourceRecord>();
+  const records = passRecords(ctx, side, pass);
   const gone = new Map<string, GoneReason>();
   const scan: SideScan = { records, cursor, since: cursor, initial: false, readWhole: null, deleted: [], gone, suspect: null, warnings: [] };
   const want = [...new Set(ids)];
   if (want.length === 0) return scan;
   const opts = { fields: fieldsToRead(ctx, side), associations: ctx.associations?.names(side) };
-  for (const r of await s.connector.get(sync.object, want, opts)) records.set(r.id, r);
+  const got = await s.connector.get(sync.object, want, opts);
+  records.putAll(got);
   // An id answered by a record that lists it as merged into it is settled by settleMerges.
-  const answered = new Set(records.keys());
-  for (const r of records.values()) for (const id of r.merged ?? []) answered.add(id);
+  const answered = new Set(got.map((r) => r.id));
+  for (const r of got) for (const id of r.merged ?? []) answered.add(id);
   const unread = want.filter((id) => !answered.has(id));
   if (unread.length === 0 || !s.connector.departures) return scan;
   // Only linked ids matter: a record never synced that left needs nothing.
@@ -46,8 +47,8 @@ export async function scanTargeted(ctx: SyncContext, side: Side, ids: readonly s
     // A side already deleted is marked again only when it is now gone for good (its data is purged).
     else if (!link.deleted || (link.deleted === side && d.how !== 'archived')) gone.set(d.id, d.how);
   }
-  const survivors = [...new Set(fetch)].filter((id) => !records.has(id));
-  if (survivors.length > 0) for (const r of await s.connector.get(sync.object, survivors, opts)) records.set(r.id, r);
+  const survivors = records.unread([...new Set(fetch)]);
+  if (survivors.length > 0) records.putAll(await s.connector.get(sync.object, survivors, opts));
   scan.deleted = [...gone.keys()];
   return scan;
 }

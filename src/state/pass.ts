@@ -1,0 +1,387 @@
+/**
+ * The scratch data of one pass (issue 15): what each side's scan read, and
+ * the units the pass will apply, kept in TEMP tables of the state's SQLite
+ * connection instead of in memory. A pass writes the records it reads here
+ * page by page, sorts them with set queries against the links and statuses
+ * (unchanged since the last sync, linked, back from deletion), and the apply
+ * phase reads back one batch of units and the records they need by id.
+ *
+ * TEMP tables live in a private temp file of the connection (SQLite's
+ * temp_store, set to FILE here), never in the state file: nothing of a pass
+ * is journalled, a pass killed at any point leaves nothing behind, and a
+ * dry run (which writes nothing to the state) streams the same way. Every
+ * row carries its sync, so passes of several syncs on one connection keep
+ * apart; each pass clears its own rows when it starts and when it ends.
+ */
+import { deserialize, serialize } from 'node:v8';
+import type Database from 'better-sqlite3';
+import type { SourceRecord } from '../connector.js';
+import type { Side } from './store.js';
+
+const SCHEMA = `
+  CREATE TEMP TABLE IF NOT EXISTS pass_records (
+    seq INTEGER PRIMARY KEY,        -- reading order
+    sync TEXT NOT NULL,
+    side TEXT NOT NULL,
+    id TEXT NOT NULL,
+    fp TEXT NOT NULL,               -- fingerprint (engine/fingerprint.ts)
+    keys TEXT NOT NULL,             -- JSON list of its match keys (engine/keys.ts)
+    reason TEXT,                    -- why a rule or filter excludes it (NULL: it takes part)
+    merged INTEGER NOT NULL,        -- 1: lists records merged into it
+    data BLOB NOT NULL,             -- the SourceRecord (v8 serialisation: values exactly as read)
+    link_a TEXT,                    -- the a_id of its link (NULL: none), set by sortRead
+    link_deleted TEXT,              -- that link's deleted side
+    same INTEGER NOT NULL DEFAULT 0,     -- 1: read exactly as when last in sync
+    resumed INTEGER NOT NULL DEFAULT 0,  -- 1: back from exclusion or deletion
+    UNIQUE (sync, side, id)
+  );
+  CREATE INDEX IF NOT EXISTS temp.pass_records_order ON pass_records (sync, side, seq);
+  CREATE TEMP TABLE IF NOT EXISTS pass_units (
+    seq INTEGER PRIMARY KEY,        -- applying order
+    sync TEXT NOT NULL,
+    kind TEXT NOT NULL,             -- 'pair' | 'create'
+    link TEXT,                      -- a linked pair: its link's a_id
+    a TEXT,                         -- pair: the records to merge (a linked pair: the sides read)
+    b TEXT,
+    from_side TEXT,                 -- create: the side of the record (its id in a or b)
+    key TEXT,
+    resumed INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (sync, link)
+  );
+`;
+
+/** What the pass needs of a record besides its fields, worked out once as it is stored. */
+export interface RecordFacts {
+  fp: string;
+  keys: string[];
+  /** Why a rule or filter excludes it; null: it takes part. */
+  reason: string | null;
+}
+
+/** A record read in this pass with what the pass worked out about it (`record`: only from `pages` with records). */
+export interface ReadRow {
+  id: string;
+  record?: SourceRecord;
+  keys: string[];
+  reason: string | null;
+  seq: number;
+  /** The a_id of its link; null: none (or freed). */
+  linkA: string | null;
+  linkDeleted: Side | null;
+  resumed: boolean;
+}
+
+interface RawRow { seq: number; id: string; data?: Buffer; keys: string; reason: string | null; link_a: string | null; link_deleted: Side | null; resumed: number }
+
+const decode = (data: Buffer): SourceRecord => deserialize(data) as SourceRecord;
+
+/** Ids per statement with `IN (…)`: far below SQLite's limit of bound parameters. */
+const CHUNK = 500;
+
+function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export class PassState {
+  private stmt = new Map<string, Database.Statement<unknown[]>>();
+  /** Set once `sortRead` ran: records put after it get their link columns as they are stored. */
+  private sorted = false;
+  constructor(private db: Database.Database, readonly sync: string) {
+    db.pragma('temp_store = FILE');
+    db.exec(SCHEMA);
+    this.clear();
+  }
+
+  private q(sql: string): Database.Statement<unknown[]> {
+    let s = this.stmt.get(sql);
+    if (!s) {
+      s = this.db.prepare<unknown[]>(sql);
+      this.stmt.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Forgets this sync's scratch rows (a pass starts and ends with none). */
+  clear(): void {
+    for (const table of ['pass_records', 'pass_units']) {
+      // Only this sync's rows (the usual case): emptied whole, which SQLite does without visiting each row.
+      const others = this.q(`SELECT 1 FROM ${table} WHERE sync < ? LIMIT 1`).get(this.sync) !== undefined
+        || this.q(`SELECT 1 FROM ${table} WHERE sync > ? LIMIT 1`).get(this.sync) !== undefined;
+      if (others) this.q(`DELETE FROM ${table} WHERE sync = ?`).run(this.sync);
+      else this.q(`DELETE FROM ${table}`).run();
+    }
+  }
+
+  /** The records of one side, a Map-like view the scan and the lookups by id work with. */
+  records(side: Side, facts: (rec: SourceRecord) => RecordFacts): PassRecords {
+    return new PassRecords(this, side, facts);
+  }
+
+  /** @internal */
+  put(side: Side, recs: SourceRecord[], facts: (rec: SourceRecord) => RecordFacts): number {
+    let added = 0;
+    // Most records are new: one statement each; a record read again (a listing that moved) is replaced in place.
+    const insert = this.q(`INSERT OR IGNORE INTO pass_records (sync, side, id, fp, keys, reason, merged, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    const replace = this.q(`UPDATE pass_records SET fp = ?, keys = ?, reason = ?, merged = ?, data = ? WHERE sync = ? AND side = ? AND id = ?`);
+    const link = this.q(this.linkSql(side, 'AND id = ?'));
+    this.db.transaction(() => {
+      for (const r of recs) {
+        const merged = r.merged && r.merged.length > 0 ? 1 : 0;
+        const data = serialize(r);
+        const f = facts(r);
+        const keys = JSON.stringify(f.keys);
+        if (insert.run(this.sync, side, r.id, f.fp, keys, f.reason, merged, data).changes > 0) added++;
+        else replace.run(f.fp, keys, f.reason, merged, data, this.sync, side, r.id);
+        if (this.sorted) link.run(this.sync, side, r.id);
+      }
+    })();
+    return added;
+  }
+  /** @internal */
+  remove(side: Side, ids: string[]): number {
+    let removed = 0;
+    const del = this.q(`DELETE FROM pass_records WHERE sync = ? AND side = ? AND id = ?`);
+    this.db.transaction(() => {
+      for (const id of ids) removed += del.run(this.sync, side, id).changes;
+    })();
+    return removed;
+  }
+  /** @internal */
+  has(side: Side, id: string): boolean {
+    return this.q(`SELECT 1 FROM pass_records WHERE sync = ? AND side = ? AND id = ?`).get(this.sync, side, id) !== undefined;
+  }
+  /** @internal */
+  get(side: Side, id: string): SourceRecord | undefined {
+    const data = this.q(`SELECT data FROM pass_records WHERE sync = ? AND side = ? AND id = ?`).pluck().get(this.sync, side, id) as Buffer | undefined;
+    return data && decode(data);
+  }
+  /** Records of one side by id (those read or fetched in this pass). */
+  getMany(side: Side, ids: string[]): Map<string, SourceRecord> {
+    const out = new Map<string, SourceRecord>();
+    for (const chunk of chunks([...new Set(ids)])) {
+      const rows = this.q(`SELECT id, data FROM pass_records WHERE sync = ? AND side = ? AND id IN (${chunk.map(() => '?').join(',')})`)
+        .all(this.sync, side, ...chunk) as { id: string; data: Buffer }[];
+      for (const r of rows) out.set(r.id, decode(r.data));
+    }
+    return out;
+  }
+  /** Of `ids`, those not read in this pass, in their order. */
+  unread(side: Side, ids: string[]): string[] {
+    const read = new Set<string>();
+    for (const chunk of chunks(ids)) {
+      const rows = this.q(`SELECT id FROM pass_records WHERE sync = ? AND side = ? AND id IN (${chunk.map(() => '?').join(',')})`)
+        .pluck().all(this.sync, side, ...chunk) as string[];
+      for (const id of rows) read.add(id);
+    }
+    return ids.filter((id) => !read.has(id));
+  }
+  count(side: Side): number {
+    return this.q(`SELECT count(*) FROM pass_records WHERE sync = ? AND side = ?`).pluck().get(this.sync, side) as number;
+  }
+
+  /**
+   * Pages of records of one side in reading order. `only`: records still to
+   * look at (not read as when last in sync), unlinked ones, or ones that
+   * list merged records. Each page is read whole before it is handed out,
+   * so the caller may write between pages.
+   */
+  *pages(side: Side, only: 'all' | 'changed' | 'unlinked' | 'merged', opts: { records?: boolean; size?: number } = {}): Generator<ReadRow[]> {
+    const where = only === 'changed' ? 'AND same = 0' : only === 'unlinked' ? 'AND same = 0 AND link_a IS NULL'
+      : only === 'merged' ? 'AND merged = 1' : '';
+    const size = opts.size ?? 5000;
+    const sql = `SELECT seq, id, ${opts.records ? 'data, ' : ''}keys, reason, link_a, link_deleted, resumed FROM pass_records
+                 WHERE sync = ? AND side = ? AND seq > ? ${where} ORDER BY seq LIMIT ?`;
+    let after = 0;
+    for (;;) {
+      const rows = this.q(sql).all(this.sync, side, after, size) as RawRow[];
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1]!.seq;
+      yield rows.map((r) => ({
+        id: r.id, ...(r.data ? { record: decode(r.data) } : {}),
+        keys: JSON.parse(r.keys) as string[], reason: r.reason, seq: r.seq, linkA: r.link_a, linkDeleted: r.link_deleted,
+        resumed: r.resumed === 1,
+      }));
+    }
+  }
+
+  /** Records read on `side` whose link is marked deleted on that side (back, or a new record under a reused id). */
+  deletedOnSide(side: Side): SourceRecord[] {
+    const col = side === 'a' ? 'a_id' : 'b_id';
+    return (this.q(`SELECT r.data FROM pass_records r JOIN links l ON l.sync = r.sync AND l.${col} = r.id
+                    WHERE r.sync = ? AND r.side = ? AND l.deleted = ? ORDER BY r.seq`).pluck().all(this.sync, side, side) as Buffer[])
+      .map(decode);
+  }
+
+  /**
+   * Sorts the records read: each one's link (as the links are now), and
+   * whether it reads exactly as when last in sync (its fingerprint is the
+   * one stored on its live link and it has no status): those are done.
+   * Answers how many are done per side.
+   */
+  sortRead(opts: { compareFingerprints: boolean }): Record<Side, number> {
+    const same = { a: 0, b: 0 };
+    this.db.transaction(() => {
+      for (const side of ['a', 'b'] as const) {
+        const col = side === 'a' ? 'a_id' : 'b_id';
+        this.q(this.linkSql(side, '')).run(this.sync, side);
+        if (!opts.compareFingerprints) continue;
+        same[side] = this.q(`UPDATE pass_records SET same = 1
+                WHERE sync = ? AND side = ? AND link_deleted IS NULL
+                  AND fp = (SELECT l.${side}_hash FROM links l WHERE l.sync = pass_records.sync AND l.${col} = pass_records.id)
+                  AND NOT EXISTS (SELECT 1 FROM record_status s
+                                  WHERE s.sync = pass_records.sync AND s.side = pass_records.side AND s.record_id = pass_records.id)`)
+          .run(this.sync, side).changes;
+      }
+    })();
+    this.sorted = true;
+    return same;
+  }
+
+  private linkSql(side: Side, where: string): string {
+    const col = side === 'a' ? 'a_id' : 'b_id';
+    return `UPDATE pass_records SET
+              link_a = (SELECT l.a_id FROM links l WHERE l.sync = pass_records.sync AND l.${col} = pass_records.id),
+              link_deleted = (SELECT l.deleted FROM links l WHERE l.sync = pass_records.sync AND l.${col} = pass_records.id)
+            WHERE sync = ? AND side = ? ${where}`;
+  }
+
+  /** A dry run's view of a link settled in memory only: revived (live, fingerprints unknown) or freed (no link). */
+  overrideLink(side: Side, id: string, linkA: string | null): void {
+    this.q(`UPDATE pass_records SET link_a = ?, link_deleted = NULL, same = 0 WHERE sync = ? AND side = ? AND id = ?`)
+      .run(linkA, this.sync, side, id);
+  }
+
+  /**
+   * Classification: the records still to look at take the verdict their
+   * `reason` gives (records fetched later keep none: their status stands).
+   */
+  setClassified(side: Side): void {
+    this.classifiedUpTo[side] = (this.q(`SELECT max(seq) FROM pass_records WHERE sync = ? AND side = ?`).pluck().get(this.sync, side) as number | null) ?? 0;
+  }
+  /** Per side, the last record classified (every record stored up to it that is still to look at). */
+  private classifiedUpTo: Record<Side, number> = { a: 0, b: 0 };
+  /** Marks records resumed (back from deletion: their partner is read whole). */
+  setResumed(side: Side, ids: Iterable<string>): void {
+    const st = this.q(`UPDATE pass_records SET resumed = 1 WHERE sync = ? AND side = ? AND id = ?`);
+    this.db.transaction(() => {
+      for (const id of ids) st.run(this.sync, side, id);
+    })();
+  }
+  /** The exclusion verdict of this pass for a record read (undefined: not read, or not looked at). */
+  excludedNow(side: Side, id: string): boolean | undefined {
+    const row = this.q(`SELECT seq, same, reason FROM pass_records WHERE sync = ? AND side = ? AND id = ?`).get(this.sync, side, id) as
+      { seq: number; same: number; reason: string | null } | undefined;
+    if (!row || row.same === 1 || row.seq > this.classifiedUpTo[side]) return undefined;
+    return row.reason !== null;
+  }
+
+  /**
+   * The linked pairs to merge, as units in reading order: every live link
+   * one of whose records was read and is not done; sides read are named.
+   */
+  addLinkedPairs(): void {
+    this.db.transaction(() => {
+      // A link with no fingerprint on either side is resumed too (reviveLink and an excluded pair leave it so).
+      const resumed = `MAX(r.resumed, COALESCE((SELECT l.a_hash IS NULL AND l.b_hash IS NULL FROM links l
+                                               WHERE l.sync = r.sync AND l.a_id = r.link_a), 0))`;
+      this.q(`INSERT INTO pass_units (sync, kind, link, a, resumed)
+              SELECT r.sync, 'pair', r.link_a, r.id, ${resumed} FROM pass_records r
+              WHERE r.sync = ? AND r.side = 'a' AND r.same = 0 AND r.link_a IS NOT NULL AND r.link_deleted IS NULL ORDER BY r.seq`).run(this.sync);
+      this.q(`INSERT INTO pass_units (sync, kind, link, b, resumed)
+              SELECT r.sync, 'pair', r.link_a, r.id, ${resumed} FROM pass_records r
+              WHERE r.sync = ? AND r.side = 'b' AND r.same = 0 AND r.link_a IS NOT NULL AND r.link_deleted IS NULL ORDER BY r.seq
+              ON CONFLICT (sync, link) DO UPDATE SET b = excluded.b, resumed = MAX(pass_units.resumed, excluded.resumed)`).run(this.sync);
+    })();
+  }
+  /** Units decided in memory (matched pairs, creates, recovered creates), after those already added. */
+  addUnits(units: UnitRow[]): void {
+    const st = this.q(`INSERT INTO pass_units (sync, kind, a, b, from_side, key) VALUES (?, ?, ?, ?, ?, ?)`);
+    this.db.transaction(() => {
+      for (const u of units) {
+        if (u.kind === 'create') st.run(this.sync, 'create', u.from === 'a' ? u.id : null, u.from === 'b' ? u.id : null, u.from, null);
+        else st.run(this.sync, 'pair', u.a, u.b, null, u.key ?? null);
+      }
+    })();
+  }
+  /** Units stored after `after` (a seq). */
+  countUnits(after = 0): number {
+    return this.q(`SELECT count(*) FROM pass_units WHERE sync = ? AND seq > ?`).pluck().get(this.sync, after) as number;
+  }
+  /** The seq of the last unit stored (0: none). */
+  lastUnit(): number {
+    return (this.q(`SELECT max(seq) FROM pass_units WHERE sync = ?`).pluck().get(this.sync) as number | null) ?? 0;
+  }
+  /** Units after `after` (a seq), at most `size`. */
+  unitPage(after: number, size: number): StoredUnit[] {
+    return (this.q(`SELECT seq, kind, link, a, b, from_side, key, resumed FROM pass_units WHERE sync = ? AND seq > ? ORDER BY seq LIMIT ?`)
+      .all(this.sync, after, size) as { seq: number; kind: 'pair' | 'create'; link: string | null; a: string | null; b: string | null;
+        from_side: Side | null; key: string | null; resumed: number }[])
+      .map((r) => ({ seq: r.seq, kind: r.kind, link: r.link, a: r.a, b: r.b, from: r.from_side, key: r.key, resumed: r.resumed === 1 }));
+  }
+}
+
+/** A unit decided in memory, by ids. */
+export type UnitRow =
+  | { kind: 'pair'; a: string; b: string; key?: string }
+  | { kind: 'create'; from: Side; id: string };
+
+export interface StoredUnit {
+  seq: number;
+  kind: 'pair' | 'create';
+  link: string | null;
+  a: string | null;
+  b: string | null;
+  from: Side | null;
+  key: string | null;
+  resumed: boolean;
+}
+
+/**
+ * One side's records of a pass, with the few Map operations the scan, the
+ * deletion checks and the lookups by id need (`size` counts them).
+ */
+export class PassRecords {
+  private n = 0;
+  constructor(private pass: PassState, readonly side: Side, private facts: (rec: SourceRecord) => RecordFacts) {}
+  get size(): number {
+    return this.n;
+  }
+  /** Adds or replaces a page of records. */
+  putAll(recs: SourceRecord[]): void {
+    if (recs.length > 0) this.n += this.pass.put(this.side, recs, this.facts);
+  }
+  set(_id: string, rec: SourceRecord): this {
+    this.putAll([rec]);
+    return this;
+  }
+  deleteAll(ids: string[]): void {
+    if (ids.length > 0) this.n -= this.pass.remove(this.side, ids);
+  }
+  has(id: string): boolean {
+    return this.pass.has(this.side, id);
+  }
+  get(id: string): SourceRecord | undefined {
+    return this.pass.get(this.side, id);
+  }
+  getMany(ids: string[]): Map<string, SourceRecord> {
+    return this.pass.getMany(this.side, ids);
+  }
+  unread(ids: string[]): string[] {
+    return this.pass.unread(this.side, ids);
+  }
+  /** The records that list records merged into them (HubSpot), few. */
+  pages(only: 'all' | 'changed' | 'unlinked' | 'merged', opts?: { records?: boolean; size?: number }): Generator<ReadRow[]> {
+    return this.pass.pages(this.side, only, opts);
+  }
+  /** Records read whose link is marked deleted on this side. */
+  deletedOnSide(): SourceRecord[] {
+    return this.pass.deletedOnSide(this.side);
+  }
+  merging(): SourceRecord[] {
+    const out: SourceRecord[] = [];
+    for (const page of this.pass.pages(this.side, 'merged', { records: true })) for (const r of page) out.push(r.record!);
+    return out;
+  }
+}
