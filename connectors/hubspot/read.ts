@@ -30,6 +30,8 @@ export const URL_PROPERTIES_MAX = 6_000;
 export const MERGED_PROPERTY = 'hs_merged_object_ids';
 /** Taken off an answer's Date (whole seconds, stamped as the answer leaves) before the cursor moves to it. */
 const DATE_MARGIN_MS = 2_000;
+/** How far ahead of this machine's clock an answer's Date is believed. */
+const DATE_AHEAD_MAX_MS = 10 * 60_000;
 
 /** Epoch ms of an HTTP Date header; undefined when absent or not a date. */
 function httpDate(v: string | string[] | undefined): number | undefined {
@@ -186,7 +188,8 @@ export async function* changesSince(plan: ReadPlan, cursor: string): AsyncGenera
     // Paged through: search had shown every change older than its lag when it first answered, so the cursor may
     // move up to then (less a margin for the Date's whole seconds and the answer's own time), not only to the newest
     // record seen. Without it, an idle portal re-pages its last bulk write on every pass, however long ago.
-    if (!more && answeredAt !== undefined) progress.passed(answeredAt - DATE_MARGIN_MS);
+    // A Date far ahead of this machine's clock (a proxy's, a wrong clock) is not taken further than DATE_AHEAD_MAX_MS.
+    if (!more && answeredAt !== undefined) progress.passed(Math.min(answeredAt, Date.now() + DATE_AHEAD_MAX_MS) - DATE_MARGIN_MS);
     if (pending.length >= batchTarget(plan) || !more) {
       yield { records: await toRecords(plan, pending), cursor: more ? null : progress.cursor() };
       pending = [];

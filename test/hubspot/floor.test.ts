@@ -132,4 +132,17 @@ describe('hubspot at the floor', () => {
     const later = await searches();
     expect(later.records.map((r) => r.fields.jobtitle)).toEqual(['Edited later']);
   });
+
+  it('a Date far ahead of this machine\'s clock moves the cursor no further than 10 minutes ahead: a change stamped before it is read', async () => {
+    s = await setup(FAST_SEARCH);
+    s.emu.store.create('contacts', { email: 'old@example.com', lastmodifieddate: OLD });
+    const first = await readAll(s.conn, 'contacts', { since: null, fields: ['email'] });
+    s.emu.clock.advance(86_400_000);
+    const idle = await readAll(s.conn, 'contacts', { since: first.cursor, fields: ['email'] });
+    // A record HubSpot stamps an hour from now (by this machine's clock), a day before the Date search sent.
+    s.emu.store.create('contacts', { email: 'later@example.com', lastmodifieddate: new Date(Date.now() + 3_600_000).toISOString() });
+    const next = await readAll(s.conn, 'contacts', { since: idle.cursor, fields: ['email'] });
+    expect(next.batches.flatMap((b) => b.records).map((r) => r.fields.email)).toEqual(['later@example.com']);
+  });
 });
+
