@@ -4,7 +4,8 @@
  * - owners synced by email both ways, an unknown email failed with its reason;
  * - deals in two pipelines (custom stages with numeric ids) mapped by label,
  *   with a stage outside its pipeline refused by HubSpot as a failed record;
- * - a custom object `projects` two-way with a SQLite table, with its company.
+ * - a custom object `projects` two-way with a SQLite table, with its company;
+ * - tickets (status by label, company) two-way and products one-way.
  * Each scenario checks both apps afterwards, not only the CLI's report.
  */
 import { afterEach, describe, expect, it } from 'vitest';
