@@ -369,7 +369,8 @@ export class PassRecords {
     return this.pass.getMany(this.side, ids);
   }
   unread(ids: string[]): string[] {
-    return this.pass.unread(this.side, ids);
+    // Nothing read (a no-op pass): nothing to look up, e.g. for the deletion check's every linked id.
+    return this.n === 0 ? ids : this.pass.unread(this.side, ids);
   }
   /** The records that list records merged into them (HubSpot), few. */
   pages(only: 'all' | 'changed' | 'unlinked' | 'merged', opts?: { records?: boolean; size?: number }): Generator<ReadRow[]> {
