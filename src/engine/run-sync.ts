@@ -90,8 +90,7 @@ async function streamedPass(ctx: SyncContext, pass: PassState, summary: SyncSumm
   pass.addLinkedPairs();
   const claimed = new Set<string>();
   pass.addUnits(await recoverPending(ctx, scan, links, claimed));
-  const matched = await matchUnlinked(ctx, scan, links, claimed, isExcluded, summary);
-  pass.addUnits(matched.units);
+  const matched = await matchUnlinked(ctx, pass, scan, links, claimed, isExcluded, summary);
 
   const adopted: { from: Side; sourceId: string; existingId: string }[] = [];
   // Sides where every record written is recorded as it now is (apply.ts afterWrite).
@@ -527,9 +526,12 @@ async function pruneVanished(ctx: SyncContext, scan: Record<Side, SideScan>, key
   return gone;
 }
 
+/** Match outcomes turned into units and stored at a time. */
+const UNITS_SLICE = 10_000;
+
 /** Pairs unlinked records by match key; the rest are created where the direction allows (some decided later: `deferred`). */
-async function matchUnlinked(ctx: SyncContext, scan: Record<Side, SideScan>, links: LinkCache, claimed: Set<string>,
-  isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary): Promise<{ units: UnitRow[]; deferred: MatchOutcome[] }> {
+async function matchUnlinked(ctx: SyncContext, pass: PassState, scan: Record<Side, SideScan>, links: LinkCache, claimed: Set<string>,
+  isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary): Promise<{ deferred: MatchOutcome[] }> {
   const { sync, store, sides } = ctx;
   const keyed: Record<Side, KeyedRecord[]> = { a: [], b: [] };
   // A recovered create (`claimed`) is as good as linked: it holds its keys, so
@@ -565,7 +567,10 @@ async function matchUnlinked(ctx: SyncContext, scan: Record<Side, SideScan>, lin
   // Held by a linked record only: decided again once this pass's pairs are written (`matchAgain`).
   // A dry run writes nothing, so nothing would change: it reports them as duplicates now.
   const deferred = ctx.dryRun ? [] : outcomes.filter((o) => o.kind === 'duplicate' && o.linkedHolders !== undefined);
-  return { units: await unitsOf(ctx, scan, outcomes.filter((o) => !deferred.includes(o)), isExcluded, summary), deferred };
+  // Stored as units a slice of outcomes at a time (in their order): the pass never holds a unit per record.
+  const rest = deferred.length > 0 ? outcomes.filter((o) => !deferred.includes(o)) : outcomes;
+  for (let i = 0; i < rest.length; i += UNITS_SLICE) pass.addUnits(await unitsOf(ctx, scan, rest.slice(i, i + UNITS_SLICE), isExcluded, summary));
+  return { deferred };
 }
 
 /**
