@@ -83,9 +83,16 @@ export class Progress {
     this.newest = start.t;
   }
 
-  /** True when this record, at this modified time, was delivered already. */
+  /**
+   * True when this record, at this modified time or a later one, was delivered
+   * already (or written by us). Search lags: it may answer a version older than
+   * one we have seen or written, with its old values and old modified time.
+   * That version is stale, never a change: delivered, it would carry the old
+   * values back over the newer ones.
+   */
   delivered(id: string, modified: number): boolean {
-    return this.seen.get(id) === modified;
+    const at = this.seen.get(id);
+    return at !== undefined && modified <= at;
   }
 
   note(id: string, modified: number): void {

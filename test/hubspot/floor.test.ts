@@ -107,6 +107,23 @@ describe('hubspot at the floor', () => {
     ]);
   });
 
+  it('a lagging search answering the version before our write is passed over, not read as a change carrying the old values back', async () => {
+    // Search shows each record as it was a minute ago (fixed lag): after our update, the old version.
+    s = await setup({ ...FAST_SEARCH, searchLag: { ms: 60_000 } });
+    const rec = s.emu.store.create('contacts', { email: 'ann@example.com', jobtitle: 'Before', lastmodifieddate: OLD });
+    s.emu.clock.advance(120_000);
+    const first = await readAll(s.conn, 'contacts', { since: null, fields: ['email', 'jobtitle'] });
+    expect(first.batches.flatMap((b) => b.records).map((r) => r.fields.jobtitle)).toEqual(['Before']);
+    s.emu.clock.advance(1_000);
+    const results = await s.conn.write('contacts', [{ kind: 'update', ref: 'u', id: rec.id, fields: { jobtitle: 'Ours' } }]);
+    expect(results.every((r) => r.ok)).toBe(true);
+    const cursor = await s.conn.cursorAfterWrites('contacts', first.cursor);
+    // Still within the lag: search answers 'Before' with its old modified time. It is no change of anyone's.
+    s.emu.clock.advance(1_000);
+    const stale = await readAll(s.conn, 'contacts', { since: cursor, fields: ['email', 'jobtitle'] });
+    expect(stale.batches.flatMap((b) => b.records).map((r) => r.fields.jobtitle)).toEqual([]);
+  });
+
   it('once the look-back has passed our bulk write, an idle read is one search, and a later edit is still read', async () => {
     s = await setup(FAST_SEARCH);
     const first = await readAll(s.conn, 'contacts', { since: null, fields: ['email', 'jobtitle'] });
