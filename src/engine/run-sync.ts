@@ -14,7 +14,7 @@ import { matchRecords, type KeyedRecord, type MatchOutcome } from './match.js';
 import { settleMerges } from './departures.js';
 import { mappingKey } from './merge.js';
 import { settleReturned } from './returned.js';
-import { fetchMissing, Interrupted, scanSide, Stopped, type SideScan } from './scan.js';
+import { fetchMissing, fieldsToRead, Interrupted, scanSide, Stopped, type SideScan } from './scan.js';
 import { scanTargeted } from './targeted.js';
 import type { SideCounts, SyncContext, SyncSummary, Unit } from './types.js';
 
@@ -272,7 +272,7 @@ async function completePairs(ctx: SyncContext, batch: Unit[], scan: Record<Side,
     // its link was dead): its link is deleted on the partner's side, not left live to a missing record.
     const unread = batch.flatMap((u) => (u.kind === 'pair' && u.link && u.resumed && !u[side] ? [side === 'a' ? u.link.a_id : u.link.b_id] : []));
     if (unread.length === 0) continue;
-    const gone = new Set(await ctx.sides[side].connector.missing(ctx.sync.object, unread));
+    const gone = await partnersGone(ctx, side, unread, batch);
     for (const u of batch) {
       if (u.kind !== 'pair' || !u.link || u[side] || !gone.has(side === 'a' ? u.link.a_id : u.link.b_id)) continue;
       u.link.deleted = side;
@@ -284,6 +284,41 @@ async function completePairs(ctx: SyncContext, batch: Unit[], scan: Record<Side,
     }
   }
   return batch.filter((u) => u.kind !== 'pair' || !u.link?.deleted);
+}
+
+/**
+ * Which unread partners of resumed pairs are gone. Where the app tells how a
+ * record left (HubSpot), a partner merged into another record is not gone:
+ * the merge is settled as the pass settles those it reads (the link follows
+ * the survivor, or retires as merged), and the pair goes on with the
+ * survivor. Marking it deleted instead left the survivor to take over
+ * another record's link, and wrote its values over that record.
+ */
+async function partnersGone(ctx: SyncContext, side: Side, ids: string[], batch: Unit[]): Promise<Set<string>> {
+  const connector = ctx.sides[side].connector;
+  if (!connector.departures) return new Set(await connector.missing(ctx.sync.object, ids));
+  const departed = await connector.departures(ctx.sync.object, ids);
+  const into = [...new Set(departed.flatMap((d) => (d.how === 'merged' ? [d.into] : [])))];
+  const gone = new Set(departed.filter((d) => d.how !== 'merged').map((d) => d.id));
+  if (into.length === 0) return gone;
+  const survivors = await connector.get(ctx.sync.object, into, { fields: fieldsToRead(ctx, side), associations: ctx.associations?.names(side) });
+  settleMerges(ctx, side, survivors);
+  const byId = new Map(survivors.map((r) => [r.id, r]));
+  for (const d of departed) {
+    if (d.how !== 'merged') continue;
+    const survivor = byId.get(d.into);
+    const other = otherSide(side);
+    for (const u of batch) {
+      if (u.kind !== 'pair' || !u.link || u[side] || (side === 'a' ? u.link.a_id : u.link.b_id) !== d.id) continue;
+      const now = survivor && !ctx.dryRun ? ctx.store.linkBy(ctx.sync.name, side, survivor.id) : undefined;
+      if (survivor && now && !now.deleted && (other === 'a' ? now.a_id : now.b_id) === (other === 'a' ? u.link.a_id : u.link.b_id)) {
+        // The link now follows the survivor: the pair goes on with it.
+        u.link = now;
+        u[side] = survivor;
+      } else u.link.deleted = side; // retired as merged (settleMerges stored why), or a dry run: no merge for this pair
+    }
+  }
+  return gone;
 }
 
 /**
