@@ -106,7 +106,8 @@ describe('health tells the truth per sync (issue 13.10)', () => {
       w.sqlite('crm.db', `CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, first_name TEXT, last_name TEXT, job_title TEXT,
         lead_status TEXT, company_id INTEGER, modified_at TEXT)`);
       writeHubConfig(w, hub.url, { objects: ['contacts'] });
-      await hub.faults({ delayMs: 500, share: 1, path: '/crm/v3/objects/contacts' });
+      // Every contacts call answers late: the run lasts seconds, longer than a health process takes to start on a loaded machine.
+      await hub.faults({ delayMs: 1500, share: 1, path: '/crm/v3/objects/contacts' });
       const run = spawnCli(w.dir, ['run'], { HUBSPOT_TOKEN: TOKEN });
       let ended = false;
       void run.done.then(() => { ended = true; });
