@@ -15,6 +15,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkSignature, eventHint, type WebhookSettings } from '../connectors/hubspot/webhooks.js';
+import type { WebhookRow } from './state/store.js';
 
 /** Event ids remembered for de-duplication (HubSpot retries a delivery for up to 24 hours). */
 export const DEDUP_IDS = 100_000;
@@ -23,20 +24,8 @@ export const MAX_PENDING = 100_000;
 /** The largest request body taken (HubSpot sends at most 100 events per request: a few tens of KB). */
 export const MAX_BODY = 5 * 1024 * 1024;
 
-export interface WebhookStats {
-  connection: string;
-  url: string;
-  events: number;
-  duplicates: number;
-  signatureFailures: number;
-  lastEventAt: string | null;
-  lastFailureAt: string | null;
-  lastFailure: string | null;
-  targetedPasses: number;
-  lastPassAt: string | null;
-  /** Events per minute of the last 15 minutes: epoch minute → count. */
-  minutes: Record<string, number>;
-}
+/** One receiver's counters, as the state keeps them (`minutes`: events per minute of the last 15, epoch minute → count). */
+export type WebhookStats = WebhookRow;
 
 interface Endpoint { settings: WebhookSettings; stats: WebhookStats }
 

@@ -17,6 +17,7 @@ import { deserialize, serialize } from 'node:v8';
 import type Database from 'better-sqlite3';
 import type { SourceRecord } from '../connector.js';
 import type { Side } from './store.js';
+import { statementCache } from './statements.js';
 
 const SCHEMA = `
   CREATE TEMP TABLE IF NOT EXISTS pass_records (
@@ -85,23 +86,16 @@ function chunks<T>(items: T[], size = CHUNK): T[][] {
 }
 
 export class PassState {
-  private stmt = new Map<string, Database.Statement<unknown[]>>();
   /** Set once `sortRead` ran: records put after it get their link columns as they are stored. */
   private sorted = false;
+  private readonly q: (sql: string) => Database.Statement<unknown[]>;
   constructor(private db: Database.Database, readonly sync: string) {
+    this.q = statementCache(db);
     db.pragma('temp_store = FILE');
     db.exec(SCHEMA);
     this.clear();
   }
 
-  private q(sql: string): Database.Statement<unknown[]> {
-    let s = this.stmt.get(sql);
-    if (!s) {
-      s = this.db.prepare<unknown[]>(sql);
-      this.stmt.set(sql, s);
-    }
-    return s;
-  }
 
   /** Forgets this sync's scratch rows (a pass starts and ends with none). */
   clear(): void {

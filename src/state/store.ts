@@ -5,6 +5,7 @@
 import type { Value } from '../connector.js';
 import type Database from 'better-sqlite3';
 import type { StateDb } from './open.js';
+import { statementCache } from './statements.js';
 
 export type Side = 'a' | 'b';
 export type Base = Record<string, [Value, Value]>;
@@ -78,7 +79,7 @@ function toLink(r: RawLink, body: () => LinkBody): LinkRow {
   };
 }
 
-/** One webhook receiver's counters (src/webhooks.ts `WebhookStats`). */
+/** One webhook receiver's counters (src/webhooks.ts keeps them as `WebhookStats`). */
 export interface WebhookRow {
   connection: string;
   url: string;
@@ -90,20 +91,14 @@ export interface WebhookRow {
   lastFailure: string | null;
   targetedPasses: number;
   lastPassAt: string | null;
+  /** Events per minute of the last 15 minutes: epoch minute → count. */
   minutes: Record<string, number>;
 }
 
 export class StateStore {
-  constructor(readonly db: StateDb) {}
-
-  private stmt = new Map<string, Database.Statement<unknown[]>>();
-  private q(sql: string): Database.Statement<unknown[]> {
-    let s = this.stmt.get(sql);
-    if (!s) {
-      s = this.db.prepare<unknown[]>(sql);
-      this.stmt.set(sql, s);
-    }
-    return s;
+  private readonly q: (sql: string) => Database.Statement<unknown[]>;
+  constructor(readonly db: StateDb) {
+    this.q = statementCache(db);
   }
 
   transaction<T>(fn: () => T): T {
