@@ -17,7 +17,7 @@
  *   DATASYNC_KILL_DEBUG=1  …                                              # log each kill and run time
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
@@ -27,8 +27,8 @@ import { postgresBinDir } from '../../fixtures/postgres/cluster.js';
 import { freshDatabase, pgUrl } from '../support/postgres.js';
 import type { Emulator } from '../../fixtures/hubspot-emulator/server.js';
 import {
-  cli, csvRows, duplicateEmails, emails, emulator, EMU_TOKEN, hubspotContacts, normalise, prng, show, sleep, spawnCli,
-  stateCount, stateIntegrity, tableRows, useTempDirs, withDb, writeCsv, writePeople, type Person,
+  cli, csvRows, duplicateEmails, emulator, EMU_TOKEN, expectSameContents, expectSettled, hubspotContacts, normalise, prng, show, sleep,
+  spawnCli, sqliteCommits, tableRows, useTempDirs, withDb, writeCsv, writePeople, type Contents, type Person,
 } from './support.js';
 
 const SEED = Number(process.env.DATASYNC_KILL_SEED ?? Date.now() % 1_000_000);
@@ -49,15 +49,6 @@ interface Setup {
   /** A counter of writes the apps received since the call (polled while a run goes on). */
   writeProbe(dir: string): () => number;
   dispose?(): Promise<void>;
-}
-
-interface Contents {
-  /** Every app's records as comparable lines. */
-  apps: Record<string, string[]>;
-  /** Contacts per app: no duplicate email, none missing. */
-  contacts: Record<string, Record<string, unknown>[]>;
-  /** Other records per app with a unique `email` key: no duplicate. */
-  others?: Record<string, Record<string, unknown>[]>;
 }
 
 interface KillLog { at: string; killed: boolean; exit: number | null }
@@ -137,17 +128,7 @@ async function scenario(makeSetup: () => Promise<Setup>): Promise<void> {
     await cleanRun(dir, 'the clean incremental run after kills failed');
     compare(twin.contents(dir), expected2, twin.expectedEmails(2), 2, log2);
 
-    // No temp file of a killed write is left in the user's folder.
-    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp')), `temp files left (${REPLAY})`).toEqual([]);
-    // The journal of creates is drained and the state is sound.
-    const state = join(dir, '.datasync', 'state.db');
-    expect(stateIntegrity(state)).toBe('ok');
-    expect(stateCount(state, 'pending_creates'), `creates still journalled after a clean run (${REPLAY})`).toBe(0);
-    // A run right after a clean run changes nothing.
-    const again = await cli(dir, ['run', '--json']);
-    expect(again.exitCode, show(again)).toBe(0);
-    const json = JSON.parse(again.stdout) as { syncs: { sides: { created: number; updated: number }[] }[] };
-    expect(json.syncs.flatMap((s) => s.sides.map((x) => x.created + x.updated)), `${REPLAY}\n${show(again)}`).toEqual(json.syncs.flatMap((s) => s.sides.map(() => 0)));
+    await expectSettled(dir, REPLAY);
     // At least one kill hit a running sync (else the test proved nothing).
     expect([...log1, ...log2].some((l) => l.killed), `no kill landed inside a run: ${JSON.stringify([...log1, ...log2])}`).toBe(true);
     expect(log1[0]!.killed, `the kill after an app write never fired: ${JSON.stringify(log1)}`).toBe(true);
@@ -158,27 +139,7 @@ async function scenario(makeSetup: () => Promise<Setup>): Promise<void> {
 }
 
 function compare(got: Contents, want: Contents, expectedEmails: Set<string>, phase: number, log: KillLog[]): void {
-  const where = `phase ${phase}, kills ${JSON.stringify(log)} (${REPLAY})`;
-  for (const [app, rows] of Object.entries(got.others ?? {})) {
-    expect(duplicateEmails(rows), `${where}: duplicate records in ${app}`).toEqual([]);
-  }
-  for (const [app, rows] of Object.entries(got.contacts)) {
-    expect(duplicateEmails(rows), `${where}: duplicate contacts in ${app}`).toEqual([]);
-    // Nothing lost: every contact with an email is on every side.
-    const have = emails(rows);
-    const missing = [...expectedEmails].filter((e) => !have.has(e));
-    expect(missing.slice(0, 10), `${where}: ${missing.length} contacts missing in ${app}`).toEqual([]);
-    expect(have.size, `${where}: ${app}`).toBe(expectedEmails.size);
-  }
-  for (const [app, lines] of Object.entries(want.apps)) {
-    const gotLines = got.apps[app]!;
-    const want = new Set(lines);
-    const have = new Set(gotLines);
-    const extra = gotLines.filter((l) => !want.has(l));
-    const lost = lines.filter((l) => !have.has(l));
-    expect({ extra: extra.slice(0, 5), lost: lost.slice(0, 5), counts: [gotLines.length, lines.length] }, `${where}: ${app} differs from the uninterrupted run`)
-      .toEqual({ extra: [], lost: [], counts: [lines.length, lines.length] });
-  }
+  expectSameContents(got, want, expectedEmails, `phase ${phase}, kills ${JSON.stringify(log)} (${REPLAY})`);
 }
 
 // --- data ---------------------------------------------------------------------
@@ -287,16 +248,8 @@ function sqliteCsv(): Setup {
     },
     expectedEmails: emailsOf,
     writeProbe(dir) {
-      // A write committed by the SQLite side (which datasync writes before the CSV side and the state):
-      // the database file changed and its rollback journal is gone.
-      const file = join(dir, 'crm.db');
-      let last = statSync(file).mtimeMs;
-      let n = 0;
-      return () => {
-        const m = statSync(file).mtimeMs;
-        if (m !== last && !existsSync(`${file}-journal`)) { last = m; n++; }
-        return n;
-      };
+      // A write committed by the SQLite side (which datasync writes before the CSV side and the state).
+      return sqliteCommits(join(dir, 'crm.db'));
     },
   };
 }

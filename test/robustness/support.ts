@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../fixtures/hubspot-emulator/server.js';
 import { BIN, requireBuild } from '../e2e/support.js';
 import { prng as seededPrng } from '../../scripts/prng.js';
@@ -190,6 +190,79 @@ export function duplicateEmails(rows: Record<string, unknown>[], emailField = 'e
 
 export function emails(rows: Record<string, unknown>[], emailField = 'email'): Set<string> {
   return new Set(rows.map((r) => norm(r[emailField]).trim().toLowerCase()).filter((e) => e !== ''));
+}
+
+// --- after kills: the apps and the state as an uninterrupted run leaves them ---------
+
+/** Both apps' contents, as the kill tests compare them. */
+export interface Contents {
+  /** Every app's records as comparable lines. */
+  apps: Record<string, string[]>;
+  /** Contacts per app: no duplicate email, none missing. */
+  contacts: Record<string, Record<string, unknown>[]>;
+  /** Other records per app with a unique `email` key: no duplicate. */
+  others?: Record<string, Record<string, unknown>[]>;
+}
+
+/**
+ * The apps after kills and a clean run against those of an uninterrupted
+ * run: no duplicate, every expected contact on every side, and each app's
+ * records line for line the same (`where` says which run, for the message).
+ * `expectedEmails`: the contacts every app must hold, or per app (an app
+ * where records were deleted keeps fewer: deletions are not synced).
+ */
+export function expectSameContents(got: Contents, want: Contents, expected: Set<string> | Record<string, Set<string>>, where: string): void {
+  for (const [app, rows] of Object.entries(got.others ?? {})) {
+    expect(duplicateEmails(rows), `${where}: duplicate records in ${app}`).toEqual([]);
+  }
+  for (const [app, rows] of Object.entries(got.contacts)) {
+    expect(duplicateEmails(rows), `${where}: duplicate contacts in ${app}`).toEqual([]);
+    // Nothing lost: every contact with an email is on every side.
+    const expectedEmails = expected instanceof Set ? expected : expected[app]!;
+    const have = emails(rows);
+    const missing = [...expectedEmails].filter((e) => !have.has(e));
+    expect(missing.slice(0, 10), `${where}: ${missing.length} contacts missing in ${app}`).toEqual([]);
+    expect(have.size, `${where}: ${app}`).toBe(expectedEmails.size);
+  }
+  for (const [app, lines] of Object.entries(want.apps)) {
+    const gotLines = got.apps[app]!;
+    const wanted = new Set(lines);
+    const have = new Set(gotLines);
+    const extra = gotLines.filter((l) => !wanted.has(l));
+    const lost = lines.filter((l) => !have.has(l));
+    expect({ extra: extra.slice(0, 5), lost: lost.slice(0, 5), counts: [gotLines.length, lines.length] }, `${where}: ${app} differs from the uninterrupted run`)
+      .toEqual({ extra: [], lost: [], counts: [lines.length, lines.length] });
+  }
+}
+
+/**
+ * What a clean run after kills must leave besides the apps' contents: no
+ * temp file of a killed write in the folder, a sound state with the create
+ * journal drained, and a run right after it that writes nothing.
+ */
+export async function expectSettled(dir: string, replay: string, state = join(dir, '.datasync', 'state.db')): Promise<void> {
+  expect(readdirSync(dir).filter((n) => n.endsWith('.tmp')), `temp files left (${replay})`).toEqual([]);
+  expect(stateIntegrity(state)).toBe('ok');
+  expect(stateCount(state, 'pending_creates'), `creates still journalled after a clean run (${replay})`).toBe(0);
+  const again = await cli(dir, ['run', '--json'], { timeoutMs: 600_000 });
+  expect(again.exitCode, show(again)).toBe(0);
+  const json = JSON.parse(again.stdout) as { syncs: { sides: { created: number; updated: number }[] }[] };
+  expect(json.syncs.flatMap((s) => s.sides.map((x) => x.created + x.updated)), `${replay}\n${show(again)}`).toEqual(json.syncs.flatMap((s) => s.sides.map(() => 0)));
+}
+
+/**
+ * Commits another process made to a SQLite file in rollback-journal mode
+ * since the call, polled: the file's mtime moved and its journal is gone
+ * (a commit, not a write half done).
+ */
+export function sqliteCommits(file: string): () => number {
+  let last = statSync(file).mtimeMs;
+  let n = 0;
+  return () => {
+    const m = statSync(file).mtimeMs;
+    if (m !== last && !existsSync(`${file}-journal`)) { last = m; n++; }
+    return n;
+  };
 }
 
 // --- the HubSpot emulator -----------------------------------------------------
