@@ -552,6 +552,17 @@ async function stampIfAsWritten(file: string, written: BigIntStats): Promise<str
   return same ? stampOf(now) : null;
 }
 
+/**
+ * Removes the temp files of a CSV file left by processes killed while
+ * writing it, before a pass reads it: a save removes them too, but a pass
+ * that writes nothing to the file (the run after a kill that came right
+ * after a rename) would leave them, as large as the file, for good.
+ */
+export async function removeStaleTempsOf(file: string): Promise<void> {
+  const target = await realpath(file).catch(() => file);
+  await removeStaleTemps(dirname(target), basename(target));
+}
+
 /** Temp files of this CSV file left by a process that was killed while writing it (their pid is gone). */
 async function removeStaleTemps(dir: string, base: string): Promise<void> {
   const prefix = `.${base}.`;

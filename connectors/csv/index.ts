@@ -32,7 +32,7 @@ import type {
 import { appError, configError } from '../../src/errors.js';
 import { ConfigReader, type ObjectConfigBase } from '../shared/object-config.js';
 import {
-  applyCells, checkCsv, csvHash, emptyOverlay, fileStamp, indexCsv, rowsAt, saveCsv, scanRows, StaleIndex,
+  applyCells, checkCsv, csvHash, emptyOverlay, fileStamp, indexCsv, removeStaleTempsOf, rowsAt, saveCsv, scanRows, StaleIndex,
   type CsvIndex, type CsvObjectConfig, type Overlay,
 } from './file.js';
 import type { CsvShape } from './parse.js';
@@ -146,6 +146,7 @@ class CsvConnector implements Connector {
   async *read(object: string, opts: ReadOptions): AsyncIterable<ReadBatch> {
     const { base, file } = this.object(object);
     await this.flush(object);
+    await removeStaleTempsOf(file.file);
     const now = await this.current(file);
     const hash = now?.hash ?? (await this.checkedNow(file))?.hash ?? (await csvHash(file));
     if (opts.since !== null && opts.since === hash) {
