@@ -27,7 +27,7 @@
  * bytes before the run): a run that missed its phase is run again (at most
  * three times), and the test fails if it never landed. Each kill is logged.
  *
- *   npx vitest run test/robustness/kill-large.test.ts                          # 20,000 contacts
+ *   npx vitest run test/robustness/kill-large.test.ts                          # 10,000 contacts (CI)
  *   DATASYNC_KILL_LARGE=1 npx vitest run test/robustness/kill-large.test.ts    # 200,000 contacts (minutes)
  *   DATASYNC_KILL_LARGE=50000 …                                                # any other size
  *   DATASYNC_KILL_SEED=123 …                                                   # replay: same input, same kill moments
@@ -45,7 +45,7 @@ import {
 } from './support.js';
 
 const LARGE = process.env.DATASYNC_KILL_LARGE;
-const N = !LARGE ? 20_000 : LARGE === '1' ? 200_000 : Number(LARGE);
+const N = !LARGE ? 10_000 : LARGE === '1' ? 200_000 : Number(LARGE);
 const SEED = Number(process.env.DATASYNC_KILL_SEED ?? Date.now() % 1_000_000);
 const REPLAY = `replay with DATASYNC_KILL_SEED=${SEED}${LARGE ? ` DATASYNC_KILL_LARGE=${LARGE}` : ''}`;
 const SYNC = 'contacts';
