@@ -5,12 +5,14 @@
  * through to a temp file with the writes applied, then renamed over it, so
  * a reader never sees half a file and a crash never leaves one.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, type BigIntStats } from 'node:fs';
-import { chmod, chown, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { chmod, chown, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { appError, configError, dataError, DatasyncError } from '../../src/errors.js';
 import { checkHeader, csvHeader, records, rowSerializer, serializeCsv, unreadable, type CsvShape } from './parse.js';
+import { CreatedRows } from './spill.js';
+import { removeStaleTemps, tempBeside } from './temp.js';
 
 export interface CsvObjectConfig {
   object: string;
@@ -348,28 +350,36 @@ export class StaleIndex extends Error {
 
 /**
  * Writes not saved yet, by column name: an update's cells with the text each
- * held before and the text written, the rows created, the columns added.
+ * held before and the text written, the rows created (in a temp file, see
+ * `CreatedRows`), the columns added.
  */
 export interface Overlay {
   added: string[];
-  updates: Map<string, Map<string, [before: string, after: string]>>;
-  creates: { id: string; cells: Map<string, string> }[];
-  /** id → index in `creates`. */
-  created: Map<string, number>;
+  /**
+   * id → the cells updated, as one string: JSON of `[name, before, after, …]`
+   * (`updatedCells`). One flat string per row is a tenth of a Map of cells,
+   * and keeps no text read from the file, which would hold on to the whole
+   * piece of the file it was cut from.
+   */
+  updates: Map<string, string>;
+  created: CreatedRows;
 }
 
-export const emptyOverlay = (): Overlay => ({ added: [], updates: new Map(), creates: [], created: new Map() });
+export const emptyOverlay = (file: string): Overlay => ({ added: [], updates: new Map(), created: new CreatedRows(file) });
+
+/** An update's cells, flat: name, text before the pass's first write of it, text written; and so on. */
+export const updatedCells = (cells: string | undefined): string[] => (cells === undefined ? [] : JSON.parse(cells) as string[]);
 
 /**
  * An update's cell applies where the row still holds the text it held before
  * (another program's value stays otherwise; the next pass reads it as that
  * program's change).
  */
-export function applyCells(header: string[], row: string[], cells: Map<string, [string, string]> | undefined): void {
-  if (!cells) return;
-  for (const [name, [before, after]] of cells) {
-    const col = header.indexOf(name);
-    if (col >= 0 && (row[col] ?? '') === before) row[col] = after;
+export function applyCells(header: string[], row: string[], cells: string | undefined): void {
+  const flat = updatedCells(cells);
+  for (let k = 0; k < flat.length; k += 3) {
+    const col = header.indexOf(flat[k]!);
+    if (col >= 0 && (row[col] ?? '') === flat[k + 1]) row[col] = flat[k + 2]!;
   }
 }
 
@@ -397,9 +407,7 @@ export interface SavedCsv {
  */
 export async function saveCsv(cfg: CsvObjectConfig, overlay: Overlay): Promise<SavedCsv | null> {
   // A symlinked file is written through to its target: the rename replaces the target, and the link stays a link.
-  const target = await realpath(cfg.file).catch(() => cfg.file);
-  const dir = dirname(target);
-  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const { target, dir, tmp } = await tempBeside(cfg.file);
   let saved: SavedCsv;
   try {
     if (!existsSync(dir)) await mkdir(dir, { recursive: true });
@@ -422,13 +430,19 @@ export async function saveCsv(cfg: CsvObjectConfig, overlay: Overlay): Promise<S
     await unlink(tmp).catch(() => undefined);
     // What the file holds now (another program's broken row, a taken id): that error as it is.
     if (err instanceof DatasyncError) throw err;
-    const why = (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'no space left on the disk (ENOSPC)' : (err as Error).message;
-    throw appError('CSV_WRITE_FAILED', `could not write CSV file ${cfg.file}: ${why}; the file and the state are as before the write`, {
-      hint: 'check that the folder is writable and the disk is not full', cause: err, transient: true,
-    });
+    throw writeFailed(cfg, err);
   }
   await removeStaleTemps(dir, basename(target));
   return saved;
+}
+
+/** A temp file of the CSV file that could not be written (a full disk, a folder not writable). */
+export function writeFailed(cfg: CsvObjectConfig, err: unknown): DatasyncError {
+  if (err instanceof DatasyncError) return err;
+  const why = (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'no space left on the disk (ENOSPC)' : (err as Error).message;
+  return appError('CSV_WRITE_FAILED', `could not write CSV file ${cfg.file}: ${why}; the file and the state are as before the write`, {
+    hint: 'check that the folder is writable and the disk is not full', cause: err, transient: true,
+  });
 }
 
 /** Line breaks inside a row's values (a row's lines in the file, less one). */
@@ -484,8 +498,11 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
     const header = [...from.header];
     const need = (name: string, text: string) => { if (text !== '' && !header.includes(name)) header.push(name); };
     for (const name of overlay.added) need(name, 'x');
-    for (const cells of overlay.updates.values()) for (const [name, [, after]] of cells) need(name, after);
-    for (const c of overlay.creates) for (const [name, text] of c.cells) need(name, text);
+    for (const cells of overlay.updates.values()) {
+      const flat = updatedCells(cells);
+      for (let k = 0; k < flat.length; k += 3) need(flat[k]!, flat[k + 2]!);
+    }
+    for (const name of overlay.created.filled) need(name, 'x');
     shape = { header, bom: from.bom, eol: from.eol };
     idColumn = from.idColumn;
     await push(Buffer.from(`${from.bom ? '\ufeff' : ''}${line(header)}${from.eol}`), 1 + breaksIn(header));
@@ -511,19 +528,13 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
     }
     const streamed = from.index!;
     if (!shape) await begin(streamed);
-    for (const c of overlay.creates) {
-      if (index.has(c.id)) {
-        throw appError('CSV_KEEPS_CHANGING', `CSV file ${cfg.file} changed while datasync wrote it: another program added a row with id ${c.id}, the id of a row datasync created; nothing was written`, {
+    for await (const [id, row] of overlay.created.all(shape!.header, idColumn)) {
+      if (index.has(id)) {
+        throw appError('CSV_KEEPS_CHANGING', `CSV file ${cfg.file} changed while datasync wrote it: another program added a row with id ${id}, the id of a row datasync created; nothing was written`, {
           hint: 'another program is writing the file; the next run tries again', transient: true,
         });
       }
-      const row = shape!.header.map(() => '');
-      row[idColumn] = c.id;
-      for (const [name, text] of c.cells) {
-        const col = shape!.header.indexOf(name);
-        if (col >= 0) row[col] = text;
-      }
-      await add(c.id, row);
+      await add(id, row);
     }
     await put();
     await handle.sync();
@@ -550,34 +561,4 @@ async function stampIfAsWritten(file: string, written: BigIntStats): Promise<str
   const same = now !== null && now.dev === written.dev && now.ino === written.ino
     && now.size === written.size && now.mtimeNs === written.mtimeNs;
   return same ? stampOf(now) : null;
-}
-
-/**
- * Removes the temp files of a CSV file left by processes killed while
- * writing it, before a pass reads it: a save removes them too, but a pass
- * that writes nothing to the file (the run after a kill that came right
- * after a rename) would leave them, as large as the file, for good.
- */
-export async function removeStaleTempsOf(file: string): Promise<void> {
-  const target = await realpath(file).catch(() => file);
-  await removeStaleTemps(dirname(target), basename(target));
-}
-
-/** Temp files of this CSV file left by a process that was killed while writing it (their pid is gone). */
-async function removeStaleTemps(dir: string, base: string): Promise<void> {
-  const prefix = `.${base}.`;
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const pid = name.startsWith(prefix) && name.endsWith('.tmp') ? Number(name.slice(prefix.length).split('.')[0]) : NaN;
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isRunning(pid)) continue;
-    await unlink(join(dir, name)).catch(() => undefined);
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

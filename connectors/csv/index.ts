@@ -20,9 +20,10 @@
  * The file is never held whole: a read streams it page by page, an index
  * (id → where the row is) serves `get`, `missing` and writes. Writes are
  * deferred (Connector.flush): a pass's write batches are kept as cells
- * changed and rows created, and `flush` streams the file through to a temp
- * file with them applied, once for all of them; the engine records them
- * after that (docs/finding-changes.md).
+ * changed and rows created (those in a temp file, not in memory), and
+ * `flush` streams the file through to a temp file with them applied, once
+ * for all of them; the engine records them after that
+ * (docs/finding-changes.md).
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -32,11 +33,12 @@ import type {
 import { appError, configError } from '../../src/errors.js';
 import { ConfigReader, type ObjectConfigBase } from '../shared/object-config.js';
 import {
-  applyCells, checkCsv, csvHash, emptyOverlay, fileStamp, indexCsv, removeStaleTempsOf, rowsAt, saveCsv, scanRows, StaleIndex,
+  applyCells, checkCsv, csvHash, emptyOverlay, fileStamp, indexCsv, rowsAt, saveCsv, scanRows, StaleIndex, writeFailed,
   type CsvIndex, type CsvObjectConfig, type Overlay,
 } from './file.js';
 import type { CsvShape } from './parse.js';
 import { applyOps, csvFields, csvObjectSpec, recordReader, type CsvColumns } from './records.js';
+import { removeStaleTempsOf } from './temp.js';
 
 interface CsvObject { base: ObjectConfigBase; file: CsvObjectConfig }
 
@@ -81,8 +83,8 @@ function nextId(idx: CsvIndex, overlay: Overlay): () => string {
     }
     idx.maxId = max;
   }
-  let last: number | null = idx.maxId;
-  for (const { id } of overlay.creates) last = last === null || !/^\d{1,15}$/.test(id) ? null : Math.max(last, Number(id));
+  const made = overlay.created.maxId;
+  const last = idx.maxId === null || made === null ? null : Math.max(idx.maxId, made);
   if (last === null) return () => randomUUID();
   let next = last;
   return () => String(++next);
@@ -207,10 +209,21 @@ class CsvConnector implements Connector {
     const ids = ops.flatMap((op) => (op.kind === 'update' ? [op.id] : []));
     const { columns, rows, idx } = await this.rowsOf(file, ids);
     this.keepChain(file, idx);
-    const overlay = this.unsaved.get(file.object) ?? emptyOverlay();
+    const earlier = this.unsaved.get(file.object);
+    const overlay = earlier ?? emptyOverlay(file.file);
     const view = { header: columns.header, idColumn: columns.idColumn, rows, newId: nextId(idx, overlay) };
     const { results, changed } = applyOps(base, view, overlay, ops);
     if (changed) this.unsaved.set(file.object, overlay);
+    try {
+      await overlay.created.save();
+    } catch (err) {
+      // The rows created cannot all be kept: none of the writes since the last save is. The next flush
+      // says so, and the engine records none of the batches answered before this one.
+      const failed = writeFailed(file, err);
+      await this.drop(file);
+      if (earlier) this.failed.set(file.object, failed);
+      throw failed;
+    }
     return results;
   }
 
@@ -242,6 +255,7 @@ class CsvConnector implements Connector {
         }
         const chain = this.chains.get(file.object);
         this.unsaved.delete(file.object);
+        await overlay.created.discard();
         if (saved.stamp === null) {
           this.indexed.delete(file.object);
           this.chains.delete(file.object);
@@ -253,14 +267,16 @@ class CsvConnector implements Connector {
         return;
       }
     } catch (err) {
-      this.drop(file);
+      await this.drop(file);
       throw err;
     }
   }
 
   /** Forgets the writes not saved (and the index and chain they were made on). */
-  private drop(file: CsvObjectConfig): void {
+  private async drop(file: CsvObjectConfig): Promise<void> {
+    const overlay = this.unsaved.get(file.object);
     this.unsaved.delete(file.object);
+    await overlay?.created.discard();
     this.indexed.delete(file.object);
     this.chains.delete(file.object);
   }
@@ -329,12 +345,12 @@ class CsvConnector implements Connector {
       const overlay = this.unsaved.get(file.object);
       const rows = new Map<string, string[]>();
       const fromFile: string[] = [];
+      const made = overlay && overlay.created.count > 0 ? await overlay.created.get(ids) : undefined;
       for (const id of new Set(ids)) {
-        const made = overlay?.created.get(id);
-        if (made !== undefined) {
-          const c = overlay!.creates[made]!;
-          const row = columns.header.map((name) => c.cells.get(name) ?? '');
-          row[columns.idColumn] = c.id;
+        const cells = made?.get(id);
+        if (cells !== undefined) {
+          const row = columns.header.map((name) => cells.get(name) ?? '');
+          row[columns.idColumn] = id;
           rows.set(id, row);
         } else if (idx.index.has(id)) fromFile.push(id);
       }
@@ -357,7 +373,7 @@ class CsvConnector implements Connector {
 
   /** Writes never flushed are dropped: the engine recorded none of them (Connector.flush). */
   async close(): Promise<void> {
-    for (const { file } of this.cfg.objects.values()) this.drop(file);
+    for (const { file } of this.cfg.objects.values()) await this.drop(file);
   }
 
   private object(object: string): CsvObject {

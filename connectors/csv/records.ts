@@ -7,7 +7,7 @@ import type { Fields, FieldSpec, ObjectSpec, ReadOptions, SourceRecord, Value, W
 import { assignRoles, fieldSpec, type ObjectConfigBase } from '../shared/object-config.js';
 import { labelFor } from '../shared/roles.js';
 import { canonicalToText, checkCanonical, RowRejection, toCanonical } from '../shared/values.js';
-import type { Overlay } from './file.js';
+import { updatedCells, type Overlay } from './file.js';
 
 /** Header columns (minus id and association columns), then configured fields the file lacks so far. */
 export function csvFields(cfg: ObjectConfigBase, header: string[]): FieldSpec[] {
@@ -108,20 +108,23 @@ export function applyOps(cfg: ObjectConfigBase, view: WriteView, overlay: Overla
         if (row === undefined) throw new RowRejection('record not found');
         const moved = op.expect && changedField(view.header, fields, row, op.expect);
         if (moved) return { ref: op.ref, ok: false, reason: `changed since it was read (${moved}); read again next pass`, changed: true };
-        const created = overlay.created.get(op.id);
-        let done = created === undefined ? overlay.updates.get(op.id) : undefined;
+        // A row created in this pass is written as created; a row of the file keeps each cell's text before.
+        const created = overlay.created.has(op.id);
+        const done = created ? [] : updatedCells(overlay.updates.get(op.id));
         for (const [name, text] of cells) {
           if (text === '' && !view.header.includes(name)) continue; // no column needed for an empty value
           const col = column(name);
-          if (created !== undefined) overlay.creates[created]!.cells.set(name, text);
+          if (created) overlay.created.edit(op.id, name, text);
           else {
-            if (!done) overlay.updates.set(op.id, (done = new Map()));
             // The text before the pass's first write of the cell: what the saved file is checked against.
-            const first = done.get(name)?.[0] ?? row[col] ?? '';
-            done.set(name, [first, text]);
+            let k = 0;
+            while (k < done.length && done[k] !== name) k += 3;
+            if (k < done.length) done[k + 2] = text;
+            else done.push(name, row[col] ?? '', text);
           }
           row[col] = text;
         }
+        if (!created && done.length > 0) overlay.updates.set(op.id, JSON.stringify(done));
         changed ||= cells.size > 0;
         return { ref: op.ref, ok: true, id: op.id };
       }
@@ -134,7 +137,7 @@ export function applyOps(cfg: ObjectConfigBase, view: WriteView, overlay: Overla
         row[column(name)] = text;
         made.set(name, text);
       }
-      overlay.created.set(id, overlay.creates.push({ id, cells: made }) - 1);
+      overlay.created.add(id, made);
       view.rows.set(id, row);
       changed = true;
       return { ref: op.ref, ok: true, id };
