@@ -179,9 +179,11 @@ function lastRecordEnd(buf: Buffer): number {
  * structure, header, the id column, an id on every row and no id twice),
  * and yields the rows after the header, a piece's worth at a time. Once the
  * rows are all yielded, `out.index` is the file's index (`out.shape` is
- * set once the header is read).
+ * set once the header is read); with `positions` false, its ids and lines
+ * only (for a save, which makes the positions of the file it writes).
  */
-export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; shape?: CsvShape & { idColumn: number } }): AsyncGenerator<ScannedRow[]> {
+export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; shape?: CsvShape & { idColumn: number } }, positions = true):
+  AsyncGenerator<ScannedRow[]> {
   const before = await versionStamp(cfg);
   const hash = createHash('sha256');
   const index = new Map<string, number>();
@@ -238,9 +240,11 @@ export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; s
       if (problem) throw dataError('CSV_BAD_ID', `${cfg.file}:${l}: ${problem}`, { hint: `every row needs its own value in column "${cfg.id}"` });
       const start = offset(char);
       const end = k + 1 < found.length ? offset(found[k + 1]!.char) : at + bytes.length;
-      index.set(id, offsets.length);
-      offsets.push(start);
-      lengths.push(end - start);
+      index.set(id, lines.length);
+      if (positions) {
+        offsets.push(start);
+        lengths.push(end - start);
+      }
       lines.push(l);
       rows.push({ row, line: l, offset: start, length: end - start });
       if (k + 1 < found.length && !ascii) { bytePos = end; charPos = found[k + 1]!.char; }
@@ -480,7 +484,6 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
     }
     total += piece.length;
   };
-  const index = new Map<string, number>();
   const offsets: number[] = [];
   const lengths: number[] = [];
   const lines: number[] = [];
@@ -507,9 +510,8 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
     idColumn = from.idColumn;
     await push(Buffer.from(`${from.bom ? '\ufeff' : ''}${line(header)}${from.eol}`), 1 + breaksIn(header));
   };
-  const add = async (id: string, row: string[]) => {
+  const add = async (row: string[]) => {
     const bytes = Buffer.from(line(row) + shape!.eol);
-    index.set(id, offsets.length);
     offsets.push(total + size);
     lengths.push(bytes.length);
     lines.push(lineNo);
@@ -517,24 +519,27 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
   };
   try {
     const from: { index?: CsvIndex; shape?: CsvShape & { idColumn: number } } = {};
-    for await (const rows of scanRows(cfg, from)) {
+    for await (const rows of scanRows(cfg, from, false)) {
       if (!shape) await begin(from.shape!);
       for (const { row } of rows) {
         while (row.length < shape!.header.length) row.push('');
-        const id = row[idColumn]!.trim();
-        applyCells(shape!.header, row, overlay.updates.get(id));
-        await add(id, row);
+        applyCells(shape!.header, row, overlay.updates.get(row[idColumn]!.trim()));
+        await add(row);
       }
     }
     const streamed = from.index!;
     if (!shape) await begin(streamed);
+    // The rows written are the rows streamed, in their order: that version's id → row number holds for
+    // the file written (one map of a million ids, not a second one), and the created rows come after.
+    const index = streamed.index;
     for await (const [id, row] of overlay.created.all(shape!.header, idColumn)) {
       if (index.has(id)) {
         throw appError('CSV_KEEPS_CHANGING', `CSV file ${cfg.file} changed while datasync wrote it: another program added a row with id ${id}, the id of a row datasync created; nothing was written`, {
           hint: 'another program is writing the file; the next run tries again', transient: true,
         });
       }
-      await add(id, row);
+      index.set(id, offsets.length);
+      await add(row);
     }
     await put();
     await handle.sync();

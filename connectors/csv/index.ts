@@ -244,6 +244,8 @@ class CsvConnector implements Connector {
     }
     const overlay = this.unsaved.get(file.object);
     if (!overlay) return;
+    // The index in hand is of the version before the save, which makes its own: not two held at once.
+    this.indexed.delete(file.object);
     try {
       for (let attempt = 1; ; attempt++) {
         const saved = await saveCsv(file, overlay);
