@@ -97,7 +97,7 @@ export class CreatedRows {
   }
 
   private async create(mode?: number): Promise<{ path: string; handle: FileHandle }> {
-    const { target, dir, tmp } = await tempBeside(this.file);
+    const { target, dir, tmp } = await tempBeside(this.file, '.spill');
     if (!existsSync(dir)) await mkdir(dir, { recursive: true });
     // A killed run's rows are gone with it (its writes were never recorded): its temp file too.
     await removeStaleTemps(dir, basename(target));

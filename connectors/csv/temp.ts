@@ -1,18 +1,20 @@
 /**
- * Temp files of a CSV file: the new version being streamed (`saveCsv`) and
- * the rows a pass created (`CreatedRows`), each `.NAME.PID.RANDOM.tmp`
- * beside the file's target, so a rename is atomic and a killed process's
- * leftovers are found by name and removed.
+ * Temp files of a CSV file: the new version being streamed (`saveCsv`),
+ * `.NAME.PID.RANDOM.tmp`, and the rows a pass created (`CreatedRows`),
+ * `.NAME.PID.RANDOM.spill`, each beside the file's target, so a rename is
+ * atomic and a killed process's leftovers are found by name and removed.
  */
 import { randomBytes } from 'node:crypto';
 import { readdir, realpath, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+const ENDINGS = ['.tmp', '.spill'];
+
 /** A new temp file's path beside the target of `file` (a symlinked file is written through to its target). */
-export async function tempBeside(file: string): Promise<{ target: string; dir: string; tmp: string }> {
+export async function tempBeside(file: string, ending: '.tmp' | '.spill' = '.tmp'): Promise<{ target: string; dir: string; tmp: string }> {
   const target = await realpath(file).catch(() => file);
   const dir = dirname(target);
-  return { target, dir, tmp: join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`) };
+  return { target, dir, tmp: join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}${ending}`) };
 }
 
 /**
@@ -30,7 +32,7 @@ export async function removeStaleTempsOf(file: string): Promise<void> {
 export async function removeStaleTemps(dir: string, base: string): Promise<void> {
   const prefix = `.${base}.`;
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const pid = name.startsWith(prefix) && name.endsWith('.tmp') ? Number(name.slice(prefix.length).split('.')[0]) : NaN;
+    const pid = name.startsWith(prefix) && ENDINGS.some((e) => name.endsWith(e)) ? Number(name.slice(prefix.length).split('.')[0]) : NaN;
     if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isRunning(pid)) continue;
     await unlink(join(dir, name)).catch(() => undefined);
   }

@@ -25,7 +25,7 @@ const create = (n: number, fields: Record<string, string> = {}): WriteOp =>
   ({ kind: 'create', ref: `c${n}`, fields: { email: `new${n}@example.com`, ...fields } });
 const update = (id: string, fields: Record<string, string>): WriteOp => ({ kind: 'update', ref: `u${id}`, id, fields });
 const text = () => readFileSync(file(), 'utf8');
-const temps = () => readdirSync(dir).filter((n) => n.startsWith('.contacts.csv.') && n.endsWith('.tmp'));
+const temps = () => readdirSync(dir).filter((n) => n.startsWith('.contacts.csv.') && n.endsWith('.spill'));
 
 async function readAll() {
   const records = [];
