@@ -428,6 +428,9 @@ export async function saveCsv(cfg: CsvObjectConfig, overlay: Overlay): Promise<S
       return null;
     }
     await rename(tmp, target);
+    // The rows created are in the file now: their temp file goes at once (not after the bookkeeping), as a
+    // run after a kill may have nothing to write to this file, and so no save to remove it.
+    await overlay.created.discard();
     const stamp = await stampIfAsWritten(cfg.file, streamed.written);
     saved = { hash: streamed.index.hash, stamp, from: streamed.from, index: { ...streamed.index, stamp } };
   } catch (err) {

@@ -241,7 +241,7 @@ export function expectSameContents(got: Contents, want: Contents, expected: Set<
  * journal drained, and a run right after it that writes nothing.
  */
 export async function expectSettled(dir: string, replay: string, state = join(dir, '.datasync', 'state.db')): Promise<void> {
-  expect(readdirSync(dir).filter((n) => n.endsWith('.tmp')), `temp files left (${replay})`).toEqual([]);
+  expect(readdirSync(dir).filter((n) => /\.(tmp|spill)$/.test(n)), `temp files left (${replay})`).toEqual([]);
   expect(stateIntegrity(state)).toBe('ok');
   expect(stateCount(state, 'pending_creates'), `creates still journalled after a clean run (${replay})`).toBe(0);
   const again = await cli(dir, ['run', '--json'], { timeoutMs: 600_000 });
