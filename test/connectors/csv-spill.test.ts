@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Connector, WriteOp } from '../../src/connector.js';
 import { factory } from '../../connectors/csv/index.js';
+import { useMounts } from '../e2e/mounts.js';
 
 let dir: string;
 let c: Connector;
@@ -42,6 +43,8 @@ afterEach(async () => {
   await c.close();
   rmSync(dir, { recursive: true, force: true });
 });
+// Registered after the clean-up above, so it runs before it: the disk is unmounted before its folder goes.
+const { mountTmpfs } = useMounts();
 
 describe('rows created before the flush', () => {
   it('are in a temp file beside the file from their write on, growing batch by batch, and it is gone after the flush', async () => {
@@ -114,6 +117,33 @@ describe('rows created before the flush', () => {
     await c.close();
     expect(temps()).toEqual([]);
     expect(text()).toBe('id,email,jobtitle\n1,ann@example.com,CEO\n2,bob@example.com,CTO\n3,theirs@example.com,Writer\n');
+  });
+});
+
+describe('a disk too full for the rows created', () => {
+  it('the write batch that does not fit throws, naming the file and the full disk; the batches before it are dropped too, and the file is as it was', async () => {
+    await mountTmpfs(join(dir, 'small'), '256k');
+    writeFileSync(join(dir, 'small', 'contacts.csv'), 'id,email,jobtitle\n1,ann@example.com,CEO\n');
+    await c.close();
+    c = factory.create({ name: 'export', app: 'csv', baseDir: dir, objects: { contacts: { file: 'small/contacts.csv' } } }, {});
+    await readAll();
+    const small = () => readdirSync(join(dir, 'small'));
+    let answered = 0;
+    let thrown: Error | undefined;
+    for (let b = 0; b < 40 && !thrown; b++) {
+      // ~40 KB a batch: the disk is full after a few.
+      await c.write('contacts', Array.from({ length: 100 }, (_, k) => create(b * 100 + k, { jobtitle: 'x'.repeat(400) })))
+        .then(() => { answered++; }, (err: Error) => { thrown = err; });
+    }
+    expect(answered).toBeGreaterThan(0);
+    expect(thrown?.message).toMatch(/small\/contacts\.csv: no space left on the disk \(ENOSPC\)/);
+    expect(small(), 'no temp file left').toEqual(['contacts.csv']);
+    // The batches answered before it are not saved: the flush says why, so the engine records none of them.
+    await expect(c.flush!('contacts')).rejects.toThrow(/no space left/);
+    expect(readFileSync(join(dir, 'small', 'contacts.csv'), 'utf8')).toBe('id,email,jobtitle\n1,ann@example.com,CEO\n');
+    // Once said, nothing is left to save.
+    await c.flush!('contacts');
+    expect(small()).toEqual(['contacts.csv']);
   });
 });
 
