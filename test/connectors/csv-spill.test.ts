@@ -5,7 +5,7 @@
  * file's own rows and then removes. These tests look at that temp file: it
  * exists and grows with each batch before the flush, has the file's mode,
  * is gone after the flush, after a failed flush and at close, and one left
- * by a killed process is removed by the next run's first write.
+ * by a killed process is removed by the next run.
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
@@ -150,7 +150,7 @@ describe('a disk too full for the rows created', () => {
 const BUILT = resolve(import.meta.dirname, '../../dist/connectors/csv/index.js');
 
 describe('a process killed between its writes and the flush', () => {
-  it.skipIf(!existsSync(BUILT))('leaves the file as it was and a temp file, which the next run removes at its first write', async () => {
+  it.skipIf(!existsSync(BUILT))('leaves the file as it was and a temp file, which the next run removes (at its read, or else its first write)', async () => {
     const original = text();
     // The built connector in a child process: it writes 2,000 rows in 4 batches, says so, and waits to be killed.
     const child = spawn(process.execPath, ['--input-type=module', '-e', `
