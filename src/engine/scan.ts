@@ -33,7 +33,7 @@ export interface SideScan {
   warnings: string[];
   /** Why some of `deleted` went, where the app could tell (departures.ts). */
   gone?: Map<string, GoneReason>;
-  /** Set when this pass ran the (costly) deletion check of an app that spaces it out. */
+  /** When this pass ran a complete deletion check of the side (the next one may be spaced out: DELETION_CHECK, departures.ts). */
   checkedAt?: string | null;
 }
 
@@ -132,9 +132,35 @@ export async function scanSide(ctx: SyncContext, side: Side, pass: PassState): P
     const { gone, checkedAt } = await scanDepartures(ctx, side, records, opts);
     return { records, cursor, since, initial, readWhole, deleted: [...gone.keys()], gone, checkedAt, suspect: null, warnings: [...warnings] };
   }
-  const found = listing === 'unchanged' ? { deleted: [], linked: 0 } : await findDeleted(ctx, side, records, listing === 'all');
+  const checks = listing === 'all' || (listing === 'changes' && deletionCheckDue(ctx, side, readWhole !== null));
+  const found = checks ? await findDeleted(ctx, side, records, listing === 'all') : { deleted: [], linked: 0 };
   const suspect = suspectListing(s.connection, found.deleted.length, found.linked, ctx.sync.suspectDeletions ?? SUSPECT_SHARE);
-  return { records, cursor, since, initial, readWhole, deleted: suspect ? [] : found.deleted, suspect, warnings: [...warnings] };
+  // A suspect listing settled nothing: the next pass looks again.
+  const checkedAt = checks && !suspect ? new Date().toISOString() : null;
+  return { records, cursor, since, initial, readWhole, deleted: suspect ? [] : found.deleted, suspect, warnings: [...warnings], checkedAt };
+}
+
+/**
+ * The deletion check of a side with a change cursor (and no deletions of its
+ * own to report) asks the app about every linked record the pass did not
+ * read: work that follows the app, not the change (at 1,000,000 contacts,
+ * 750,000 ids on every pass that read nothing). So it runs on every pass only
+ * while the sync has at most `everyPassUpTo` links; above, on every pass that
+ * reads the side whole (the initial sync, the full comparison every
+ * `reconcile:`, `--rescan`) and otherwise once `passes` runs have started
+ * since the last check. A record deleted is then marked deleted within
+ * `passes` passes (docs/finding-changes.md, "Deletions"). Tests lower them.
+ */
+export const DELETION_CHECK = { everyPassUpTo: 100_000, passes: 10 };
+
+function deletionCheckDue(ctx: SyncContext, side: Side, readWhole: boolean): boolean {
+  const { store, sync } = ctx;
+  if (ctx.rescan || readWhole || !store.hasMoreLinksThan(sync.name, DELETION_CHECK.everyPassUpTo)) return true;
+  const last = store.lastDeletionCheck(sync.name, side);
+  const at = last === null ? NaN : Date.parse(last);
+  // Never checked, or a check "in the future" (the clock went back): check now.
+  if (!Number.isFinite(at) || at > Date.now()) return true;
+  return store.runsSince(last!, DELETION_CHECK.passes) >= DELETION_CHECK.passes;
 }
 
 /** One hour: what `reconcile:` defaults to (config/schema.ts). */

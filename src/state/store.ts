@@ -334,6 +334,10 @@ export class StateStore {
       yield gone.size === 0 ? ids : ids.filter((id) => !gone.has(id));
     }
   }
+  /** Whether the sync has more than `n` links, counted no further (a plain count walks every link). */
+  hasMoreLinksThan(sync: string, n: number): boolean {
+    return (this.q(`SELECT count(*) FROM (SELECT 1 FROM links WHERE sync = ? LIMIT ?)`).pluck().get(sync, n + 1) as number) > n;
+  }
   hasLinks(sync: string): boolean {
     return this.q(`SELECT 1 FROM links WHERE sync = ? LIMIT 1`).get(sync) !== undefined;
   }
@@ -479,6 +483,10 @@ export class StateStore {
   // --- runs ------------------------------------------------------------------
   startRun(): number {
     return Number(this.q(`INSERT INTO runs (started_at, pid) VALUES (?, ?)`).run(now(), process.pid).lastInsertRowid);
+  }
+  /** Runs started after `at`, counted among the newest `upTo` runs only (the history is never scanned whole). */
+  runsSince(at: string, upTo: number): number {
+    return this.q(`SELECT count(*) FROM (SELECT started_at FROM runs ORDER BY id DESC LIMIT ?) WHERE started_at > ?`).pluck().get(upTo, at) as number;
   }
   finishRun(id: number, outcome: string, summary: unknown, error?: string): void {
     this.q(`UPDATE runs SET finished_at = ?, outcome = ?, summary = ?, error = ? WHERE id = ?`)

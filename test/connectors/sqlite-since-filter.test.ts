@@ -52,6 +52,25 @@ describe('the cheap test before a listing from a cursor', () => {
     for (const v of old) expect((check.get({ v, ...maybeSinceBounds(lower) }) as { maybe: number }).maybe, String(v)).toBe(0);
   });
 
+  it('drops what this connector and toISOString wrote earlier the same day, and numbers a second or more before', () => {
+    // Right after a sync every row it wrote is from that day: a day's margin let all of them through.
+    const lower = '2024-06-10T15:30:00.000Z';
+    const earlier = ['2024-06-10T15:29:59.999Z', '2024-06-10T01:00:00.000Z', '2024-06-09T23:00:00.000Z',
+      Date.parse('2024-06-10T15:29:58.000Z'), Date.parse('2024-06-10T15:29:58.000Z') / 1000];
+    for (const v of earlier) expect((check.get({ v, ...maybeSinceBounds(lower) }) as { maybe: number }).maybe, String(v)).toBe(0);
+    for (const v of ['2024-06-10T15:30:00.000Z', '2024-06-10T15:30:00.001Z']) {
+      expect((check.get({ v, ...maybeSinceBounds(lower) }) as { maybe: number }).maybe, v).toBe(1);
+    }
+  });
+
+  it('lets through ISO times SQLite carries into the next month (day 29-31 of a short month)', () => {
+    for (const [v, lower] of [['2023-02-30T10:00:00.000Z', '2023-03-02T00:00:00.000Z'], ['2023-02-31T10:00:00.000Z', '2023-03-03T00:00:00.000Z']]) {
+      const { ts, maybe } = check.get({ v, ...maybeSinceBounds(lower!) }) as { ts: string; maybe: number };
+      expect(ts >= lower!, `${v} is read as ${ts}`).toBe(true);
+      expect(maybe, v).toBe(1);
+    }
+  });
+
   it('lets through what it cannot judge: no bound, text that is not a date, empty values', () => {
     expect((check.get({ v: '2001-01-01T00:00:00Z', ...maybeSinceBounds('') }) as { maybe: number }).maybe).toBe(1);
     for (const v of ['now', ' 2024-06-01', 'June 1', null]) {
