@@ -13,7 +13,6 @@ import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { writeContactsWorkspace } from '../../bench/workspace.js';
 import { factory as sqliteFactory } from '../../connectors/sqlite/index.js';
 import { loadConfig } from '../../src/config/load.js';
-import type { Connector } from '../../src/connector.js';
 import { registerConnector } from '../../src/connectors.js';
 import { runOnce } from '../../src/engine/run.js';
 import { DELETION_CHECK } from '../../src/engine/scan.js';
@@ -22,8 +21,8 @@ import { DELETION_CHECK } from '../../src/engine/scan.js';
 let asked = 0;
 registerConnector({
   app: 'sqlite',
-  create: (config) => {
-    const real = sqliteFactory.create(config) as Connector;
+  create: (config, ctx) => {
+    const real = sqliteFactory.create(config, ctx);
     return new Proxy(real, {
       get(target, prop, receiver) {
         if (prop === 'missing') return async (object: string, ids: string[]) => { asked += ids.length; return target.missing(object, ids); };
