@@ -11,6 +11,7 @@ import { chmod, chown, mkdir, open, rename, stat, unlink } from 'node:fs/promise
 import { basename } from 'node:path';
 import { appError, configError, dataError, DatasyncError } from '../../src/errors.js';
 import { checkHeader, csvHeader, records, rowSerializer, serializeCsv, unreadable, type CsvShape } from './parse.js';
+import { countColumn, offsetColumn, RowIndex } from './row-index.js';
 import { CreatedRows } from './spill.js';
 import { removeStaleTemps, tempBeside } from './temp.js';
 
@@ -30,12 +31,12 @@ export interface CsvIndex extends CsvShape {
   /** `sha256:<hex>` of the file's bytes. */
   hash: string;
   idColumn: number;
-  /** id → row number. */
-  index: Map<string, number>;
-  /** Per row number: the byte its row starts at, its length in bytes (line end included), the line it starts on. */
-  offsets: number[];
-  lengths: number[];
-  lines: number[];
+  /** id → row number (flat: see row-index.ts). */
+  index: RowIndex;
+  /** Per row number: the byte its row starts at (past 2^32 in a large file), its length in bytes (line end included), the line it starts on. */
+  offsets: Float64Array;
+  lengths: Uint32Array;
+  lines: Uint32Array;
   /** The version's stamp; null when the file changed while it was read (then the index is not kept). */
   stamp: string | null;
   /** The largest numeric id, null when some id is not numeric; computed on the first create. */
@@ -192,10 +193,10 @@ export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; s
   AsyncGenerator<ScannedRow[]> {
   const before = await versionStamp(cfg);
   const hash = createHash('sha256');
-  const index = new Map<string, number>();
-  const offsets: number[] = [];
-  const lengths: number[] = [];
-  const lines: number[] = [];
+  const index = new RowIndex();
+  const offsets = offsetColumn();
+  const lengths = countColumn();
+  const lines = countColumn();
   let shape: CsvShape | undefined;
   let idColumn = -1;
   let line = 1;
@@ -241,12 +242,14 @@ export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; s
         throw unreadable(cfg.file, l, `row has ${row.length} values but the header has ${shape.header.length} columns`);
       }
       const id = row[idColumn]!.trim();
+      const seen = id === '' ? undefined : index.get(id);
       const problem = id === '' ? 'row has no id'
-        : index.has(id) ? `duplicate id "${id}" (also on line ${lines[index.get(id)!]})` : undefined;
+        : seen !== undefined ? `duplicate id "${id}" (also on line ${lines.at(seen)})` : undefined;
       if (problem) throw dataError('CSV_BAD_ID', `${cfg.file}:${l}: ${problem}`, { hint: `every row needs its own value in column "${cfg.id}"` });
       const start = offset(char);
       const end = k + 1 < found.length ? offset(found[k + 1]!.char) : at + bytes.length;
-      index.set(id, lines.length);
+      // Copied into the index's own bytes: no slice of the decoded piece is kept.
+      index.add(id);
       if (positions) {
         offsets.push(start);
         lengths.push(end - start);
@@ -279,7 +282,11 @@ export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; s
     throw configError('CSV_NO_HEADER', `${cfg.file}:1: the file has no header row`, { hint: 'the first row must name the columns, e.g. id,email,firstname' });
   }
   const after = await versionStamp(cfg);
-  out.index = { ...shape, hash: `sha256:${hash.digest('hex')}`, idColumn, index, offsets, lengths, lines, stamp: after !== null && after === before ? after : null };
+  if (positions) index.trim();
+  out.index = {
+    ...shape, hash: `sha256:${hash.digest('hex')}`, idColumn, index, offsets: offsets.done(), lengths: lengths.done(), lines: lines.done(),
+    stamp: after !== null && after === before ? after : null,
+  };
 }
 
 /** Reads and checks the whole file into its index (no row kept). */
@@ -493,9 +500,9 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
     }
     total += piece.length;
   };
-  const offsets: number[] = [];
-  const lengths: number[] = [];
-  const lines: number[] = [];
+  const offsets = offsetColumn();
+  const lengths = countColumn();
+  const lines = countColumn();
   let shape: CsvShape | undefined;
   let idColumn = -1;
   let lineNo = 1;
@@ -547,7 +554,7 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
           hint: 'another program is writing the file; the next run tries again', transient: true,
         });
       }
-      index.set(id, offsets.length);
+      index.add(id);
       await add(row);
     }
     await put();
@@ -556,7 +563,9 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
     // What is on the disk after the sync is what was meant, or the old file stays.
     if (written.size !== BigInt(total)) throw new Error(`${written.size} bytes on disk after writing ${total}`);
     return {
-      index: { ...shape!, hash: `sha256:${hash.digest('hex')}`, idColumn, index, offsets, lengths, lines, stamp: null },
+      index: {
+        ...shape!, hash: `sha256:${hash.digest('hex')}`, idColumn, index, offsets: offsets.done(), lengths: lengths.done(), lines: lines.done(), stamp: null,
+      },
       from: streamed.hash, fromStamp: streamed.stamp, written,
     };
   } finally {
