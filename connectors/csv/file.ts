@@ -554,7 +554,7 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
           hint: 'another program is writing the file; the next run tries again', transient: true,
         });
       }
-      index.add(id);
+      index.add(id); // its row number: offsets.length, as every row streamed is in the index
       await add(row);
     }
     await put();
@@ -562,6 +562,7 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
     const written = await handle.stat({ bigint: true });
     // What is on the disk after the sync is what was meant, or the old file stays.
     if (written.size !== BigInt(total)) throw new Error(`${written.size} bytes on disk after writing ${total}`);
+    index.trim(); // held for the rest of the pass
     return {
       index: {
         ...shape!, hash: `sha256:${hash.digest('hex')}`, idColumn, index, offsets: offsets.done(), lengths: lengths.done(), lines: lines.done(), stamp: null,

@@ -10,6 +10,10 @@
  * A row's number is the order it was added in (the file's order), which is
  * how the connector numbers rows (its per-row arrays are indexed the same way),
  * so no value is stored per row.
+ *
+ * Ids are compared as UTF-8, so two strings with different lone surrogates
+ * (both written as U+FFFD) would be one id; text decoded from a file never
+ * holds one, and that is where every id here comes from.
  */
 
 const EMPTY = -1;
