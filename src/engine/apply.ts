@@ -5,6 +5,7 @@
  * state's write never creates the record twice (see `recoverPending`).
  */
 import { createHash } from 'node:crypto';
+import { deserialize, serialize } from 'node:v8';
 import type { Fields, SourceRecord, WriteOp, WriteResult } from '../connector.js';
 import { type Base, type Side, otherSide } from '../state/store.js';
 import { createFields, mappingKey, mergePair, type MergeResult } from './merge.js';
@@ -37,6 +38,7 @@ type Decided =
   | { unit: Extract<Unit, { kind: 'pair' }>; aId: string; bId: string; merge: MergeResult | null; writes: Partial<Record<Side, Planned>> }
   | { unit: Extract<Unit, { kind: 'create' }>; fields: Fields; base: Base; ref: string; write: Planned };
 
+
 /**
  * Records of written batches waiting for the apps to make those writes
  * durable (`Connector.flush`, the csv connector's one rewrite for many
@@ -46,32 +48,61 @@ type Decided =
  * or a stop is passed on; `commit` flushes both sides, then records the
  * batches in order. A flush that fails records none of them: the state is as
  * before those batches, as after a crash between a write and its record.
+ *
+ * A waiting batch is not held in memory: its state writes and counts
+ * (`recordOps`, plain values) go to the pass's scratch data
+ * (`PassState.defer`, a TEMP table) as soon as its answers are in, and
+ * `commit` reads them back one batch at a time. Holding the batches was most
+ * of an initial sync's memory (a million-row sync's quarter of a million
+ * creates, each with its records, merge and write).
  */
 export class PendingRecords {
   /** Units whose records may wait for one flush: a file of a million rows is rewritten ~4 times in an initial sync, not ~100. */
   static readonly RECORD_EVERY = 250_000;
-  private queue: (() => void)[] = [];
   private units = 0;
   private readonly deferring: boolean;
-  constructor(private readonly ctx: SyncContext) {
+  constructor(private readonly ctx: SyncContext, private readonly scratch: Deferred, private readonly summary: SyncSummary,
+    private readonly hooks: BatchHooks) {
     this.deferring = !ctx.dryRun && (['a', 'b'] as const).some((side) => ctx.sides[side].connector.flush !== undefined);
   }
-  /** Takes a batch's record: run now, or queued until the next commit. */
-  add(units: number, recordIt: () => void): void {
-    if (!this.deferring) return recordIt();
-    this.queue.push(recordIt);
+  /** Takes a written batch: recorded now, or kept in the scratch data until the next commit. */
+  add(units: number, batch: Recorded): void {
+    if (!this.deferring) return recordBatch(this.ctx, batch, this.summary, this.hooks);
+    this.scratch.defer(serialize(batch));
     this.units += units;
   }
   get due(): boolean {
     return this.units >= PendingRecords.RECORD_EVERY;
   }
   async commit(): Promise<void> {
-    if (this.queue.length === 0) return;
-    const queued = this.queue;
-    this.queue = [];
+    if (!this.scratch.hasDeferred()) return;
     this.units = 0;
-    for (const side of ['a', 'b'] as const) await this.ctx.sides[side].connector.flush?.(this.ctx.sync.object);
-    for (const recordIt of queued) recordIt();
+    try {
+      for (const side of ['a', 'b'] as const) await this.ctx.sides[side].connector.flush?.(this.ctx.sync.object);
+      for (const data of this.scratch.deferred()) recordBatch(this.ctx, deserialize(data) as Recorded, this.summary, this.hooks);
+    } finally {
+      // Recorded, or dropped with the writes a failed flush dropped.
+      this.scratch.clearDeferred();
+    }
+  }
+}
+
+/** Where `PendingRecords` keeps the batches waiting (state/pass.ts). */
+export interface Deferred {
+  defer(data: Buffer): void;
+  hasDeferred(): boolean;
+  /** The batches kept, in order, one at a time. */
+  deferred(): Iterable<Buffer>;
+  clearDeferred(): void;
+}
+
+/** Writes a batch's record in one state transaction, and counts it. */
+function recordBatch(ctx: SyncContext, { ops, counts }: Recorded, summary: SyncSummary, hooks: BatchHooks): void {
+  ctx.store.transaction(() => writeOps(ctx, ops, hooks));
+  summary.linked += counts.linked;
+  summary.conflicts += counts.conflicts;
+  for (const side of ['a', 'b'] as const) {
+    for (const k of ['created', 'updated', 'unchanged', 'failed'] as const) summary.sides[side][k] += counts.sides[side][k];
   }
 }
 
@@ -101,12 +132,11 @@ export async function applyBatch(ctx: SyncContext, units: Unit[], summary: SyncS
   const [ra, rb] = [sa.value, sb.value];
   const results = new Map<string, WriteResult>();
   for (const r of [...ra, ...rb]) results.set(r.ref, r);
-  const recordIt = () => {
-    store.transaction(() => record(ctx, decided, results, hooks));
-    countDecided(summary, decided, results);
-  };
-  if (pending) pending.add(units.length, recordIt);
-  else recordIt();
+  const counts = zeroCounts();
+  countDecided(counts, decided, results);
+  const recorded = { ops: recordOps(ctx, decided, results, hooks), counts };
+  if (pending) pending.add(units.length, recorded);
+  else recordBatch(ctx, recorded, summary, hooks);
 }
 
 /** Stable per journalled create: the sync, the side, the source record and when the intent was first journalled. */
@@ -161,43 +191,74 @@ async function write(ctx: SyncContext, side: Side, ops: WriteOp[]): Promise<Writ
   return ctx.sides[side].connector.write(ctx.sync.object, ops);
 }
 
-/** Records the outcome of a batch in the state (inside one transaction). */
-function record(ctx: SyncContext, decided: Decided[], results: Map<string, WriteResult>, hooks: BatchHooks): void {
-  const { store, sync, sides } = ctx;
+/**
+ * What a written batch leaves in the state, worked out from its decisions
+ * and the apps' answers as soon as they are in (pure but for the hooks'
+ * flags): the state's writes as plain values, so a batch waiting for its
+ * app's flush (`PendingRecords`) keeps only these, not its records.
+ */
+type StateOp =
+  | { op: 'removePending'; side: Side; id: string }
+  | { op: 'freeId'; side: Side; id: string }
+  | { op: 'insertLink'; a: string; b: string; base: Base; ha: string | null; hb: string | null }
+  | { op: 'updateBase'; a: string; base: Base }
+  | { op: 'setHashes'; a: string; ha: string | null; hb: string | null }
+  | { op: 'addKeys' | 'setKeys'; side: Side; id: string; keys: string[] }
+  | { op: 'clearStatus'; side: Side; id: string }
+  | { op: 'setFailed'; side: Side; id: string; reason: string }
+  /** A create refused because the record exists: paired later unless that record is linked by then (then failed). */
+  | { op: 'adopt'; from: Side; sourceId: string; existingId: string; reason: string };
+
+/** What `countDecided` counts of a batch. */
+interface Counts {
+  linked: number;
+  conflicts: number;
+  sides: Record<Side, { created: number; updated: number; unchanged: number; failed: number }>;
+}
+const zeroCounts = (): Counts => {
+  const side = () => ({ created: 0, updated: 0, unchanged: 0, failed: 0 });
+  return { linked: 0, conflicts: 0, sides: { a: side(), b: side() } };
+};
+
+/** A batch's state writes and its counts, recorded together. */
+interface Recorded { ops: StateOp[]; counts: Counts }
+
+function recordOps(ctx: SyncContext, decided: Decided[], results: Map<string, WriteResult>, hooks: BatchHooks): StateOp[] {
+  const { sides } = ctx;
+  const ops: StateOp[] = [];
   for (const d of decided) {
     if ('ref' in d) {
       const { from } = d.unit;
       const to = otherSide(from);
       const source = d.unit.record;
       const r = results.get(d.ref);
-      store.removePending(sync.name, to, source.id);
+      ops.push({ op: 'removePending', side: to, id: source.id });
       if (r?.ok) {
         const [aId, bId] = from === 'a' ? [source.id, r.id] : [r.id, source.id];
         // An id the app had given a record before (deleted, or vanished unnoticed): free it for this one.
-        store.freeId(sync.name, to, r.id);
-        const made = afterWrite(ctx, to, r.id, null, d.write, hooks);
+        ops.push({ op: 'freeId', side: to, id: r.id });
+        const made = afterWrite(ctx, to, r.id, null, d.write, hooks, ops);
         const fp = fingerprint(ctx, from, source);
         const fpMade = made && fingerprint(ctx, to, made);
-        store.insertLink(sync.name, aId, bId, d.base, { a: from === 'a' ? fp : fpMade, b: from === 'b' ? fp : fpMade });
-        store.addKeys(sync.name, to, r.id, keysOf(ctx, to, d.fields));
-        store.clearStatus(sync.name, from, source.id);
-      } else if (r?.existingId && !store.linkBy(sync.name, to, r.existingId)) {
-        hooks.adopt(from, source.id, r.existingId);
+        ops.push({ op: 'insertLink', a: aId, b: bId, base: d.base, ha: from === 'a' ? fp : fpMade, hb: from === 'b' ? fp : fpMade });
+        ops.push({ op: 'addKeys', side: to, id: r.id, keys: keysOf(ctx, to, d.fields) });
+        ops.push({ op: 'clearStatus', side: from, id: source.id });
+      } else if (r?.existingId) {
+        ops.push({ op: 'adopt', from, sourceId: source.id, existingId: r.existingId, reason: `${sides[to].connection} rejected it: ${r.reason}` });
       } else {
-        store.setFailed(sync.name, from, source.id, `${sides[to].connection} rejected it: ${r?.reason ?? 'no answer'}`);
+        ops.push({ op: 'setFailed', side: from, id: source.id, reason: `${sides[to].connection} rejected it: ${r?.reason ?? 'no answer'}` });
       }
       continue;
     }
     const { aId, bId, merge, unit } = d;
     if (!unit.link) {
       // A recovered create: its journal entry goes in the same transaction as the link that replaces it.
-      store.removePending(sync.name, 'a', bId);
-      store.removePending(sync.name, 'b', aId);
+      ops.push({ op: 'removePending', side: 'a', id: bId }, { op: 'removePending', side: 'b', id: aId });
     }
     if (!merge) {
       // Excluded: look at both records again when they next come by.
-      if (!unit.link) store.insertLink(sync.name, aId, bId, {});
-      else if (unit.link.a_hash || unit.link.b_hash) store.setHashes(sync.name, aId, null, null);
+      if (!unit.link) ops.push({ op: 'insertLink', a: aId, b: bId, base: {}, ha: null, hb: null });
+      else if (unit.link.a_hash || unit.link.b_hash) ops.push({ op: 'setHashes', a: aId, ha: null, hb: null });
       continue;
     }
     const failed: Partial<Record<Side, string>> = {};
@@ -221,25 +282,55 @@ function record(ctx: SyncContext, decided: Decided[], results: Map<string, Write
       if (write && !clean) hooks.unforeseen(side);
       if (!clean) return null;
       if (write) {
-        const now = afterWrite(ctx, side, side === 'a' ? aId : bId, unit[side], write, hooks);
+        const now = afterWrite(ctx, side, side === 'a' ? aId : bId, unit[side], write, hooks, ops);
         return now && fingerprint(ctx, side, now);
       }
       const rec = unit[side];
       return rec ? fingerprint(ctx, side, rec) : (side === 'a' ? unit.link?.a_hash : unit.link?.b_hash) ?? null;
     };
     const [ha, hb] = [hash('a'), hash('b')];
-    if (!unit.link) store.insertLink(sync.name, aId, bId, base, { a: ha, b: hb });
+    if (!unit.link) ops.push({ op: 'insertLink', a: aId, b: bId, base, ha, hb });
     else {
       // Unchanged pairs are most of an incremental run: write nothing for them.
-      if (!sameBase(base, unit.link.base)) store.updateBase(sync.name, aId, base);
-      if (ha !== unit.link.a_hash || hb !== unit.link.b_hash) store.setHashes(sync.name, aId, ha, hb);
+      if (!sameBase(base, unit.link.base)) ops.push({ op: 'updateBase', a: aId, base });
+      if (ha !== unit.link.a_hash || hb !== unit.link.b_hash) ops.push({ op: 'setHashes', a: aId, ha, hb });
     }
     for (const side of ['a', 'b'] as const) {
       const rejected = failed[otherSide(side)];
       const id = side === 'a' ? aId : bId;
       // The record whose change could not be written is the one to retry.
-      if (rejected) store.setFailed(sync.name, side, id, `${sides[otherSide(side)].connection} rejected it: ${rejected}`);
-      else store.clearStatus(sync.name, side, id);
+      if (rejected) ops.push({ op: 'setFailed', side, id, reason: `${sides[otherSide(side)].connection} rejected it: ${rejected}` });
+      else ops.push({ op: 'clearStatus', side, id });
+    }
+  }
+  return ops;
+}
+
+/** Writes a batch's state writes (inside one transaction). */
+function writeOps(ctx: SyncContext, ops: StateOp[], hooks: BatchHooks): void {
+  const { store, sync } = ctx;
+  const name = sync.name;
+  for (const o of ops) {
+    switch (o.op) {
+      case 'removePending': store.removePending(name, o.side, o.id); break;
+      case 'freeId': store.freeId(name, o.side, o.id); break;
+      case 'insertLink': store.insertLink(name, o.a, o.b, o.base, { a: o.ha, b: o.hb }); break;
+      case 'updateBase': store.updateBase(name, o.a, o.base); break;
+      case 'setHashes': store.setHashes(name, o.a, o.ha, o.hb); break;
+      case 'addKeys': store.addKeys(name, o.side, o.id, o.keys); break;
+      case 'setKeys': store.setKeys(name, o.side, o.id, o.keys); break;
+      case 'clearStatus': store.clearStatus(name, o.side, o.id); break;
+      case 'setFailed': store.setFailed(name, o.side, o.id, o.reason); break;
+      case 'adopt': {
+        const to = otherSide(o.from);
+        if (!store.linkBy(name, to, o.existingId)) hooks.adopt(o.from, o.sourceId, o.existingId);
+        else store.setFailed(name, o.from, o.sourceId, o.reason);
+        break;
+      }
+      default: {
+        const never: never = o;
+        throw new Error(`unknown state write ${JSON.stringify(never)}`);
+      }
     }
   }
 }
@@ -257,7 +348,8 @@ function keysOf(ctx: SyncContext, side: Side, fields: Fields): string[] {
  * was not read, or when it would now be excluded by the rules or filters:
  * then the next run must read it back and see.
  */
-function afterWrite(ctx: SyncContext, side: Side, id: string, before: SourceRecord | null, write: Planned, hooks: BatchHooks): SourceRecord | null {
+function afterWrite(ctx: SyncContext, side: Side, id: string, before: SourceRecord | null, write: Planned, hooks: BatchHooks,
+  ops: StateOp[]): SourceRecord | null {
   const { op } = write;
   if (write.waits || (op.kind === 'update' && !before)) {
     hooks.unforeseen(side);
@@ -270,7 +362,7 @@ function afterWrite(ctx: SyncContext, side: Side, id: string, before: SourceReco
   }
   if (op.kind === 'update') {
     const keys = keysOf(ctx, side, fields);
-    if (!sameKeys(keys, keysOf(ctx, side, before!.fields))) ctx.store.setKeys(ctx.sync.name, side, id, keys);
+    if (!sameKeys(keys, keysOf(ctx, side, before!.fields))) ops.push({ op: 'setKeys', side, id, keys });
   }
   return { id, fields, associations: { ...before?.associations, ...op.associations } };
 }
@@ -311,7 +403,7 @@ function plan(summary: SyncSummary, d: Decided): void {
   }
 }
 
-function countDecided(summary: SyncSummary, decided: Decided[], results: Map<string, WriteResult>): void {
+function countDecided(summary: Counts, decided: Decided[], results: Map<string, WriteResult>): void {
   const ok = (ref: string | undefined) => ref !== undefined && (results.size === 0 || results.get(ref)?.ok === true);
   for (const d of decided) {
     if ('ref' in d) {

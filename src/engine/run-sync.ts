@@ -177,7 +177,7 @@ async function applyAll(ctx: SyncContext, pass: PassState, after: number, summar
   const size = ctx.batchSize ?? batchSizeFor(total);
   let done = 0;
   // Writes an app makes durable later (Connector.flush) are recorded once flushed.
-  const pending = new PendingRecords(ctx);
+  const pending = new PendingRecords(ctx, pass, summary, hooks);
   try {
     for (;;) {
       const rows = pass.unitPage(after, size);
@@ -564,16 +564,27 @@ async function pruneVanished(ctx: SyncContext, scan: Record<Side, SideScan>, key
 /** Match outcomes turned into units and stored at a time. */
 const UNITS_SLICE = 10_000;
 
-/** Pairs unlinked records by match key; the rest are created where the direction allows (some decided later: `deferred`). */
+/**
+ * Pairs unlinked records by match key; the rest are created where the
+ * direction allows (some decided later: `deferred`). The common case — a
+ * record whose keys no other record shares, or shares with one record of the
+ * other side alone — is settled by set queries over the pass's scratch rows
+ * (PassState.settleSimpleMatches); only the records left (duplicates,
+ * records sharing keys with linked ones or with records of earlier runs)
+ * go through `matchRecords` in memory, so an initial sync of a million
+ * records holds their ids and keys only where they collide.
+ */
 async function matchUnlinked(ctx: SyncContext, pass: PassState, scan: Record<Side, SideScan>, links: LinkCache, claimed: Set<string>,
   isExcluded: (side: Side, id: string) => boolean, summary: SyncSummary): Promise<{ deferred: MatchOutcome[] }> {
-  const { sync, store, sides } = ctx;
-  const keyed: Record<Side, KeyedRecord[]> = { a: [], b: [] };
+  const { sync, store } = ctx;
   // A recovered create (`claimed`) is as good as linked: it holds its keys, so
   // a new record with the same key is a duplicate, not a record to create.
   const isClaimed = (side: Side, id: string) => claimed.has(`${side}:${id}`);
+  pass.settleSimpleMatches([...claimed].map((c) => [c.slice(0, 1) as Side, c.slice(2)] as const));
+  if (!ctx.dryRun) pass.storeSettledKeys();
+  const keyed: Record<Side, KeyedRecord[]> = { a: [], b: [] };
   for (const side of SIDES) {
-    for (const page of scan[side].records.pages('changed')) {
+    for (const page of scan[side].records.pages('unsettled')) {
       for (const { id, keys, linkA, linkDeleted } of page) {
         if (linkDeleted) continue;
         keyed[side].push({ id, keys, linked: linkA !== null || isClaimed(side, id) });
@@ -582,8 +593,6 @@ async function matchUnlinked(ctx: SyncContext, pass: PassState, scan: Record<Sid
   }
   const reads = keyed.a.length + keyed.b.length;
   const index = { a: new KeyIndex(store, sync.name, 'a', reads), b: new KeyIndex(store, sync.name, 'b', reads) };
-  // Records whose keys were computed in this run; the others' stored keys stand.
-  const fresh = { a: new Set(keyed.a.map((r) => r.id)), b: new Set(keyed.b.map((r) => r.id)) };
   if (!ctx.dryRun) {
     store.transaction(() => {
       for (const side of SIDES) {
@@ -596,7 +605,8 @@ async function matchUnlinked(ctx: SyncContext, pass: PassState, scan: Record<Sid
   }
   const gone = await pruneVanished(ctx, scan, keyed, links, index);
   const outcomes = matchRecords(keyed, {
-    knownIds: (side, key) => index[side].ids(key).filter((id) => !fresh[side].has(id) && !gone[side].has(id)),
+    // Records keyed in this run (settled or not) hold the keys computed now; the others' stored keys stand.
+    knownIds: (side, key) => index[side].ids(key).filter((id) => !pass.isKeyed(side, id) && !gone[side].has(id)),
     isLinked: (side, id) => links.get(side, id) !== null || isClaimed(side, id),
   });
   // Held by a linked record only: decided again once this pass's pairs are written (`matchAgain`).
@@ -605,6 +615,7 @@ async function matchUnlinked(ctx: SyncContext, pass: PassState, scan: Record<Sid
   // Stored as units a slice of outcomes at a time (in their order): the pass never holds a unit per record.
   const rest = deferred.length > 0 ? outcomes.filter((o) => !deferred.includes(o)) : outcomes;
   for (let i = 0; i < rest.length; i += UNITS_SLICE) pass.addUnits(await unitsOf(ctx, scan, rest.slice(i, i + UNITS_SLICE), isExcluded, summary));
+  for (const page of pass.settledMatches()) pass.addUnits(await unitsOf(ctx, scan, page, isExcluded, summary));
   return { deferred };
 }
 

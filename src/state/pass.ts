@@ -33,6 +33,7 @@ const SCHEMA = `
     link_a TEXT,                    -- the a_id of its link (NULL: none), set by sortRead
     link_deleted TEXT,              -- that link's deleted side
     same INTEGER NOT NULL DEFAULT 0,     -- 1: read exactly as when last in sync
+    settled INTEGER NOT NULL DEFAULT 0,  -- 1: matching decided it with set queries (settleSimpleMatches)
     resumed INTEGER NOT NULL DEFAULT 0,  -- 1: back from exclusion or deletion
     UNIQUE (sync, side, id)
   );
@@ -48,6 +49,39 @@ const SCHEMA = `
     key TEXT,
     resumed INTEGER NOT NULL DEFAULT 0,
     UNIQUE (sync, link)
+  );
+  CREATE TEMP TABLE IF NOT EXISTS pass_keys (
+    sync TEXT NOT NULL,
+    side TEXT NOT NULL,
+    id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    pos INTEGER NOT NULL,           -- 0: the primary key
+    linked INTEGER NOT NULL         -- 1: the record is linked (or claimed by a recovered create)
+  );
+  CREATE INDEX IF NOT EXISTS temp.pass_keys_by_key ON pass_keys (sync, key, side, id);
+  CREATE INDEX IF NOT EXISTS temp.pass_keys_by_id ON pass_keys (sync, side, id);
+  CREATE TEMP TABLE IF NOT EXISTS pass_claimed (sync TEXT NOT NULL, side TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (sync, side, id));
+  CREATE TEMP TABLE IF NOT EXISTS pass_keystats (
+    sync TEXT NOT NULL,
+    key TEXT NOT NULL,
+    a_id TEXT,                      -- a record of side a holding it (the only one, unless bad)
+    b_id TEXT,
+    bad INTEGER NOT NULL,           -- 1: held by more than one record of a side, by a linked one, or by one read before
+    PRIMARY KEY (sync, key)
+  );
+  CREATE TEMP TABLE IF NOT EXISTS pass_match (
+    sync TEXT NOT NULL,
+    side TEXT NOT NULL,
+    id TEXT NOT NULL,
+    bad INTEGER NOT NULL,           -- 1: a key of it is held by more than one record of a side, a linked one, or one read before
+    partners INTEGER NOT NULL,      -- records of the other side sharing a key with it
+    partner TEXT,
+    PRIMARY KEY (sync, side, id)
+  );
+  CREATE TEMP TABLE IF NOT EXISTS pass_deferred (
+    seq INTEGER PRIMARY KEY,        -- writing order
+    sync TEXT NOT NULL,
+    data BLOB NOT NULL              -- a written batch waiting for its app's flush (engine/apply.ts PendingRecords)
   );
 `;
 
@@ -99,7 +133,7 @@ export class PassState {
 
   /** Forgets this sync's scratch rows (a pass starts and ends with none). */
   clear(): void {
-    for (const table of ['pass_records', 'pass_units']) {
+    for (const table of ['pass_records', 'pass_units', 'pass_deferred', 'pass_keys', 'pass_claimed', 'pass_keystats', 'pass_match']) {
       // Only this sync's rows (the usual case): emptied whole, which SQLite does without visiting each row.
       const others = this.q(`SELECT 1 FROM ${table} WHERE sync < ? LIMIT 1`).get(this.sync) !== undefined
         || this.q(`SELECT 1 FROM ${table} WHERE sync > ? LIMIT 1`).get(this.sync) !== undefined;
@@ -181,8 +215,9 @@ export class PassState {
    * list merged records. Each page is read whole before it is handed out,
    * so the caller may write between pages.
    */
-  *pages(side: Side, only: 'all' | 'changed' | 'unlinked' | 'merged', opts: { records?: boolean; size?: number } = {}): Generator<ReadRow[]> {
-    const where = only === 'changed' ? 'AND same = 0' : only === 'unlinked' ? 'AND same = 0 AND link_a IS NULL'
+  *pages(side: Side, only: 'all' | 'changed' | 'unsettled' | 'unlinked' | 'merged', opts: { records?: boolean; size?: number } = {}): Generator<ReadRow[]> {
+    const where = only === 'changed' ? 'AND same = 0' : only === 'unsettled' ? 'AND same = 0 AND settled = 0'
+      : only === 'unlinked' ? 'AND same = 0 AND link_a IS NULL'
       : only === 'merged' ? 'AND merged = 1' : '';
     const size = opts.size ?? 5000;
     const sql = `SELECT seq, id, ${opts.records ? 'data, ' : ''}keys, reason, link_a, link_deleted, resumed FROM pass_records
@@ -289,6 +324,150 @@ export class PassState {
               ON CONFLICT (sync, link) DO UPDATE SET b = excluded.b, resumed = MAX(pass_units.resumed, excluded.resumed)`).run(this.sync);
     })();
   }
+  /**
+   * Matching's common case as set queries (issue 15), before the rest is
+   * matched in memory (engine/match.ts). The records matching looks at are
+   * those still to look at whose link is not deleted ("keyed"). An unlinked
+   * keyed record is settled here when no other record can change its
+   * outcome: each of its keys is held by at most one keyed record per side,
+   * by no linked or claimed one, and by no record known from earlier runs
+   * that is not keyed now (stored match keys); and it shares keys with at
+   * most one record of the other side, itself settled the same way with it
+   * alone. Such a pair is paired on the first of the a-record's keys the
+   * b-record holds; a record sharing none is unmatched, exactly as
+   * `matchRecords` decides them (no other record touches their keys, so
+   * nothing in its order or its duplicate rules reaches them). Linked keyed
+   * records that share no key with an unsettled unlinked one are settled
+   * too: they decide nothing. Every other keyed record stays for
+   * `pages(side, 'unsettled')`. Answers how many records were settled.
+   *
+   * `claimed`: records a recovered create holds (as good as linked).
+   */
+  settleSimpleMatches(claimed: Iterable<readonly [Side, string]>): number {
+    const sync = this.sync;
+    let settled = 0;
+    this.db.transaction(() => {
+      for (const t of ['pass_keys', 'pass_claimed', 'pass_keystats', 'pass_match']) this.q(`DELETE FROM ${t} WHERE sync = ?`).run(sync);
+      const claim = this.q(`INSERT OR IGNORE INTO pass_claimed (sync, side, id) VALUES (?, ?, ?)`);
+      for (const [side, id] of claimed) claim.run(sync, side, id);
+      const keyed = `r.sync = ? AND r.same = 0 AND r.link_deleted IS NULL`;
+      this.q(`INSERT INTO pass_keys (sync, side, id, key, pos, linked)
+              SELECT r.sync, r.side, r.id, j.value, j.key,
+                     r.link_a IS NOT NULL OR EXISTS (SELECT 1 FROM pass_claimed c WHERE c.sync = r.sync AND c.side = r.side AND c.id = r.id)
+              FROM pass_records r, json_each(r.keys) j WHERE ${keyed}`).run(sync);
+      // Keys more than one record of a side holds, or a linked one, or a record read before and not keyed now.
+      this.q(`INSERT INTO pass_keystats (sync, key, a_id, b_id, bad)
+              SELECT sync, key, MIN(CASE side WHEN 'a' THEN id END), MIN(CASE side WHEN 'b' THEN id END),
+                     SUM(side = 'a') > 1 OR SUM(side = 'b') > 1 OR MAX(linked) = 1
+              FROM pass_keys WHERE sync = ? GROUP BY key`).run(sync);
+      if (this.q(`SELECT 1 FROM match_keys WHERE sync = ? LIMIT 1`).get(sync) !== undefined) {
+        this.q(`UPDATE pass_keystats SET bad = 1 WHERE sync = ? AND bad = 0 AND EXISTS (
+                  SELECT 1 FROM match_keys m WHERE m.sync = pass_keystats.sync AND m.side IN ('a', 'b') AND m.key = pass_keystats.key
+                    AND NOT EXISTS (SELECT 1 FROM pass_records r
+                      WHERE r.sync = m.sync AND r.side = m.side AND r.id = m.record_id AND r.same = 0 AND r.link_deleted IS NULL))`).run(sync);
+      }
+      this.q(`INSERT INTO pass_match (sync, side, id, bad, partners, partner)
+              SELECT k.sync, k.side, k.id, MAX(s.bad OR k.linked),
+                     COUNT(DISTINCT CASE k.side WHEN 'a' THEN s.b_id ELSE s.a_id END), MIN(CASE k.side WHEN 'a' THEN s.b_id ELSE s.a_id END)
+              FROM pass_keys k JOIN pass_keystats s ON s.sync = k.sync AND s.key = k.key
+              WHERE k.sync = ? GROUP BY k.side, k.id`).run(sync);
+      // Unlinked records with no key at all: unmatched.
+      settled += this.q(`UPDATE pass_records SET settled = 1 WHERE sync = ? AND same = 0 AND link_deleted IS NULL AND keys = '[]'
+                           AND link_a IS NULL AND NOT EXISTS (SELECT 1 FROM pass_claimed c WHERE c.sync = pass_records.sync
+                             AND c.side = pass_records.side AND c.id = pass_records.id)`).run(sync).changes;
+      // Unlinked records alone with their keys, or with one partner alone with them.
+      settled += this.q(`UPDATE pass_records SET settled = 1 WHERE sync = ? AND same = 0 AND link_deleted IS NULL AND EXISTS (
+                           SELECT 1 FROM pass_match m WHERE m.sync = pass_records.sync AND m.side = pass_records.side AND m.id = pass_records.id
+                             AND m.bad = 0 AND m.partners <= 1
+                             AND (m.partners = 0 OR EXISTS (SELECT 1 FROM pass_match p WHERE p.sync = m.sync
+                                                              AND p.side = (CASE m.side WHEN 'a' THEN 'b' ELSE 'a' END)
+                                                              AND p.id = m.partner AND p.bad = 0 AND p.partners = 1)))`).run(sync).changes;
+      // Linked records sharing no key with an unlinked record still unsettled.
+      settled += this.q(`UPDATE pass_records SET settled = 1 WHERE sync = ? AND same = 0 AND link_deleted IS NULL AND settled = 0
+                           AND (link_a IS NOT NULL OR EXISTS (SELECT 1 FROM pass_claimed c WHERE c.sync = pass_records.sync
+                             AND c.side = pass_records.side AND c.id = pass_records.id))
+                           AND NOT EXISTS (SELECT 1 FROM pass_keys k JOIN pass_keys o ON o.sync = k.sync AND o.key = k.key
+                                             JOIN pass_records u ON u.sync = o.sync AND u.side = o.side AND u.id = o.id
+                                           WHERE k.sync = pass_records.sync AND k.side = pass_records.side AND k.id = pass_records.id
+                                             AND o.linked = 0 AND u.settled = 0)`).run(sync).changes;
+    })();
+    return settled;
+  }
+
+  /**
+   * The outcomes `settleSimpleMatches` decided, a page at a time in reading
+   * order: pairs (from their a-record) and unmatched records.
+   */
+  *settledMatches(size = 5000): Generator<({ kind: 'pair'; a: string; b: string; key: string } | { kind: 'unmatched'; side: Side; id: string })[]> {
+    for (const side of ['a', 'b'] as const) {
+      let after = 0;
+      for (;;) {
+        const rows = this.q(`SELECT r.seq, r.id, m.partner,
+                               (SELECT k.key FROM pass_keys k WHERE k.sync = r.sync AND k.side = 'a' AND k.id = r.id
+                                  AND EXISTS (SELECT 1 FROM pass_keys o WHERE o.sync = k.sync AND o.side = 'b' AND o.id = m.partner AND o.key = k.key)
+                                ORDER BY k.pos LIMIT 1) AS key
+                             FROM pass_records r LEFT JOIN pass_match m ON m.sync = r.sync AND m.side = r.side AND m.id = r.id
+                             WHERE r.sync = ? AND r.side = ? AND r.settled = 1 AND r.link_a IS NULL AND r.seq > ?
+                               AND NOT EXISTS (SELECT 1 FROM pass_claimed c WHERE c.sync = r.sync AND c.side = r.side AND c.id = r.id)
+                             ORDER BY r.seq LIMIT ?`).all(this.sync, side, after, size) as { seq: number; id: string; partner: string | null; key: string | null }[];
+        if (rows.length === 0) break;
+        after = rows[rows.length - 1]!.seq;
+        const page: ({ kind: 'pair'; a: string; b: string; key: string } | { kind: 'unmatched'; side: Side; id: string })[] = [];
+        for (const r of rows) {
+          if (r.partner === null) page.push({ kind: 'unmatched', side, id: r.id });
+          else if (side === 'a') page.push({ kind: 'pair', a: r.id, b: r.partner, key: r.key! });
+        }
+        if (page.length > 0) yield page;
+      }
+    }
+  }
+
+  /** Whether a record is keyed in this pass (still to look at, its link not deleted): its fresh keys stand for it. */
+  isKeyed(side: Side, id: string): boolean {
+    return this.q(`SELECT 1 FROM pass_records WHERE sync = ? AND side = ? AND id = ? AND same = 0 AND link_deleted IS NULL`)
+      .get(this.sync, side, id) !== undefined;
+  }
+
+  /**
+   * Stores the fresh match keys of the records `settleSimpleMatches`
+   * settled, in place of those stored before (the others' keys are stored
+   * by the engine as it matches them).
+   */
+  storeSettledKeys(): void {
+    this.db.transaction(() => {
+      for (const side of ['a', 'b'] as const) {
+        if (this.q(`SELECT 1 FROM match_keys WHERE sync = ? AND side = ? LIMIT 1`).get(this.sync, side) !== undefined) {
+          this.q(`DELETE FROM match_keys WHERE sync = ? AND side = ? AND record_id IN
+                    (SELECT id FROM pass_records WHERE sync = ? AND side = ? AND settled = 1)`).run(this.sync, side, this.sync, side);
+        }
+        this.q(`INSERT OR IGNORE INTO match_keys (sync, side, key, record_id)
+                SELECT k.sync, k.side, k.key, k.id FROM pass_keys k JOIN pass_records r ON r.sync = k.sync AND r.side = k.side AND r.id = k.id
+                WHERE k.sync = ? AND k.side = ? AND r.settled = 1`).run(this.sync, side);
+      }
+    })();
+  }
+
+  /** Keeps a written batch until its app's flush (engine/apply.ts `PendingRecords`). */
+  defer(data: Buffer): void {
+    this.q(`INSERT INTO pass_deferred (sync, data) VALUES (?, ?)`).run(this.sync, data);
+  }
+  hasDeferred(): boolean {
+    return this.q(`SELECT 1 FROM pass_deferred WHERE sync = ? LIMIT 1`).get(this.sync) !== undefined;
+  }
+  /** The batches kept, in order, read one at a time (the caller records each before the next is read). */
+  *deferred(): Generator<Buffer> {
+    let after = 0;
+    for (;;) {
+      const row = this.q(`SELECT seq, data FROM pass_deferred WHERE sync = ? AND seq > ? ORDER BY seq LIMIT 1`).get(this.sync, after) as
+        { seq: number; data: Buffer } | undefined;
+      if (!row) return;
+      after = row.seq;
+      yield row.data;
+    }
+  }
+  clearDeferred(): void {
+    this.q(`DELETE FROM pass_deferred WHERE sync = ?`).run(this.sync);
+  }
   /** Units decided in memory (matched pairs, creates, recovered creates), after those already added. */
   addUnits(units: UnitRow[]): void {
     const st = this.q(`INSERT INTO pass_units (sync, kind, a, b, from_side, key) VALUES (?, ?, ?, ?, ?, ?)`);
@@ -367,7 +546,7 @@ export class PassRecords {
     return this.n === 0 ? ids : this.pass.unread(this.side, ids);
   }
   /** The records that list records merged into them (HubSpot), few. */
-  pages(only: 'all' | 'changed' | 'unlinked' | 'merged', opts?: { records?: boolean; size?: number }): Generator<ReadRow[]> {
+  pages(only: 'all' | 'changed' | 'unsettled' | 'unlinked' | 'merged', opts?: { records?: boolean; size?: number }): Generator<ReadRow[]> {
     return this.pass.pages(this.side, only, opts);
   }
   /** Records read whose link is marked deleted on this side. */
