@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { configError, EXIT } from '../errors.js';
 import { commandFailed } from './errors.js';
+import { keepHeapSmall } from './heap.js';
 import { errorJson } from './render/json.js';
 
 export interface GlobalOptions {
@@ -27,6 +28,7 @@ function dropOutputWhenClosed(stream: NodeJS.WriteStream): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  keepHeapSmall();
   dropOutputWhenClosed(process.stdout);
   dropOutputWhenClosed(process.stderr);
   let exitCode = 0;
