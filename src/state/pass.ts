@@ -238,8 +238,9 @@ export class PassState {
   /** Records read on `side` whose link is marked deleted on that side (back, or a new record under a reused id). */
   deletedOnSide(side: Side): SourceRecord[] {
     const col = side === 'a' ? 'a_id' : 'b_id';
-    return (this.q(`SELECT r.data FROM pass_records r JOIN links l ON l.sync = r.sync AND l.${col} = r.id
-                    WHERE r.sync = ? AND r.side = ? AND l.deleted = ? ORDER BY r.seq`).pluck().all(this.sync, side, side) as Buffer[])
+    // From the few deleted links (links_deleted), not from every record read: a pass over a million rows read 3.5 s here.
+    return (this.q(`SELECT r.data FROM links l CROSS JOIN pass_records r ON r.sync = l.sync AND r.side = ? AND r.id = l.${col}
+                    WHERE l.sync = ? AND l.deleted = ? ORDER BY r.seq`).pluck().all(side, this.sync, side) as Buffer[])
       .map(decode);
   }
 
