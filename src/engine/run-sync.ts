@@ -4,8 +4,8 @@
  * apply them batch by batch. Cursors are saved only after everything read has
  * been applied and recorded, so an interrupted pass is simply done again.
  */
-import type { SourceRecord, Value } from '../connector.js';
-import { sameValue } from '../mapping/convert.js';
+import type { FieldSpec, FieldType, SourceRecord, Value } from '../connector.js';
+import { sameValue, textKey } from '../mapping/convert.js';
 import { PassState, type ReadRow, type StoredUnit, type UnitRow } from '../state/pass.js';
 import { type LinkRow, type Side, otherSide } from '../state/store.js';
 import { applyBatch, PendingRecords } from './apply.js';
@@ -497,16 +497,19 @@ async function recoverPending(ctx: SyncContext, scan: Record<Side, SideScan>, li
       if (Object.keys(intent.fields).length === 0) continue; // nothing to recognise it by
       open.push(intent);
     }
+    const specs = new Map(sides[to].spec.fields.map((x) => [x.name, x]));
+    const fieldOf = (f: string) => specs.get(f) ?? 'text';
     const matches = (r: SourceRecord, intent: (typeof open)[number]) => Object.entries(intent.fields)
-      .every(([f, v]) => sameValue(r.fields[f] ?? null, v, sides[to].spec.fields.find((x) => x.name === f) ?? 'text'));
+      .every(([f, v]) => sameValue(r.fields[f] ?? null, v, fieldOf(f)));
     // An intent whose source record is gone takes nothing: the others are settled again without it.
     for (;;) {
       const made = new Map<number, string>(); // intent index -> record made
+      const candidates = intentsByValue(open, fieldOf);
       if (open.length > 0) {
         for (const page of scan[to].records.pages('unlinked', { records: true })) {
           for (const { record: r } of page as Required<ReadRow>[]) {
             if (claimed.has(`${to}:${r.id}`)) continue;
-            const i = open.findIndex((intent, k) => !made.has(k) && matches(r, intent));
+            const i = candidates(r).find((k) => !made.has(k) && matches(r, open[k]!)) ?? -1;
             if (i >= 0) made.set(i, r.id);
           }
           if (made.size === open.length) break;
@@ -531,6 +534,41 @@ async function recoverPending(ctx: SyncContext, scan: Record<Side, SideScan>, li
   }
   return units;
 }
+/**
+ * The journalled creates a record may be, in journal order: each intent is
+ * filed under the value of one of its fields compared as text (an email
+ * first, a field with a value before an empty one), and a record is
+ * compared with the intents filed under its own values only (and with
+ * those that have no such field). Comparing every unlinked record with
+ * every intent made the run after a kill mid-apply quadratic: 20,000
+ * contacts with 7,218 journalled creates took 140-160 s instead of 10.
+ */
+export function intentsByValue(open: { fields: Record<string, Value> }[], fieldOf: (f: string) => FieldType | FieldSpec):
+  (r: SourceRecord) => number[] {
+  const filed = new Map<string, Map<string, number[]>>();
+  const unfiled: number[] = [];
+  const rank = (f: string) => {
+    const spec = fieldOf(f);
+    return typeof spec !== 'string' && spec.role === 'email' ? 0 : 1;
+  };
+  open.forEach((intent, i) => {
+    const keyed = Object.keys(intent.fields).sort((x, y) => rank(x) - rank(y) || (x < y ? -1 : x > y ? 1 : 0))
+      .flatMap((f) => {
+        const key = textKey(intent.fields[f]!, fieldOf(f));
+        return key === undefined ? [] : [{ f, key }];
+      });
+    const pick = keyed.find((k) => k.key !== '') ?? keyed[0];
+    if (!pick) return void unfiled.push(i);
+    const byKey = filed.get(pick.f) ?? filed.set(pick.f, new Map()).get(pick.f)!;
+    (byKey.get(pick.key) ?? byKey.set(pick.key, []).get(pick.key)!).push(i);
+  });
+  return (r) => {
+    const out = [...unfiled];
+    for (const [f, byKey] of filed) out.push(...(byKey.get(textKey(r.fields[f] ?? null, fieldOf(f))!) ?? []));
+    return out.sort((x, y) => x - y);
+  };
+}
+
 /**
  * Unlinked records known from earlier runs that hold a key of this run's
  * records may have been deleted since (a user resolving a duplicate): ask the

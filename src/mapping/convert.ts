@@ -157,11 +157,28 @@ function sameBy<T>(x: Value, y: Value, read: (v: Value) => T | null): boolean {
   return a !== null && b !== null ? a === b : String(x) === String(y);
 }
 
-function sameText(x: Value, y: Value, spec?: FieldSpec): boolean {
-  const norm = spec?.role === 'email' ? normalizeEmail
+function textNorm(spec?: FieldSpec): (s: string) => string {
+  return spec?.role === 'email' ? normalizeEmail
     : spec?.role === 'domain' || spec?.role === 'website' ? normalizeDomain
       : (s: string) => s;
+}
+
+function sameText(x: Value, y: Value, spec?: FieldSpec): boolean {
+  const norm = textNorm(spec);
   return norm(String(x)) === norm(String(y));
+}
+
+const NOT_TEXT = new Set<string>(['number', 'calculation', 'score', 'date', 'datetime', 'boolean', 'checkboxes', 'multi', 'owner']);
+
+/**
+ * For a field `sameValue` compares as text: a key that two values share
+ * whenever `sameValue` calls them the same ('' for an empty value), so
+ * values can be looked up by it. Undefined for fields compared otherwise.
+ */
+export function textKey(v: Value, field: FieldType | FieldSpec): string | undefined {
+  const spec = typeof field === 'string' ? undefined : field;
+  if (NOT_TEXT.has(spec ? spec.type : (field as FieldType))) return undefined;
+  return isEmpty(v) ? '' : `=${textNorm(spec)(String(v))}`;
 }
 
 const list = (v: Value): string[] => (Array.isArray(v) ? v : [String(v)]).filter((s) => s.trim() !== '');
