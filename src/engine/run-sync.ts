@@ -73,6 +73,11 @@ async function streamedPass(ctx: SyncContext, pass: PassState, summary: SyncSumm
   if (warnings.length > 0) summary.warnings = warnings;
   // Linked records read exactly as when last in sync: nothing to classify, match or merge.
   const same = pass.sortRead({ compareFingerprints: !ctx.rescan && links.any });
+  // Records the scan found done and stored without their fields, no longer done (their link changed since): read them now.
+  for (const side of SIDES) {
+    const again = pass.unloadedChanged(side);
+    if (again.length > 0) await fetchMissing(ctx, side, again, scan[side].records);
+  }
   // A dry run settled returned records in memory only: the scratch rows follow what it decided.
   if (ctx.dryRun) links.overrideRows(pass);
   for (const side of SIDES) {

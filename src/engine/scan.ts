@@ -83,11 +83,10 @@ function workOutFields(ctx: SyncContext, side: Side): string[] {
 export function passRecords(ctx: SyncContext, side: Side, pass: PassState): PassRecords {
   const { sync, store, sides } = ctx;
   const compare = !ctx.rescan && store.hasLinks(sync.name);
-  return pass.records(side, (rec) => ({
-    fp: compare ? fingerprint(ctx, side, rec) : '',
-    keys: matchKeys(sync.object, rec.fields, sides[side].spec, sync.match, side),
-    reason: exclusionReason(ctx, side, rec.fields),
-  }));
+  return pass.records(side, {
+    fp: (rec) => (compare ? fingerprint(ctx, side, rec) : ''),
+    rest: (rec) => ({ keys: matchKeys(sync.object, rec.fields, sides[side].spec, sync.match, side), reason: exclusionReason(ctx, side, rec.fields) }),
+  });
 }
 
 export async function scanSide(ctx: SyncContext, side: Side, pass: PassState): Promise<SideScan> {
@@ -216,7 +215,7 @@ export class Interrupted extends Error {
 /** Fetches records by id in one call per side (unchanged records a decision needs), into the pass's records or a Map. */
 export async function fetchMissing(ctx: SyncContext, side: Side, ids: string[], into: PassRecords | Map<string, SourceRecord>): Promise<void> {
   const unique = [...new Set(ids)];
-  const want = into instanceof Map ? unique.filter((id) => !into.has(id)) : into.unread(unique);
+  const want = into instanceof Map ? unique.filter((id) => !into.has(id)) : into.unloaded(unique);
   if (want.length === 0) return;
   const opts = { fields: fieldsToRead(ctx, side), associations: ctx.associations?.names(side) };
   const got = await ctx.sides[side].connector.get(ctx.sync.object, want, opts);

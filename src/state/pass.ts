@@ -85,12 +85,15 @@ const SCHEMA = `
   );
 `;
 
-/** What the pass needs of a record besides its fields, worked out once as it is stored. */
+/**
+ * What the pass needs of a record besides its fields, worked out once as it
+ * is stored: its fingerprint first, and only for a record not read exactly as
+ * when last in sync its match keys and why a rule or filter excludes it.
+ */
 export interface RecordFacts {
-  fp: string;
-  keys: string[];
-  /** Why a rule or filter excludes it; null: it takes part. */
-  reason: string | null;
+  /** '' when the pass compares no fingerprints (an initial sync, a rescan). */
+  fp(rec: SourceRecord): string;
+  rest(rec: SourceRecord): { keys: string[]; reason: string | null };
 }
 
 /** A record read in this pass with what the pass worked out about it (`record`: only from `pages` with records). */
@@ -109,6 +112,8 @@ export interface ReadRow {
 interface RawRow { seq: number; id: string; data?: Buffer; keys: string; reason: string | null; link_a: string | null; link_deleted: Side | null; resumed: number }
 
 const decode = (data: Buffer): SourceRecord => deserialize(data) as SourceRecord;
+/** The data of a row stored without its record (read as when last in sync). */
+const NO_DATA = Buffer.alloc(0);
 
 /** Ids per statement with `IN (…)`: far below SQLite's limit of bound parameters. */
 const CHUNK = 500;
@@ -143,30 +148,38 @@ export class PassState {
   }
 
   /** The records of one side, a Map-like view the scan and the lookups by id work with. */
-  records(side: Side, facts: (rec: SourceRecord) => RecordFacts): PassRecords {
+  records(side: Side, facts: RecordFacts): PassRecords {
     return new PassRecords(this, side, facts);
   }
 
   /** @internal */
-  put(side: Side, recs: SourceRecord[], facts: (rec: SourceRecord) => RecordFacts): number {
+  put(side: Side, recs: SourceRecord[], facts: RecordFacts): number {
     let added = 0;
     // Most records are new: one statement each; a record read again (a listing that moved) is replaced in place.
-    const insert = this.q(`INSERT OR IGNORE INTO pass_records (sync, side, id, fp, keys, reason, merged, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    const insert = this.q(`INSERT OR IGNORE INTO pass_records (sync, side, id, fp, keys, reason, merged, data, same) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const replace = this.q(`UPDATE pass_records SET fp = ?, keys = ?, reason = ?, merged = ?, data = ? WHERE sync = ? AND side = ? AND id = ?`);
     const link = this.q(this.linkSql(side, 'AND id = ?'));
+    const col = side === 'a' ? 'a_id' : 'b_id';
+    const unchanged = this.q(`SELECT 1 FROM links l WHERE l.sync = ? AND l.${col} = ? AND l.deleted IS NULL AND l.${side}_hash = ?
+                                AND NOT EXISTS (SELECT 1 FROM record_status s WHERE s.sync = l.sync AND s.side = ? AND s.record_id = l.${col})`);
     this.db.transaction(() => {
       for (const r of recs) {
         const merged = r.merged && r.merged.length > 0 ? 1 : 0;
-        const data = serialize(r);
-        const f = facts(r);
+        const fp = facts.fp(r);
+        // Read exactly as when last in sync (see sortRead): only the row, not the record, its keys or its
+        // verdict. A file read whole on every pass (a CSV file) stored a million records to use a few.
+        const same = !this.sorted && fp !== '' && !merged && unchanged.get(this.sync, r.id, fp, side) !== undefined;
+        const f = same ? { fp, keys: [] as string[], reason: null } : { fp, ...facts.rest(r) };
+        const data = same ? NO_DATA : serialize(r);
         const keys = JSON.stringify(f.keys);
-        if (insert.run(this.sync, side, r.id, f.fp, keys, f.reason, merged, data).changes > 0) added++;
+        if (insert.run(this.sync, side, r.id, f.fp, keys, f.reason, merged, data, same ? 1 : 0).changes > 0) added++;
         else replace.run(f.fp, keys, f.reason, merged, data, this.sync, side, r.id);
         if (this.sorted) link.run(this.sync, side, r.id);
       }
     })();
     return added;
   }
+
   /** @internal */
   remove(side: Side, ids: string[]): number {
     let removed = 0;
@@ -183,7 +196,7 @@ export class PassState {
   /** @internal */
   get(side: Side, id: string): SourceRecord | undefined {
     const data = this.q(`SELECT data FROM pass_records WHERE sync = ? AND side = ? AND id = ?`).pluck().get(this.sync, side, id) as Buffer | undefined;
-    return data && decode(data);
+    return data && data.length > 0 ? decode(data) : undefined;
   }
   /** Records of one side by id (those read or fetched in this pass). */
   getMany(side: Side, ids: string[]): Map<string, SourceRecord> {
@@ -191,7 +204,7 @@ export class PassState {
     for (const chunk of chunks([...new Set(ids)])) {
       const rows = this.q(`SELECT id, data FROM pass_records WHERE sync = ? AND side = ? AND id IN (${chunk.map(() => '?').join(',')})`)
         .all(this.sync, side, ...chunk) as { id: string; data: Buffer }[];
-      for (const r of rows) out.set(r.id, decode(r.data));
+      for (const r of rows) if (r.data.length > 0) out.set(r.id, decode(r.data));
     }
     return out;
   }
@@ -255,19 +268,43 @@ export class PassState {
     this.db.transaction(() => {
       for (const side of ['a', 'b'] as const) {
         const col = side === 'a' ? 'a_id' : 'b_id';
-        this.q(this.linkSql(side, '')).run(this.sync, side);
-        if (!opts.compareFingerprints) continue;
-        same[side] = this.q(`UPDATE pass_records SET same = 1
-                WHERE sync = ? AND side = ? AND link_deleted IS NULL
+        const done = `link_deleted IS NULL
                   AND fp = (SELECT l.${side}_hash FROM links l WHERE l.sync = pass_records.sync AND l.${col} = pass_records.id)
                   AND NOT EXISTS (SELECT 1 FROM record_status s
-                                  WHERE s.sync = pass_records.sync AND s.side = pass_records.side AND s.record_id = pass_records.id)`)
-          .run(this.sync, side).changes;
+                                  WHERE s.sync = pass_records.sync AND s.side = pass_records.side AND s.record_id = pass_records.id)`;
+        // Rows `put` found done whose link or status changed since (a merge, a deletion, a return settled
+        // before this sort): to look at after all (their records are read again: `unloadedChanged`).
+        this.q(`UPDATE pass_records SET same = 0 WHERE sync = ? AND side = ? AND same = 1 AND (
+                  NOT EXISTS (SELECT 1 FROM links l WHERE l.sync = pass_records.sync AND l.${col} = pass_records.id
+                                AND l.deleted IS NULL AND l.${side}_hash = pass_records.fp)
+                  OR EXISTS (SELECT 1 FROM record_status s
+                             WHERE s.sync = pass_records.sync AND s.side = pass_records.side AND s.record_id = pass_records.id))`)
+          .run(this.sync, side);
+        // Links of the rows to look at (the done ones need none).
+        this.q(this.linkSql(side, 'AND same = 0')).run(this.sync, side);
+        if (opts.compareFingerprints) this.q(`UPDATE pass_records SET same = 1 WHERE sync = ? AND side = ? AND same = 0 AND ${done}`).run(this.sync, side);
+        same[side] = this.q(`SELECT count(*) FROM pass_records WHERE sync = ? AND side = ? AND same = 1`).pluck().get(this.sync, side) as number;
       }
     })();
     this.sorted = true;
     return same;
   }
+
+  /** Records to look at that `put` stored without their record (found done, then not: see sortRead). */
+  unloadedChanged(side: Side): string[] {
+    return this.q(`SELECT id FROM pass_records WHERE sync = ? AND side = ? AND same = 0 AND length(data) = 0`).pluck().all(this.sync, side) as string[];
+  }
+  /** Of `ids`, those whose record the pass does not hold: not read, or read as when last in sync (its row only). */
+  unloaded(side: Side, ids: string[]): string[] {
+    const held = new Set<string>();
+    for (const chunk of chunks(ids)) {
+      const rows = this.q(`SELECT id FROM pass_records WHERE sync = ? AND side = ? AND length(data) > 0 AND id IN (${chunk.map(() => '?').join(',')})`)
+        .pluck().all(this.sync, side, ...chunk) as string[];
+      for (const id of rows) held.add(id);
+    }
+    return ids.filter((id) => !held.has(id));
+  }
+
 
   private linkSql(side: Side, where: string): string {
     const col = side === 'a' ? 'a_id' : 'b_id';
@@ -518,7 +555,7 @@ export interface StoredUnit {
  */
 export class PassRecords {
   private n = 0;
-  constructor(private pass: PassState, readonly side: Side, private facts: (rec: SourceRecord) => RecordFacts) {}
+  constructor(private pass: PassState, readonly side: Side, private facts: RecordFacts) {}
   get size(): number {
     return this.n;
   }
@@ -545,6 +582,10 @@ export class PassRecords {
   unread(ids: string[]): string[] {
     // Nothing read (a no-op pass): nothing to look up, e.g. for the deletion check's every linked id.
     return this.n === 0 ? ids : this.pass.unread(this.side, ids);
+  }
+  /** Of `ids`, those whose record the pass does not hold (not read, or read unchanged: `PassState.put`). */
+  unloaded(ids: string[]): string[] {
+    return this.n === 0 ? ids : this.pass.unloaded(this.side, ids);
   }
   /** The records that list records merged into them (HubSpot), few. */
   pages(only: 'all' | 'changed' | 'unsettled' | 'unlinked' | 'merged', opts?: { records?: boolean; size?: number }): Generator<ReadRow[]> {

@@ -84,7 +84,7 @@ function bothWays(w: World): { whole: MatchOutcome[]; split: MatchOutcome[]; set
   const pass = new PassState(db, SYNC);
   for (const side of ['a', 'b'] as const) {
     const recs = w.read[side].map((r) => ({ id: r.id, fields: {} }));
-    pass.put(side, recs, (rec) => ({ fp: `fp-${rec.id}`, keys: w.read[side].find((r) => r.id === rec.id)!.keys, reason: null }));
+    pass.put(side, recs, { fp: (rec) => `fp-${rec.id}`, rest: (rec) => ({ keys: w.read[side].find((r) => r.id === rec.id)!.keys, reason: null }) });
   }
   pass.sortRead({ compareFingerprints: true });
   const isLinked = (side: Side, id: string) => store.linkBy(SYNC, side, id) !== undefined || w.claimed.has(`${side}:${id}`);
