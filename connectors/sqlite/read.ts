@@ -186,6 +186,10 @@ export function rowState(db: Db, schema: TableSchema, id: Id | bigint): RowState
  */
 export type Ours = (id: string, ts: string) => { before: RowState | null } | undefined;
 
+/** Entries of rows that left the window are dropped once this many have. */
+const TRIM_WINDOW = 4096;
+const DONE: [string, Id] = ['', 0];
+
 /**
  * Oldest change first, from the cursor's window on; pages are fetched by id so the table is sorted once.
  * Synchronous, so a caller can run it inside one read transaction (cursorPastOwnWrites).
@@ -257,6 +261,8 @@ export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, b
 
   for (let i = 0; i < keys.length; i += batchSize) {
     const page = keys.slice(i, i + batchSize);
+    // The listing's keys are let go of as they are read (a million rows: ~70 MB of [time, id] pairs).
+    keys.fill(DONE, i, i + page.length);
     const passed = page.map(([ts, id]) => passedOver(ts, id));
     const rows = fetchRows(db, schema, page.filter((_, j) => !passed[j]).map(([, id]) => id));
     for (const [j, [rowTs, id]] of page.entries()) {
@@ -276,6 +282,11 @@ export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, b
         second = rowTs.slice(0, 19);
         start = windowStart(rowTs);
         for (; window[head]!.ts < start; head++) window[head]!.row = undefined; // let go of rows that left the window
+        // And of their entries: a listing of a million rows kept one per row to the end.
+        if (head >= TRIM_WINDOW) {
+          window.splice(0, head);
+          head = 0;
+        }
       }
       last = { ts: rowTs, id };
       if (!unchanged) records.push(rowToRecord(row!, schema, opts));

@@ -420,12 +420,14 @@ export class PassState {
                              AND (m.partners = 0 OR EXISTS (SELECT 1 FROM pass_match p WHERE p.sync = m.sync
                                                               AND p.side = (CASE m.side WHEN 'a' THEN 'b' ELSE 'a' END)
                                                               AND p.id = m.partner AND p.bad = 0 AND p.partners = 1)))`).run(sync).changes;
-      // Linked records sharing no key with an unlinked record still unsettled.
+      // Linked records sharing no key with an unlinked record still unsettled. CROSS JOIN keeps SQLite
+      // from starting at every key of the pass for each linked record (quadratic: the run after a kill
+      // with 70,000 journalled creates, all as good as linked, did not end in ten minutes).
       settled += this.q(`UPDATE pass_records SET settled = 1 WHERE sync = ? AND same = 0 AND link_deleted IS NULL AND settled = 0
                            AND (link_a IS NOT NULL OR EXISTS (SELECT 1 FROM pass_claimed c WHERE c.sync = pass_records.sync
                              AND c.side = pass_records.side AND c.id = pass_records.id))
-                           AND NOT EXISTS (SELECT 1 FROM pass_keys k JOIN pass_keys o ON o.sync = k.sync AND o.key = k.key
-                                             JOIN pass_records u ON u.sync = o.sync AND u.side = o.side AND u.id = o.id
+                           AND NOT EXISTS (SELECT 1 FROM pass_keys k INDEXED BY pass_keys_by_id CROSS JOIN pass_keys o ON o.sync = k.sync AND o.key = k.key
+                                             CROSS JOIN pass_records u ON u.sync = o.sync AND u.side = o.side AND u.id = o.id
                                            WHERE k.sync = pass_records.sync AND k.side = pass_records.side AND k.id = pass_records.id
                                              AND o.linked = 0 AND u.settled = 0)`).run(sync).changes;
     })();
