@@ -5,6 +5,7 @@
  * been applied and recorded, so an interrupted pass is simply done again.
  */
 import type { FieldSpec, FieldType, SourceRecord, Value } from '../connector.js';
+import { append } from '../lists.js';
 import { sameValue, textKey } from '../mapping/convert.js';
 import { PassState, type ReadRow, type StoredUnit, type UnitRow } from '../state/pass.js';
 import { type LinkRow, type Side, otherSide } from '../state/store.js';
@@ -569,7 +570,7 @@ export function intentsByValue(open: { fields: Record<string, Value> }[], fieldO
   });
   return (r) => {
     const out = [...unfiled];
-    for (const [f, byKey] of filed) out.push(...(byKey.get(textKey(r.fields[f] ?? null, fieldOf(f))!) ?? []));
+    for (const [f, byKey] of filed) append(out, byKey.get(textKey(r.fields[f] ?? null, fieldOf(f))!) ?? []);
     return out.sort((x, y) => x - y);
   };
 }
