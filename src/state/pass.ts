@@ -115,6 +115,18 @@ const decode = (data: Buffer): SourceRecord => deserialize(data) as SourceRecord
 /** The data of a row stored without its record (read as when last in sync). */
 const NO_DATA = Buffer.alloc(0);
 
+/**
+ * Whether a record of `side` reads exactly as when last in sync: its live
+ * link holds its fingerprint and it has no status. One rule for `put` (as it
+ * stores a record) and `sortRead` (after merges, deletions and returns were
+ * settled); the arguments are SQL expressions for its sync, id and fingerprint.
+ */
+function doneSql(side: Side, rec: { sync: string; id: string; fp: string }): string {
+  const col = side === 'a' ? 'a_id' : 'b_id';
+  return `(EXISTS (SELECT 1 FROM links l WHERE l.sync = ${rec.sync} AND l.${col} = ${rec.id} AND l.deleted IS NULL AND l.${side}_hash = ${rec.fp})
+           AND NOT EXISTS (SELECT 1 FROM record_status s WHERE s.sync = ${rec.sync} AND s.side = '${side}' AND s.record_id = ${rec.id}))`;
+}
+
 /** Ids per statement with `IN (…)`: far below SQLite's limit of bound parameters. */
 const CHUNK = 500;
 
@@ -159,16 +171,14 @@ export class PassState {
     const insert = this.q(`INSERT OR IGNORE INTO pass_records (sync, side, id, fp, keys, reason, merged, data, same) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const replace = this.q(`UPDATE pass_records SET fp = ?, keys = ?, reason = ?, merged = ?, data = ? WHERE sync = ? AND side = ? AND id = ?`);
     const link = this.q(this.linkSql(side, 'AND id = ?'));
-    const col = side === 'a' ? 'a_id' : 'b_id';
-    const unchanged = this.q(`SELECT 1 FROM links l WHERE l.sync = ? AND l.${col} = ? AND l.deleted IS NULL AND l.${side}_hash = ?
-                                AND NOT EXISTS (SELECT 1 FROM record_status s WHERE s.sync = l.sync AND s.side = ? AND s.record_id = l.${col})`);
+    const unchanged = this.q(`SELECT ${doneSql(side, { sync: '@sync', id: '@id', fp: '@fp' })}`).pluck();
     this.db.transaction(() => {
       for (const r of recs) {
         const merged = r.merged && r.merged.length > 0 ? 1 : 0;
         const fp = facts.fp(r);
         // Read exactly as when last in sync (see sortRead): only the row, not the record, its keys or its
         // verdict. A file read whole on every pass (a CSV file) stored a million records to use a few.
-        const same = !this.sorted && fp !== '' && !merged && unchanged.get(this.sync, r.id, fp, side) !== undefined;
+        const same = !this.sorted && fp !== '' && !merged && unchanged.get({ sync: this.sync, id: r.id, fp }) === 1;
         const f = same ? { fp, keys: [] as string[], reason: null } : { fp, ...facts.rest(r) };
         const data = same ? NO_DATA : serialize(r);
         const keys = JSON.stringify(f.keys);
@@ -210,13 +220,17 @@ export class PassState {
   }
   /** Of `ids`, those not read in this pass, in their order. */
   unread(side: Side, ids: string[]): string[] {
-    const read = new Set<string>();
+    return this.without(side, ids, '');
+  }
+  /** Of `ids`, those in `ids` order that have no row here matching `where` (SQL over pass_records). */
+  private without(side: Side, ids: string[], where: string): string[] {
+    const found = new Set<string>();
     for (const chunk of chunks(ids)) {
-      const rows = this.q(`SELECT id FROM pass_records WHERE sync = ? AND side = ? AND id IN (${chunk.map(() => '?').join(',')})`)
+      const rows = this.q(`SELECT id FROM pass_records WHERE sync = ? AND side = ? ${where} AND id IN (${chunk.map(() => '?').join(',')})`)
         .pluck().all(this.sync, side, ...chunk) as string[];
-      for (const id of rows) read.add(id);
+      for (const id of rows) found.add(id);
     }
-    return ids.filter((id) => !read.has(id));
+    return ids.filter((id) => !found.has(id));
   }
   count(side: Side): number {
     return this.q(`SELECT count(*) FROM pass_records WHERE sync = ? AND side = ?`).pluck().get(this.sync, side) as number;
@@ -267,19 +281,10 @@ export class PassState {
     const same = { a: 0, b: 0 };
     this.db.transaction(() => {
       for (const side of ['a', 'b'] as const) {
-        const col = side === 'a' ? 'a_id' : 'b_id';
-        const done = `link_deleted IS NULL
-                  AND fp = (SELECT l.${side}_hash FROM links l WHERE l.sync = pass_records.sync AND l.${col} = pass_records.id)
-                  AND NOT EXISTS (SELECT 1 FROM record_status s
-                                  WHERE s.sync = pass_records.sync AND s.side = pass_records.side AND s.record_id = pass_records.id)`;
+        const done = doneSql(side, { sync: 'pass_records.sync', id: 'pass_records.id', fp: 'pass_records.fp' });
         // Rows `put` found done whose link or status changed since (a merge, a deletion, a return settled
         // before this sort): to look at after all (their records are read again: `unloadedChanged`).
-        this.q(`UPDATE pass_records SET same = 0 WHERE sync = ? AND side = ? AND same = 1 AND (
-                  NOT EXISTS (SELECT 1 FROM links l WHERE l.sync = pass_records.sync AND l.${col} = pass_records.id
-                                AND l.deleted IS NULL AND l.${side}_hash = pass_records.fp)
-                  OR EXISTS (SELECT 1 FROM record_status s
-                             WHERE s.sync = pass_records.sync AND s.side = pass_records.side AND s.record_id = pass_records.id))`)
-          .run(this.sync, side);
+        this.q(`UPDATE pass_records SET same = 0 WHERE sync = ? AND side = ? AND same = 1 AND NOT (${done})`).run(this.sync, side);
         // Links of the rows to look at (the done ones need none).
         this.q(this.linkSql(side, 'AND same = 0')).run(this.sync, side);
         if (opts.compareFingerprints) this.q(`UPDATE pass_records SET same = 1 WHERE sync = ? AND side = ? AND same = 0 AND ${done}`).run(this.sync, side);
@@ -296,13 +301,7 @@ export class PassState {
   }
   /** Of `ids`, those whose record the pass does not hold: not read, or read as when last in sync (its row only). */
   unloaded(side: Side, ids: string[]): string[] {
-    const held = new Set<string>();
-    for (const chunk of chunks(ids)) {
-      const rows = this.q(`SELECT id FROM pass_records WHERE sync = ? AND side = ? AND length(data) > 0 AND id IN (${chunk.map(() => '?').join(',')})`)
-        .pluck().all(this.sync, side, ...chunk) as string[];
-      for (const id of rows) held.add(id);
-    }
-    return ids.filter((id) => !held.has(id));
+    return this.without(side, ids, 'AND length(data) > 0');
   }
 
 
