@@ -29,7 +29,7 @@ const SCHEMA = `
     keys TEXT NOT NULL,             -- JSON list of its match keys (engine/keys.ts)
     reason TEXT,                    -- why a rule or filter excludes it (NULL: it takes part)
     merged INTEGER NOT NULL,        -- 1: lists records merged into it
-    data BLOB NOT NULL,             -- the SourceRecord (v8 serialisation: values exactly as read)
+    loaded INTEGER NOT NULL,        -- 1: its record is in pass_data (0: read as when last in sync, the row only)
     link_a TEXT,                    -- the a_id of its link (NULL: none), set by sortRead
     link_deleted TEXT,              -- that link's deleted side
     same INTEGER NOT NULL DEFAULT 0,     -- 1: read exactly as when last in sync
@@ -38,6 +38,13 @@ const SCHEMA = `
     UNIQUE (sync, side, id)
   );
   CREATE INDEX IF NOT EXISTS temp.pass_records_order ON pass_records (sync, side, seq);
+  -- The records themselves, apart from their rows: the set queries rewrite the rows' columns several
+  -- times a pass, and with each record in its row every such update rewrote every page of the records
+  -- (261 MB written to the temp file by a 100,000-contact initial sync, for 45 MB of records).
+  CREATE TEMP TABLE IF NOT EXISTS pass_data (
+    seq INTEGER PRIMARY KEY,        -- its row's seq
+    data BLOB NOT NULL              -- the SourceRecord (v8 serialisation: values exactly as read)
+  );
   CREATE TEMP TABLE IF NOT EXISTS pass_units (
     seq INTEGER PRIMARY KEY,        -- applying order
     sync TEXT NOT NULL,
@@ -109,11 +116,9 @@ export interface ReadRow {
   resumed: boolean;
 }
 
-interface RawRow { seq: number; id: string; data?: Buffer; keys: string; reason: string | null; link_a: string | null; link_deleted: Side | null; resumed: number }
+interface RawRow { seq: number; id: string; data?: Buffer | null; keys: string; reason: string | null; link_a: string | null; link_deleted: Side | null; resumed: number }
 
 const decode = (data: Buffer): SourceRecord => deserialize(data) as SourceRecord;
-/** The data of a row stored without its record (read as when last in sync). */
-const NO_DATA = Buffer.alloc(0);
 
 /**
  * Whether a record of `side` reads exactly as when last in sync: its live
@@ -150,13 +155,19 @@ export class PassState {
 
   /** Forgets this sync's scratch rows (a pass starts and ends with none). */
   clear(): void {
+    // A record's data goes with its row (pass_data has no sync of its own).
+    if (this.othersIn('pass_records')) this.q(`DELETE FROM pass_data WHERE seq IN (SELECT seq FROM pass_records WHERE sync = ?)`).run(this.sync);
+    else this.q(`DELETE FROM pass_data`).run();
     for (const table of ['pass_records', 'pass_units', 'pass_deferred', 'pass_keys', 'pass_claimed', 'pass_keystats', 'pass_match']) {
       // Only this sync's rows (the usual case): emptied whole, which SQLite does without visiting each row.
-      const others = this.q(`SELECT 1 FROM ${table} WHERE sync < ? LIMIT 1`).get(this.sync) !== undefined
-        || this.q(`SELECT 1 FROM ${table} WHERE sync > ? LIMIT 1`).get(this.sync) !== undefined;
-      if (others) this.q(`DELETE FROM ${table} WHERE sync = ?`).run(this.sync);
+      if (this.othersIn(table)) this.q(`DELETE FROM ${table} WHERE sync = ?`).run(this.sync);
       else this.q(`DELETE FROM ${table}`).run();
     }
+  }
+  /** Whether a scratch table holds rows of another sync. */
+  private othersIn(table: string): boolean {
+    return this.q(`SELECT 1 FROM ${table} WHERE sync < ? LIMIT 1`).get(this.sync) !== undefined
+      || this.q(`SELECT 1 FROM ${table} WHERE sync > ? LIMIT 1`).get(this.sync) !== undefined;
   }
 
   /** The records of one side, a Map-like view the scan and the lookups by id work with. */
@@ -168,8 +179,11 @@ export class PassState {
   put(side: Side, recs: SourceRecord[], facts: RecordFacts): number {
     let added = 0;
     // Most records are new: one statement each; a record read again (a listing that moved) is replaced in place.
-    const insert = this.q(`INSERT OR IGNORE INTO pass_records (sync, side, id, fp, keys, reason, merged, data, same) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    const replace = this.q(`UPDATE pass_records SET fp = ?, keys = ?, reason = ?, merged = ?, data = ? WHERE sync = ? AND side = ? AND id = ?`);
+    const insert = this.q(`INSERT OR IGNORE INTO pass_records (sync, side, id, fp, keys, reason, merged, loaded, same) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const replace = this.q(`UPDATE pass_records SET fp = ?, keys = ?, reason = ?, merged = ?, loaded = ? WHERE sync = ? AND side = ? AND id = ?
+                            RETURNING seq`).pluck();
+    const putData = this.q(`INSERT OR REPLACE INTO pass_data (seq, data) VALUES (?, ?)`);
+    const dropData = this.q(`DELETE FROM pass_data WHERE seq = ?`);
     const link = this.q(this.linkSql(side, 'AND id = ?'));
     const unchanged = this.q(`SELECT ${doneSql(side, { sync: '@sync', id: '@id', fp: '@fp' })}`).pluck();
     this.db.transaction(() => {
@@ -180,10 +194,17 @@ export class PassState {
         // verdict. A file read whole on every pass (a CSV file) stored a million records to use a few.
         const same = !this.sorted && fp !== '' && !merged && unchanged.get({ sync: this.sync, id: r.id, fp }) === 1;
         const f = same ? { fp, keys: [] as string[], reason: null } : { fp, ...facts.rest(r) };
-        const data = same ? NO_DATA : serialize(r);
         const keys = JSON.stringify(f.keys);
-        if (insert.run(this.sync, side, r.id, f.fp, keys, f.reason, merged, data, same ? 1 : 0).changes > 0) added++;
-        else replace.run(f.fp, keys, f.reason, merged, data, this.sync, side, r.id);
+        const loaded = same ? 0 : 1;
+        const stored = insert.run(this.sync, side, r.id, f.fp, keys, f.reason, merged, loaded, same ? 1 : 0);
+        if (stored.changes > 0) {
+          added++;
+          if (!same) putData.run(stored.lastInsertRowid, serialize(r));
+        } else {
+          const seq = replace.get(f.fp, keys, f.reason, merged, loaded, this.sync, side, r.id) as number;
+          if (same) dropData.run(seq);
+          else putData.run(seq, serialize(r));
+        }
         if (this.sorted) link.run(this.sync, side, r.id);
       }
     })();
@@ -193,9 +214,15 @@ export class PassState {
   /** @internal */
   remove(side: Side, ids: string[]): number {
     let removed = 0;
-    const del = this.q(`DELETE FROM pass_records WHERE sync = ? AND side = ? AND id = ?`);
+    const del = this.q(`DELETE FROM pass_records WHERE sync = ? AND side = ? AND id = ? RETURNING seq`).pluck();
+    const dropData = this.q(`DELETE FROM pass_data WHERE seq = ?`);
     this.db.transaction(() => {
-      for (const id of ids) removed += del.run(this.sync, side, id).changes;
+      for (const id of ids) {
+        const seq = del.get(this.sync, side, id) as number | undefined;
+        if (seq === undefined) continue;
+        dropData.run(seq);
+        removed++;
+      }
     })();
     return removed;
   }
@@ -205,16 +232,18 @@ export class PassState {
   }
   /** @internal */
   get(side: Side, id: string): SourceRecord | undefined {
-    const data = this.q(`SELECT data FROM pass_records WHERE sync = ? AND side = ? AND id = ?`).pluck().get(this.sync, side, id) as Buffer | undefined;
-    return data && data.length > 0 ? decode(data) : undefined;
+    const data = this.q(`SELECT d.data FROM pass_records r JOIN pass_data d ON d.seq = r.seq WHERE r.sync = ? AND r.side = ? AND r.id = ?`)
+      .pluck().get(this.sync, side, id) as Buffer | undefined;
+    return data ? decode(data) : undefined;
   }
   /** Records of one side by id (those read or fetched in this pass). */
   getMany(side: Side, ids: string[]): Map<string, SourceRecord> {
     const out = new Map<string, SourceRecord>();
     for (const chunk of chunks([...new Set(ids)])) {
-      const rows = this.q(`SELECT id, data FROM pass_records WHERE sync = ? AND side = ? AND id IN (${chunk.map(() => '?').join(',')})`)
+      const rows = this.q(`SELECT r.id, d.data FROM pass_records r JOIN pass_data d ON d.seq = r.seq
+                           WHERE r.sync = ? AND r.side = ? AND r.id IN (${chunk.map(() => '?').join(',')})`)
         .all(this.sync, side, ...chunk) as { id: string; data: Buffer }[];
-      for (const r of rows) if (r.data.length > 0) out.set(r.id, decode(r.data));
+      for (const r of rows) out.set(r.id, decode(r.data));
     }
     return out;
   }
@@ -247,8 +276,11 @@ export class PassState {
       : only === 'unlinked' ? 'AND same = 0 AND link_a IS NULL'
       : only === 'merged' ? 'AND merged = 1' : '';
     const size = opts.size ?? 5000;
-    const sql = `SELECT seq, id, ${opts.records ? 'data, ' : ''}keys, reason, link_a, link_deleted, resumed FROM pass_records
-                 WHERE sync = ? AND side = ? AND seq > ? ${where} ORDER BY seq LIMIT ?`;
+    const sql = opts.records
+      ? `SELECT r.seq, r.id, d.data, r.keys, r.reason, r.link_a, r.link_deleted, r.resumed FROM pass_records r LEFT JOIN pass_data d ON d.seq = r.seq
+         WHERE r.sync = ? AND r.side = ? AND r.seq > ? ${where} ORDER BY r.seq LIMIT ?`
+      : `SELECT seq, id, keys, reason, link_a, link_deleted, resumed FROM pass_records
+         WHERE sync = ? AND side = ? AND seq > ? ${where} ORDER BY seq LIMIT ?`;
     let after = 0;
     for (;;) {
       const rows = this.q(sql).all(this.sync, side, after, size) as RawRow[];
@@ -266,7 +298,8 @@ export class PassState {
   deletedOnSide(side: Side): SourceRecord[] {
     const col = side === 'a' ? 'a_id' : 'b_id';
     // From the few deleted links (links_deleted), not from every record read: a pass over a million rows read 3.5 s here.
-    return (this.q(`SELECT r.data FROM links l CROSS JOIN pass_records r ON r.sync = l.sync AND r.side = ? AND r.id = l.${col}
+    return (this.q(`SELECT d.data FROM links l CROSS JOIN pass_records r ON r.sync = l.sync AND r.side = ? AND r.id = l.${col}
+                      CROSS JOIN pass_data d ON d.seq = r.seq
                     WHERE l.sync = ? AND l.deleted = ? ORDER BY r.seq`).pluck().all(side, this.sync, side) as Buffer[])
       .map(decode);
   }
@@ -297,11 +330,11 @@ export class PassState {
 
   /** Records to look at that `put` stored without their record (found done, then not: see sortRead). */
   unloadedChanged(side: Side): string[] {
-    return this.q(`SELECT id FROM pass_records WHERE sync = ? AND side = ? AND same = 0 AND length(data) = 0`).pluck().all(this.sync, side) as string[];
+    return this.q(`SELECT id FROM pass_records WHERE sync = ? AND side = ? AND same = 0 AND loaded = 0`).pluck().all(this.sync, side) as string[];
   }
   /** Of `ids`, those whose record the pass does not hold: not read, or read as when last in sync (its row only). */
   unloaded(side: Side, ids: string[]): string[] {
-    return this.without(side, ids, 'AND length(data) > 0');
+    return this.without(side, ids, 'AND loaded = 1');
   }
 
 

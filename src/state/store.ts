@@ -62,6 +62,37 @@ interface LinkBody { base: string; assoc: string | null }
 interface RawLink { a_id: string; b_id: string; deleted: Side | null; a_hash: string | null; b_hash: string | null }
 const LINK_COLUMNS = 'a_id, b_id, deleted, a_hash, b_hash';
 
+/**
+ * A base as stored: the mappings whose two sides hold the same value (most
+ * of them, a link's life long) under "=" with that value once, the others as
+ * their pair. A 100,000-contact state was two thirds bases, each value twice.
+ * A base stored before had pairs only, and reads the same.
+ */
+export function encodeBase(base: Base): string {
+  const out: Record<string, unknown> = {};
+  let same: Record<string, Value> | undefined;
+  for (const [key, [a, b]] of Object.entries(base)) {
+    // Undefined is null, as it was in a stored pair.
+    const x = a ?? null, y = b ?? null;
+    if (x === y || (typeof x === 'object' && typeof y === 'object' && JSON.stringify(x) === JSON.stringify(y))) (same ??= {})[key] = x;
+    else out[key] = [x, y];
+  }
+  if (same) out[SAME] = same;
+  return JSON.stringify(out);
+}
+export function decodeBase(text: string): Base {
+  const stored = JSON.parse(text) as Record<string, [Value, Value]> & { [SAME]?: Record<string, Value> };
+  const same = stored[SAME];
+  if (!same) return stored;
+  delete stored[SAME];
+  const base: Base = stored;
+  // A list value is copied for its second side: a caller may change one side of a pair.
+  for (const [key, v] of Object.entries(same)) base[key] = [v, Array.isArray(v) ? [...v] : v];
+  return base;
+}
+/** Never a mapping's key (`from|to`). */
+const SAME = '=';
+
 /** A link whose base and association base are read by `body` when first asked for. */
 function toLink(r: RawLink, body: () => LinkBody): LinkRow {
   let raw: LinkBody | undefined;
@@ -70,7 +101,7 @@ function toLink(r: RawLink, body: () => LinkBody): LinkRow {
   return {
     a_id: r.a_id, b_id: r.b_id, deleted: r.deleted, a_hash: r.a_hash, b_hash: r.b_hash,
     get base() {
-      return (base ??= JSON.parse((raw ??= body()).base) as Base);
+      return (base ??= decodeBase((raw ??= body()).base));
     },
     get assoc() {
       const text = (raw ??= body()).assoc;
@@ -235,7 +266,7 @@ export class StateStore {
   insertLink(sync: string, aId: string, bId: string, base: Base, hashes: { a: string | null; b: string | null } = { a: null, b: null }): void {
     const t = now();
     this.q(`INSERT INTO links (sync, a_id, b_id, base, assoc, a_hash, b_hash, created_at, updated_at) VALUES (?, ?, ?, ?, '{}', ?, ?, ?, ?)`)
-      .run(sync, aId, bId, JSON.stringify(base), hashes.a, hashes.b, t, t);
+      .run(sync, aId, bId, encodeBase(base), hashes.a, hashes.b, t, t);
   }
   /** Fingerprints of the two records as read in sync (null: unknown, compare field by field next time). */
   setHashes(sync: string, aId: string, aHash: string | null, bHash: string | null): void {
@@ -243,7 +274,7 @@ export class StateStore {
   }
   updateBase(sync: string, aId: string, base: Base, assoc?: AssocBase): void {
     this.q(`UPDATE links SET base = ?, assoc = COALESCE(?, assoc), updated_at = ? WHERE sync = ? AND a_id = ?`)
-      .run(JSON.stringify(base), assoc ? JSON.stringify(assoc) : null, now(), sync, aId);
+      .run(encodeBase(base), assoc ? JSON.stringify(assoc) : null, now(), sync, aId);
   }
   markDeleted(sync: string, side: Side, id: string): void {
     const col = side === 'a' ? 'a_id' : 'b_id';
