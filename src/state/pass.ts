@@ -185,14 +185,20 @@ export class PassState {
     const putData = this.q(`INSERT OR REPLACE INTO pass_data (seq, data) VALUES (?, ?)`);
     const dropData = this.q(`DELETE FROM pass_data WHERE seq = ?`);
     const link = this.q(this.linkSql(side, 'AND id = ?'));
-    const unchanged = this.q(`SELECT ${doneSql(side, { sync: '@sync', id: '@id', fp: '@fp' })}`).pluck();
+    const fps = recs.map((r) => facts.fp(r));
+    const merges = (r: SourceRecord) => (r.merged && r.merged.length > 0 ? 1 : 0);
     this.db.transaction(() => {
-      for (const r of recs) {
-        const merged = r.merged && r.merged.length > 0 ? 1 : 0;
-        const fp = facts.fp(r);
-        // Read exactly as when last in sync (see sortRead): only the row, not the record, its keys or its
-        // verdict. A file read whole on every pass (a CSV file) stored a million records to use a few.
-        const same = !this.sorted && fp !== '' && !merged && unchanged.get({ sync: this.sync, id: r.id, fp }) === 1;
+      // Read exactly as when last in sync (see sortRead): only the row, not the record, its keys or its
+      // verdict. A file read whole on every pass (a CSV file) stored a million records to use a few.
+      // Asked of the whole page in one statement: one per record was a fifth of a 1% pass at 1,000,000 rows.
+      const asked = this.sorted ? [] : recs.flatMap((r, i) => (fps[i] !== '' && !merges(r) ? [[r.id, fps[i], i]] : []));
+      const done = new Set(asked.length === 0 ? [] : this.q(`SELECT j.value ->> 2 FROM json_each(@page) j
+          WHERE ${doneSql(side, { sync: '@sync', id: '(j.value ->> 0)', fp: '(j.value ->> 1)' })}`).pluck()
+        .all({ page: JSON.stringify(asked), sync: this.sync }) as number[]);
+      for (const [i, r] of recs.entries()) {
+        const merged = merges(r);
+        const fp = fps[i]!;
+        const same = done.has(i);
         const f = same ? { fp, keys: [] as string[], reason: null } : { fp, ...facts.rest(r) };
         const keys = JSON.stringify(f.keys);
         const loaded = same ? 0 : 1;
