@@ -185,16 +185,13 @@ export function reconcileDue(ctx: SyncContext, side: Side, now: Date): boolean {
  */
 async function findDeleted(ctx: SyncContext, side: Side, read: PassRecords, listedAll: boolean):
   Promise<{ deleted: string[]; linked: number }> {
-  const { sync, store, sides } = ctx;
+  const { sync, sides } = ctx;
   const deleted: string[] = [];
-  let linked = 0;
-  for (const page of store.linkedIds(sync.name, side, 50_000)) {
-    linked += page.length;
-    const unseen = read.unread(page);
-    if (unseen.length === 0) continue;
+  const { linked, pages } = read.unreadLinked();
+  for (const unseen of pages) {
     for (const id of listedAll ? unseen : await sides[side].connector.missing(sync.object, unseen)) deleted.push(id);
   }
-  return { deleted, linked };
+  return { deleted, linked: deleted.length === 0 ? 0 : linked() };
 }
 
 /** Of ids the app reported deleted, those linked in this sync (the rest were never synced). */

@@ -267,6 +267,32 @@ export class PassState {
     }
     return ids.filter((id) => !found.has(id));
   }
+  /**
+   * Ids on `side` of every live link whose record this pass did not read, in
+   * pages by id, and how many live links there are (the deletion check).
+   * One query walks the links' id index against the records read: handing
+   * every linked id out to be looked up again by id was 7% of a 1% pass at
+   * 1,000,000 rows.
+   */
+  unreadLinked(side: Side, page: number): { linked: () => number; pages: Generator<string[]> } {
+    const col = side === 'a' ? 'a_id' : 'b_id';
+    const gone = new Set(this.q(`SELECT ${col} FROM links WHERE sync = ? AND deleted IS NOT NULL`).pluck().all(this.sync) as string[]);
+    const pages = function* (this: PassState): Generator<string[]> {
+      let after = '';
+      for (;;) {
+        const ids = this.q(`SELECT l.${col} FROM links l WHERE l.sync = ? AND l.${col} > ?
+                              AND NOT EXISTS (SELECT 1 FROM pass_records r WHERE r.sync = l.sync AND r.side = ? AND r.id = l.${col})
+                            ORDER BY l.${col} LIMIT ?`).pluck().all(this.sync, after, side, page) as string[];
+        if (ids.length === 0) return;
+        after = ids[ids.length - 1]!;
+        const live = gone.size === 0 ? ids : ids.filter((id) => !gone.has(id));
+        if (live.length > 0) yield live;
+      }
+    }.call(this);
+    // Counted only when asked (a walk of every link's id): most passes find nothing deleted.
+    const linked = () => (this.q(`SELECT count(*) FROM links WHERE sync = ?`).pluck().get(this.sync) as number) - gone.size;
+    return { linked, pages };
+  }
   count(side: Side): number {
     return this.q(`SELECT count(*) FROM pass_records WHERE sync = ? AND side = ?`).pluck().get(this.sync, side) as number;
   }
@@ -618,6 +644,9 @@ export class PassRecords {
   }
   getMany(ids: string[]): Map<string, SourceRecord> {
     return this.pass.getMany(this.side, ids);
+  }
+  unreadLinked(page = 50_000): { linked: () => number; pages: Generator<string[]> } {
+    return this.pass.unreadLinked(this.side, page);
   }
   unread(ids: string[]): string[] {
     // Nothing read (a no-op pass): nothing to look up, e.g. for the deletion check's every linked id.
