@@ -506,12 +506,13 @@ export class PassState {
     for (const side of ['a', 'b'] as const) {
       let after = 0;
       for (;;) {
+        // A pair comes from its a-record: of side b only the unmatched are asked for, with no key to find.
         const rows = this.q(`SELECT r.seq, r.id, m.partner,
-                               (SELECT k.key FROM pass_keys k WHERE k.sync = r.sync AND k.side = 'a' AND k.id = r.id
+                               ${side === 'a' ? `(SELECT k.key FROM pass_keys k WHERE k.sync = r.sync AND k.side = 'a' AND k.id = r.id
                                   AND EXISTS (SELECT 1 FROM pass_keys o WHERE o.sync = k.sync AND o.side = 'b' AND o.id = m.partner AND o.key = k.key)
-                                ORDER BY k.pos LIMIT 1) AS key
+                                ORDER BY k.pos LIMIT 1)` : 'NULL'} AS key
                              FROM pass_records r LEFT JOIN pass_match m ON m.sync = r.sync AND m.side = r.side AND m.id = r.id
-                             WHERE r.sync = ? AND r.side = ? AND r.settled = 1 AND r.link_a IS NULL AND r.seq > ?
+                             WHERE r.sync = ? AND r.side = ? AND r.settled = 1 AND r.link_a IS NULL AND r.seq > ? ${side === 'b' ? 'AND m.partner IS NULL' : ''}
                                AND NOT EXISTS (SELECT 1 FROM pass_claimed c WHERE c.sync = r.sync AND c.side = r.side AND c.id = r.id)
                              ORDER BY r.seq LIMIT ?`).all(this.sync, side, after, size) as { seq: number; id: string; partner: string | null; key: string | null }[];
         if (rows.length === 0) break;
