@@ -63,6 +63,10 @@ export function openDatabase(file: string, connection: string, busyTimeoutMs: nu
     db = new Database(file, { fileMustExist: true, timeout: busyTimeoutMs });
     // Opening is lazy in SQLite: read the schema now so a wrong file fails here.
     db.prepare('SELECT count(*) FROM sqlite_master').get();
+    // The TEMP schema holds the change listing (read.ts), written and read back in order: a small cache
+    // does. SQLite's default (16 MB here) would stay allocated for the rest of the run once a listing of
+    // a million rows (~40 MB) had filled it.
+    db.pragma('temp.cache_size = -4096');
     return db;
   } catch (err) {
     db?.close();

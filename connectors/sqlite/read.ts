@@ -119,19 +119,86 @@ function windowStart(ts: string): string {
 const rowHash = (row: Row) => createHash('sha1').update(JSON.stringify(row)).digest('base64url').slice(0, 12);
 const groupHash = (ids: Id[]) => createHash('sha1').update(JSON.stringify(ids)).digest('base64url').slice(0, 16);
 
-/** Change times of the cursor's `own` groups whose rows are exactly those listed now with that time. */
-function intactGroups(keys: [string, Id][], own: Record<string, string> | undefined): Set<string> {
+/**
+ * Change times of the cursor's `own` groups whose rows are exactly those listed now with that time.
+ * The listing is sorted by time, so each group's ids come together and only one group is held at a time.
+ */
+function intactGroups(listing: Listing, own: Record<string, string> | undefined): Set<string> {
   const intact = new Set<string>();
   if (!own || typeof own !== 'object') return intact;
-  const groups = new Map<string, Id[]>();
-  for (const [ts, id] of keys) {
-    if (typeof own[ts] !== 'string') continue;
-    let ids = groups.get(ts);
-    if (!ids) groups.set(ts, (ids = []));
+  let ts: string | undefined;
+  let ids: Id[] = [];
+  const close = () => {
+    if (ts !== undefined && groupHash(ids) === own[ts]) intact.add(ts);
+    ts = undefined;
+    ids = [];
+  };
+  for (const [t, id] of listing.all()) {
+    if (t !== ts) close();
+    if (typeof own[t] !== 'string') continue;
+    ts = t;
     ids.push(id);
   }
-  for (const [ts, ids] of groups) if (groupHash(ids) === own[ts]) intact.add(ts);
+  close();
   return intact;
+}
+
+/** Listings open at once per connection (a listing inside another's read): each has its own table. */
+const openListings = new WeakMap<Db, Set<number>>();
+
+/**
+ * The (change time, id) pairs of a change listing, sorted once by SQLite into
+ * a TEMP table of the connection and read back a page at a time by rowid.
+ * Held in memory as an array, a million rows' pairs took ~380 MB of heap
+ * at the start of an initial sync (issue 15); in the connection's temp file
+ * they cost its page cache. The pairs are taken in one statement, so the
+ * listing is a snapshot of the table's change times as before; the rows
+ * themselves are fetched by id page by page, as they are then. TEMP tables
+ * never touch the user's file, and work on a read-only one too.
+ */
+class Listing {
+  private readonly slot: number;
+  private readonly table: string;
+  constructor(private readonly db: Db, select: string, params: Record<string, unknown>) {
+    let slots = openListings.get(db);
+    if (!slots) openListings.set(db, (slots = new Set()));
+    let slot = 0;
+    while (slots.has(slot)) slot++;
+    slots.add(slot);
+    this.slot = slot;
+    this.table = `temp.datasync_listing_${slot}`;
+    try {
+      db.exec(`DROP TABLE IF EXISTS ${this.table}; CREATE TABLE ${this.table} (ts TEXT NOT NULL, id)`);
+      // Rows are inserted in the SELECT's order, so rowid order is (ts, id) order.
+      prepared(db, `INSERT INTO ${this.table} (ts, id) ${select}`).run(params);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** Up to `n` pairs after rowid `after`, with their rowids: [rowid, ts, id]. */
+  page(after: number, n: number): [number, string, Id][] {
+    return (prepared(this.db, `SELECT rowid, ts, id FROM ${this.table} WHERE rowid > ? ORDER BY rowid LIMIT ?`)
+      .raw().safeIntegers(true).all(after, n) as unknown[][]).map((r) => {
+      r[0] = Number(r[0]);
+      return exactRow(r);
+    }) as [number, string, Id][];
+  }
+
+  /** Every pair in order; nothing else may use the connection until the iteration ends. */
+  *all(): Generator<[string, Id]> {
+    const stmt = prepared(this.db, `SELECT ts, id FROM ${this.table} ORDER BY rowid`).raw().safeIntegers(true);
+    for (const r of stmt.iterate()) yield exactRow(r as unknown[]) as [string, Id];
+  }
+
+  close(): void {
+    try {
+      this.db.exec(`DROP TABLE IF EXISTS ${this.table}`);
+    } finally {
+      openListings.get(this.db)?.delete(this.slot);
+    }
+  }
 }
 
 function parseChangeCursor(since: string | null): ChangeCursor | null {
@@ -188,7 +255,6 @@ export type Ours = (id: string, ts: string) => { before: RowState | null } | und
 
 /** Entries of rows that left the window are dropped once this many have. */
 const TRIM_WINDOW = 4096;
-const DONE: [string, Id] = ['', 0];
 
 /**
  * Oldest change first, from the cursor's window on; pages are fetched by id so the table is sorted once.
@@ -200,10 +266,20 @@ export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, b
   // Materialised so the time expression is computed once per row, not for WHERE and ORDER BY each,
   // and only for the rows a cheap test on the stored value lets through.
   const col = schema.updatedAt!.name;
-  const keys = prepared(db, `WITH k AS MATERIALIZED (SELECT ${changeTimeSql(col)} AS ts, ${quoteIdent(schema.id.name)} AS id ` +
-    `FROM ${quoteIdent(schema.table)} WHERE ${maybeSinceSql(col)}) SELECT ts, id FROM k WHERE ts >= :lower ORDER BY ts, id`)
-    .raw().safeIntegers(true).all({ lower, ...maybeSinceBounds(lower) }).map((r) => exactRow(r as unknown[])) as [string, Id][];
-  const intact = intactGroups(keys, from?.own);
+  const listing = new Listing(db, `WITH k AS MATERIALIZED (SELECT ${changeTimeSql(col)} AS ts, ${quoteIdent(schema.id.name)} AS id ` +
+    `FROM ${quoteIdent(schema.table)} WHERE ${maybeSinceSql(col)}) SELECT ts, id FROM k WHERE ts >= :lower ORDER BY ts, id`,
+  { lower, ...maybeSinceBounds(lower) });
+  try {
+    yield* listed(db, schema, opts, batchSize, from, listing, ours);
+  } finally {
+    listing.close();
+  }
+}
+
+function* listed(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number, from: ChangeCursor | null, listing: Listing,
+  ours: Ours | undefined): Generator<ReadBatch> {
+  const col = schema.updatedAt!.name;
+  const intact = intactGroups(listing, from?.own);
   /**
    * Rows read, oldest first; those from `head` on are inside the window of the last one (hashed when a cursor is made).
    * A row passed over unread (`passed`: ours, or in an intact group) has neither `row` nor `hash` until a cursor needs it.
@@ -259,10 +335,11 @@ export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, b
     return JSON.stringify({ v: 1, ts: last!.ts, id: last!.id, from: windowStart(last!.ts), ...(seen ? { seen } : {}), ...(own ? { own } : {}) });
   };
 
-  for (let i = 0; i < keys.length; i += batchSize) {
-    const page = keys.slice(i, i + batchSize);
-    // The listing's keys are let go of as they are read (a million rows: ~70 MB of [time, id] pairs).
-    keys.fill(DONE, i, i + page.length);
+  for (let after = 0; ;) {
+    const next = listing.page(after, batchSize);
+    if (next.length === 0) break;
+    after = next[next.length - 1]![0];
+    const page = next.map(([, ts, id]) => [ts, id] as [string, Id]);
     const passed = page.map(([ts, id]) => passedOver(ts, id));
     const rows = fetchRows(db, schema, page.filter((_, j) => !passed[j]).map(([, id]) => id));
     for (const [j, [rowTs, id]] of page.entries()) {
