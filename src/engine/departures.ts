@@ -13,6 +13,7 @@
  * partners are neither deleted nor re-created, and nothing stays failed.
  */
 import type { SourceRecord } from '../connector.js';
+import type { PassRecords } from '../state/pass.js';
 import { type Side } from '../state/store.js';
 import { matchKeys } from './keys.js';
 import type { SyncContext } from './types.js';
@@ -40,7 +41,7 @@ export function checkDue(last: string | null, intervalMs: number, now: number): 
  * finds back (restored) or answering for a linked id (a merge's survivor)
  * are added to `read`, so the pass settles them like any record read.
  */
-export async function scanDepartures(ctx: SyncContext, side: Side, read: { has(id: string): boolean; set(id: string, rec: SourceRecord): unknown },
+export async function scanDepartures(ctx: SyncContext, side: Side, read: PassRecords,
   opts: { fields: string[]; associations?: string[] }):
   Promise<DepartureScan> {
   const { sync, store, sides } = ctx;
@@ -50,9 +51,7 @@ export async function scanDepartures(ctx: SyncContext, side: Side, read: { has(i
   const now = Date.now();
   if (!ctx.rescan && !checkDue(store.lastDeletionCheck(sync.name, side), connector.deletionCheckIntervalMs ?? 0, now)) return { gone, checkedAt: null };
   const fetch: string[] = [];
-  for (const page of store.linkedIds(sync.name, side, 50_000)) {
-    const unseen = page.filter((id) => !read.has(id));
-    if (unseen.length === 0) continue;
+  for (const unseen of read.unreadLinked().pages) {
     for (const d of await connector.departures(sync.object, unseen)) {
       if (d.how === 'merged') fetch.push(d.into);
       else gone.set(d.id, d.how);

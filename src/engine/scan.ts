@@ -191,6 +191,7 @@ async function findDeleted(ctx: SyncContext, side: Side, read: PassRecords, list
   for (const unseen of pages) {
     for (const id of listedAll ? unseen : await sides[side].connector.missing(sync.object, unseen)) deleted.push(id);
   }
+  // The count is for the suspect-listing rule, which nothing missing never meets (SUSPECT_FLOOR).
   return { deleted, linked: deleted.length === 0 ? 0 : linked() };
 }
 

@@ -277,21 +277,22 @@ export class PassState {
   unreadLinked(side: Side, page: number): { linked: () => number; pages: Generator<string[]> } {
     const col = side === 'a' ? 'a_id' : 'b_id';
     const gone = new Set(this.q(`SELECT ${col} FROM links WHERE sync = ? AND deleted IS NOT NULL`).pluck().all(this.sync) as string[]);
-    const pages = function* (this: PassState): Generator<string[]> {
-      let after = '';
-      for (;;) {
-        const ids = this.q(`SELECT l.${col} FROM links l WHERE l.sync = ? AND l.${col} > ?
-                              AND NOT EXISTS (SELECT 1 FROM pass_records r WHERE r.sync = l.sync AND r.side = ? AND r.id = l.${col})
-                            ORDER BY l.${col} LIMIT ?`).pluck().all(this.sync, after, side, page) as string[];
-        if (ids.length === 0) return;
-        after = ids[ids.length - 1]!;
-        const live = gone.size === 0 ? ids : ids.filter((id) => !gone.has(id));
-        if (live.length > 0) yield live;
-      }
-    }.call(this);
     // Counted only when asked (a walk of every link's id): most passes find nothing deleted.
     const linked = () => (this.q(`SELECT count(*) FROM links WHERE sync = ?`).pluck().get(this.sync) as number) - gone.size;
-    return { linked, pages };
+    return { linked, pages: this.unreadLinkedPages(side, gone, page) };
+  }
+  private *unreadLinkedPages(side: Side, gone: Set<string>, page: number): Generator<string[]> {
+    const col = side === 'a' ? 'a_id' : 'b_id';
+    let after = '';
+    for (;;) {
+      const ids = this.q(`SELECT l.${col} FROM links l WHERE l.sync = ? AND l.${col} > ?
+                            AND NOT EXISTS (SELECT 1 FROM pass_records r WHERE r.sync = l.sync AND r.side = ? AND r.id = l.${col})
+                          ORDER BY l.${col} LIMIT ?`).pluck().all(this.sync, after, side, page) as string[];
+      if (ids.length === 0) return;
+      after = ids[ids.length - 1]!;
+      const live = gone.size === 0 ? ids : ids.filter((id) => !gone.has(id));
+      if (live.length > 0) yield live;
+    }
   }
   count(side: Side): number {
     return this.q(`SELECT count(*) FROM pass_records WHERE sync = ? AND side = ?`).pluck().get(this.sync, side) as number;
