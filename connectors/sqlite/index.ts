@@ -21,9 +21,10 @@ import { databaseError, openDatabase, type Db } from './database.js';
 import { missingIds } from './missing.js';
 import { cursorPastOwnWrites, WriteLog } from './own-writes.js';
 import { rowToRecord } from '../shared/rows.js';
+import { parseDatetime } from '../shared/values.js';
 import { fetchRows, readTable } from './read.js';
 import { bindId, objectSpec, resolveTable, type SqliteObjectConfig, type TableSchema } from './schema.js';
-import { ChangeClock, TableWriter } from './write.js';
+import { ChangeClock, newestFact, TableWriter } from './write.js';
 
 function parseConfig(config: ConnectionConfig) {
   const reader = new ConfigReader(config);
@@ -59,7 +60,9 @@ class SqliteConnector implements Connector {
 
   async *read(object: string, opts: ReadOptions): AsyncIterable<ReadBatch> {
     const [db, schema] = this.guard(() => [this.open(), this.schema(object)] as const);
-    const pages = readTable(db, schema, opts, this.cfg.batchSize);
+    // The table's newest change time, as a full listing leaves it, spares the first write batch a scan of the table.
+    const pages = readTable(db, schema, opts, this.cfg.batchSize,
+      (ts) => this.clock.learn(newestFact(schema.table), ts === '' ? 0 : parseDatetime(ts) ?? 0));
     for (;;) {
       const next = await this.guardAsync(() => pages.next());
       if (next.done) return;

@@ -10,7 +10,9 @@
  * writes whole-second times ('2024-06-01 12:00:00') in the same second as a
  * millisecond time the cursor has passed, nor when a row is changed twice
  * within one tick. When more than SEEN_LIMIT rows fall in that window, `seen`
- * is dropped and the next read skips rows with (time, id) <= (ts, id).
+ * is dropped and the next read skips rows with (time, id) <= (ts, id); the
+ * cursor that read makes has a window starting no earlier than that `ts`
+ * (rows before it were not listed, so `seen` cannot hold them).
  *
  * A cursor past this connector's own writes (own-writes.ts) is made right
  * after them, and a bulk write fills the window. When more than SEEN_LIMIT
@@ -211,6 +213,11 @@ function parseChangeCursor(since: string | null): ChangeCursor | null {
   }
 }
 
+/** The change time a listing from `from` starts at: its window with `seen`, else its last row's time. */
+function listingStart(from: ChangeCursor | null): string {
+  return !from ? '' : from.seen ? from.from : from.ts;
+}
+
 /** A cursor of the `{v:1, ...}` kind, from which a change listing can start. */
 export const isChangeCursor = (since: string | null): boolean => parseChangeCursor(since) !== null;
 
@@ -253,6 +260,14 @@ export function rowState(db: Db, schema: TableSchema, id: Id | bigint): RowState
  */
 export type Ours = (id: string, ts: string) => { before: RowState | null } | undefined;
 
+/**
+ * Told, once a listing has gone through every row, a change time no believed
+ * row's is later than ('' when the table has none): a writer's stamp comes
+ * after it without a scan of the table (write.ts ChangeClock). An upper bound,
+ * not the newest itself: rows before where the listing began are not looked at.
+ */
+export type NewestTime = (ts: string) => void;
+
 /** Entries of rows that left the window are dropped once this many have. */
 const TRIM_WINDOW = 4096;
 
@@ -260,9 +275,10 @@ const TRIM_WINDOW = 4096;
  * Oldest change first, from the cursor's window on; pages are fetched by id so the table is sorted once.
  * Synchronous, so a caller can run it inside one read transaction (cursorPastOwnWrites).
  */
-export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number, ours?: Ours): Generator<ReadBatch> {
+export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number, ours?: Ours,
+  onNewest?: NewestTime): Generator<ReadBatch> {
   const from = parseChangeCursor(opts.since);
-  const lower = !from ? '' : from.seen ? from.from : from.ts;
+  const lower = listingStart(from);
   // Materialised so the time expression is computed once per row, not for WHERE and ORDER BY each,
   // and only for the rows a cheap test on the stored value lets through.
   const col = schema.updatedAt!.name;
@@ -270,14 +286,14 @@ export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, b
     `FROM ${quoteIdent(schema.table)} WHERE ${maybeSinceSql(col)}) SELECT ts, id FROM k WHERE ts >= :lower ORDER BY ts, id`,
   { lower, ...maybeSinceBounds(lower) });
   try {
-    yield* listed(db, schema, opts, batchSize, from, listing, ours);
+    yield* listed(db, schema, opts, batchSize, from, listing, ours, onNewest);
   } finally {
     listing.close();
   }
 }
 
 function* listed(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number, from: ChangeCursor | null, listing: Listing,
-  ours: Ours | undefined): Generator<ReadBatch> {
+  ours: Ours | undefined, onNewest: NewestTime | undefined): Generator<ReadBatch> {
   const col = schema.updatedAt!.name;
   const intact = intactGroups(listing, from?.own);
   /**
@@ -314,6 +330,11 @@ function* listed(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: numb
     const { before } = own;
     return before === null || unchangedSince(before.ts, id, () => before.hash);
   };
+  // A cursor's `seen` must hold every row from its `from` on, so its window does not reach back before
+  // the rows listed: a listing from a cursor without `seen` starts at that cursor's last time, and a
+  // window two seconds wider named rows never hashed, which the next read took for changed (after a
+  // bulk write, every other pass read again the ~15,000 rows of its last two seconds).
+  const listedFrom = listingStart(from);
   const cursor = () => {
     const inWindow = window.slice(head);
     // Past our own writes, rows passed over are summed up per change time when they cannot all be hashed.
@@ -332,7 +353,8 @@ function* listed(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: numb
     }
     let own: Record<string, string> | undefined;
     for (const t of ownTimes) (own ??= {})[t] = groupHash(inWindow.filter((e) => e.ts === t).map((e) => e.key));
-    return JSON.stringify({ v: 1, ts: last!.ts, id: last!.id, from: windowStart(last!.ts), ...(seen ? { seen } : {}), ...(own ? { own } : {}) });
+    const windowFrom = [windowStart(last!.ts), listedFrom].reduce((a, b) => (a > b ? a : b));
+    return JSON.stringify({ v: 1, ts: last!.ts, id: last!.id, from: windowFrom, ...(seen ? { seen } : {}), ...(own ? { own } : {}) });
   };
 
   for (let after = 0; ;) {
@@ -373,13 +395,16 @@ function* listed(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: numb
       yield batch(last === undefined ? null : given);
     }
   }
+  // Every row listed: no believed change time in the table is later than the last one, or than where the listing began.
+  onNewest?.(last === undefined || last.ts < listedFrom ? listedFrom : last.ts);
   // Also when only unchanged rows followed: their hashes belong in the cursor.
   const end = last === undefined ? null : cursor();
   if (records.length > 0 || warnings.length > 0 || (end !== null && end !== given)) yield batch(end);
 }
 
-async function* readChanges(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number): AsyncGenerator<ReadBatch> {
-  yield* changeBatches(db, schema, opts, batchSize);
+async function* readChanges(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number, onNewest?: NewestTime):
+  AsyncGenerator<ReadBatch> {
+  yield* changeBatches(db, schema, opts, batchSize, undefined, onNewest);
 }
 
 function tableHash(db: Db, schema: TableSchema): string {
@@ -410,6 +435,7 @@ async function* readListing(db: Db, schema: TableSchema, opts: ReadOptions, batc
   }
 }
 
-export function readTable(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number): AsyncGenerator<ReadBatch> {
-  return schema.updatedAt ? readChanges(db, schema, opts, batchSize) : readListing(db, schema, opts, batchSize);
+export function readTable(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number, onNewest?: NewestTime):
+  AsyncGenerator<ReadBatch> {
+  return schema.updatedAt ? readChanges(db, schema, opts, batchSize, onNewest) : readListing(db, schema, opts, batchSize);
 }

@@ -40,6 +40,10 @@ export class ChangeClock {
    * the table size. Once is enough: the cursor a run saves comes from its
    * scan, before any of its writes, and `last` keeps our own writes in order.
    */
+  /** A fact learnt by other means (a listing that went through every row), unless known already. */
+  learn(key: string, value: number | boolean): void {
+    if (!this.facts.has(key)) this.facts.set(key, value);
+  }
   fact<T extends number | boolean>(key: string, compute: () => T): T {
     let v = this.facts.get(key) as T | undefined;
     if (v === undefined) {
@@ -49,6 +53,9 @@ export class ChangeClock {
     return v;
   }
 }
+
+/** The ChangeClock fact of a table's newest believed change time (ms; 0: none), which a full listing also gives. */
+export const newestFact = (table: string) => `newest:${table}`;
 
 const isNumericStorage = (c: Column) => c.affinity === 'integer' || c.affinity === 'real';
 
@@ -189,7 +196,7 @@ export class TableWriter {
   private changeTime(): Stored {
     const s = this.schema;
     const col = s.updatedAt!;
-    const newest = this.clock.fact(`newest:${s.table}`, () => {
+    const newest = this.clock.fact(newestFact(s.table), () => {
       // A time past the horizon (9999-12-31) is not believed (read.ts): writing after it would spread it.
       const row = this.db.prepare(`SELECT max(t) AS ts FROM (SELECT ${changeTimeSql(col.name)} AS t FROM ${quoteIdent(s.table)}) ` +
         'WHERE t <= ?').get(futureHorizon()) as { ts: string | null };

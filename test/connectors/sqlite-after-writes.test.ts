@@ -333,3 +333,40 @@ describe('cursorAfterWrites', () => {
     expect(await c.cursorAfterWrites!('contacts', first.cursor)).toBe(first.cursor);
   });
 });
+
+describe('a read after a cursor whose window was too big for `seen`', () => {
+  /**
+   * 11,000 rows in one whole second and one row half a second later: the first read's window holds more
+   * rows than `seen` can, so its cursor has none. The read from it lists only the last row; the cursor it
+   * makes must not name the 11,000 rows it did not list as changed (they were read again every other pass).
+   */
+  async function oversizedWindow() {
+    seed(11_000);
+    db.prepare('INSERT INTO people (id, email, modified_at) VALUES (?, ?, ?)').run(11_001, 'late@x.se', '2999-01-01T00:00:00.500Z');
+    const c = connect();
+    const first = await readAll(c, 'contacts', null);
+    expect(first.records).toHaveLength(11_001);
+    expect(JSON.parse(first.cursor!).seen).toBeUndefined();
+    return { c, first };
+  }
+
+  it('reads nothing on every pass after, and its cursor settles', async () => {
+    const { c, first } = await oversizedWindow();
+    const second = await readAll(c, 'contacts', first.cursor);
+    expect(second.records).toEqual([]);
+    const third = await readAll(c, 'contacts', second.cursor);
+    expect(third.records).toEqual([]);
+    expect(third.cursor).toBe(second.cursor);
+    expect((await readAll(c, 'contacts', third.cursor)).records).toEqual([]);
+  });
+
+  it('still reads an edit made after the cursor, at the last row\'s time or later', async () => {
+    const { c, first } = await oversizedWindow();
+    const second = await readAll(c, 'contacts', first.cursor);
+    theirEdit(5, 'CEO', '2999-01-01 00:00:01');
+    db.prepare(`UPDATE people SET title = 'CFO' WHERE id = 11001`).run(); // its time left alone: told by content
+    const third = await readAll(c, 'contacts', second.cursor);
+    expect(third.records.map((r) => [r.id, r.fields.title]).sort()).toEqual([['11001', 'CFO'], ['5', 'CEO']]);
+    expect((await readAll(c, 'contacts', third.cursor)).records).toEqual([]);
+  });
+});

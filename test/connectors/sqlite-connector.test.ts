@@ -189,6 +189,28 @@ describe('writing', () => {
     expect(times).toEqual(['2999-01-01T00:00:00.001Z', '2999-01-01T00:00:00.001Z', '2999-01-01T00:00:00.001Z', '2999-01-01T00:00:00.002Z']);
   });
 
+  it('after a read, stamps a write after the newest change time the listing saw (the bound that spares a scan of the table)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2999-01-01T00:00:00.000Z') });
+    onTestFinished(() => { vi.useRealTimers(); });
+    const insert = db.prepare('INSERT INTO people (id, email, modified_at) VALUES (?, ?, ?)');
+    insert.run(1, 'a@x.se', '2999-01-01 00:00:00');
+    insert.run(2, 'b@x.se', '2999-01-01T00:02:00.000Z'); // two minutes ahead of the clock: believed (FUTURE_SKEW_MS)
+    insert.run(3, 'c@x.se', '3999-01-01T00:00:00.000Z'); // past the horizon: not believed, not followed
+    const c = connect();
+    const first = await readAll(c, 'contacts', null);
+    // Another program's row, older than the newest: the listing's bound still holds for the stamp.
+    insert.run(4, 'd@x.se', '2999-01-01 00:01:00');
+    await c.write('contacts', [{ kind: 'create', ref: 'r5', fields: { email: 'n5@x.se' } }]);
+    const stamp = (id: number) => (db.prepare('SELECT modified_at AS t FROM people WHERE id = ?').get(id) as { t: string }).t;
+    expect(stamp(5)).toBe('2999-01-01T00:02:00.001Z');
+    // From a cursor, the listing starts at its last row (row 4, older, is for the full comparison): the bound is
+    // the newest row listed, here our own write, or where the listing began.
+    const again = connect();
+    expect((await readAll(again, 'contacts', first.cursor)).records.map((r) => r.id)).toEqual(['5', '3']);
+    await again.write('contacts', [{ kind: 'create', ref: 'r6', fields: { email: 'n6@x.se' } }]);
+    expect(stamp(6)).toBe('2999-01-01T00:02:00.002Z');
+  });
+
   it('does not run ahead of the clock on a bulk write', async () => {
     const c = connect();
     const ops = Array.from({ length: 5000 }, (_, i) => ({ kind: 'create' as const, ref: `r${i}`, fields: { email: `bulk${i}@x.se` } }));
