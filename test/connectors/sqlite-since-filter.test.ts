@@ -46,6 +46,21 @@ describe('the cheap test before a listing from a cursor', () => {
     ), { numRuns: 2000 });
   });
 
+  it('lets through any text at or after the bound: date-shaped text with other characters where the digits go', () => {
+    const iso = fc.integer({ min: MIN, max: MAX }).map((ms) => new Date(ms).toISOString());
+    // A stored time with some characters changed (letters, signs, spaces, other case), or any text at all.
+    const text = fc.oneof(
+      fc.tuple(iso, fc.array(fc.tuple(fc.nat(23), fc.constantFrom('a', 't', 'z', ' ', '+', '-', ':', '.', '9', '٣', '')), { maxLength: 3 }))
+        .map(([v, edits]) => edits.reduce((t, [i, ch]) => t.slice(0, i) + ch + t.slice(i + 1), v)),
+      fc.string({ maxLength: 30 }),
+    );
+    fc.assert(fc.property(text, fc.integer({ min: MIN, max: MAX }), (v, at) => {
+      const lower = new Date(at).toISOString();
+      const { ts, maybe } = check.get({ v, ...maybeSinceBounds(lower) }) as { ts: string; maybe: number };
+      if (ts !== '' && ts >= lower) expect(maybe, `${JSON.stringify(v)} is ${ts}, at or after ${lower}`).toBe(1);
+    }), { numRuns: 3000 });
+  });
+
   it('drops what is well before the bound, so a listing from a cursor computes few change times', () => {
     const lower = '2024-06-10T00:00:00.000Z';
     const old = ['2024-06-01T12:00:00.000Z', '2024-06-01 12:00:00', Date.parse('2024-06-01T12:00:00Z'), Date.parse('2024-06-01T12:00:00Z') / 1000];
