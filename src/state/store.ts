@@ -348,23 +348,6 @@ export class StateStore {
     this.q(`INSERT INTO deletion_checks (sync, side, checked_at) VALUES (?, ?, ?)
             ON CONFLICT (sync, side) DO UPDATE SET checked_at = excluded.checked_at`).run(sync, side, at);
   }
-  /**
-   * Ids on one side of every live link, in pages, for deletion checks. Every
-   * run lists them all: plain ids from the key index (no row is read), less
-   * the few deleted ones.
-   */
-  *linkedIds(sync: string, side: Side, page = 5000): Generator<string[]> {
-    const col = side === 'a' ? 'a_id' : 'b_id';
-    const gone = new Set(this.q(`SELECT ${col} FROM links WHERE sync = ? AND deleted IS NOT NULL`).pluck().all(sync) as string[]);
-    let after = '';
-    for (;;) {
-      const ids = this.q(`SELECT ${col} FROM links WHERE sync = ? AND ${col} > ? ORDER BY ${col} LIMIT ?`)
-        .pluck().all(sync, after, page) as string[];
-      if (ids.length === 0) return;
-      after = ids[ids.length - 1]!;
-      yield gone.size === 0 ? ids : ids.filter((id) => !gone.has(id));
-    }
-  }
   /** Whether the sync has more than `n` links, counted no further (a plain count walks every link). */
   hasMoreLinksThan(sync: string, n: number): boolean {
     return (this.q(`SELECT count(*) FROM (SELECT 1 FROM links WHERE sync = ? LIMIT ?)`).pluck().get(sync, n + 1) as number) > n;
