@@ -75,7 +75,9 @@ function openStateAt(path: string, opts: { readonly?: boolean; untouched?: boole
     if (!opts.readonly) db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 5000');
     db.pragma('synchronous = NORMAL');
-    db.pragma('cache_size = -32768');
+    // 8 MB of pages. 32 MB (the setting before) was a fifth of the peak RSS of an initial sync of
+    // 100,000 contacts, for ~2.5% less CPU time at 1,000,000 (W1 side by side: 423 vs 434 s CPU, 323 vs 289 MB).
+    db.pragma('cache_size = -8192');
     db.pragma('wal_autocheckpoint = 16384');
     db.pragma('foreign_keys = OFF');
     check(db, path);
