@@ -223,6 +223,9 @@ function listingStart(from: ChangeCursor | null): string {
   return !from ? '' : from.seen ? from.from : from.ts;
 }
 
+/** The later of two change times in the ISO form (or ''), which sorts as it reads. */
+const laterOf = (a: string, b: string): string => (a > b ? a : b);
+
 /** A cursor of the `{v:1, ...}` kind, from which a change listing can start. */
 export const isChangeCursor = (since: string | null): boolean => parseChangeCursor(since) !== null;
 
@@ -291,14 +294,15 @@ export function* changeBatches(db: Db, schema: TableSchema, opts: ReadOptions, b
     `FROM ${quoteIdent(schema.table)} WHERE ${maybeSinceSql(col)}) SELECT ts, id FROM k WHERE ts >= :lower ORDER BY ts, id`,
   { lower, ...maybeSinceBounds(lower) });
   try {
-    yield* listed(db, schema, opts, batchSize, from, listing, ours, onNewest);
+    yield* listed(db, schema, opts, batchSize, from, lower, listing, ours, onNewest);
   } finally {
     listing.close();
   }
 }
 
-function* listed(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number, from: ChangeCursor | null, listing: Listing,
-  ours: Ours | undefined, onNewest: NewestTime | undefined): Generator<ReadBatch> {
+/** The listing's rows from `listedFrom` (`listingStart(from)`) on, as pages of records with their cursors. */
+function* listed(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: number, from: ChangeCursor | null, listedFrom: string,
+  listing: Listing, ours: Ours | undefined, onNewest: NewestTime | undefined): Generator<ReadBatch> {
   const col = schema.updatedAt!.name;
   const intact = intactGroups(listing, from?.own);
   /**
@@ -335,11 +339,6 @@ function* listed(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: numb
     const { before } = own;
     return before === null || unchangedSince(before.ts, id, () => before.hash);
   };
-  // A cursor's `seen` must hold every row from its `from` on, so its window does not reach back before
-  // the rows listed: a listing from a cursor without `seen` starts at that cursor's last time, and a
-  // window two seconds wider named rows never hashed, which the next read took for changed (after a
-  // bulk write, every other pass read again the ~15,000 rows of its last two seconds).
-  const listedFrom = listingStart(from);
   const cursor = () => {
     const inWindow = window.slice(head);
     // Past our own writes, rows passed over are summed up per change time when they cannot all be hashed.
@@ -358,7 +357,11 @@ function* listed(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: numb
     }
     let own: Record<string, string> | undefined;
     for (const t of ownTimes) (own ??= {})[t] = groupHash(inWindow.filter((e) => e.ts === t).map((e) => e.key));
-    const windowFrom = [windowStart(last!.ts), listedFrom].reduce((a, b) => (a > b ? a : b));
+    // A cursor's `seen` must hold every row from its `from` on, so its window does not reach back before
+    // the rows listed: a listing from a cursor without `seen` starts at that cursor's last time, and a
+    // window two seconds wider named rows never hashed, which the next read took for changed (after a
+    // bulk write, every other pass read again the ~15,000 rows of its last two seconds).
+    const windowFrom = laterOf(windowStart(last!.ts), listedFrom);
     return JSON.stringify({ v: 1, ts: last!.ts, id: last!.id, from: windowFrom, ...(seen ? { seen } : {}), ...(own ? { own } : {}) });
   };
 
@@ -400,7 +403,7 @@ function* listed(db: Db, schema: TableSchema, opts: ReadOptions, batchSize: numb
     }
   }
   // Every row listed: no believed change time in the table is later than the last one, or than where the listing began.
-  onNewest?.(last === undefined || last.ts < listedFrom ? listedFrom : last.ts);
+  onNewest?.(last === undefined ? listedFrom : laterOf(last.ts, listedFrom));
   // Also when only unchanged rows followed: their hashes belong in the cursor.
   const end = last === undefined ? null : cursor();
   if (records.length > 0 || warnings.length > 0 || (end !== null && end !== given)) yield batch(end);

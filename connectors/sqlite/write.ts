@@ -40,10 +40,6 @@ export class ChangeClock {
    * the table size. Once is enough: the cursor a run saves comes from its
    * scan, before any of its writes, and `last` keeps our own writes in order.
    */
-  /** A fact learnt by other means (a listing that went through every row), unless known already. */
-  learn(key: string, value: number | boolean): void {
-    if (!this.facts.has(key)) this.facts.set(key, value);
-  }
   fact<T extends number | boolean>(key: string, compute: () => T): T {
     let v = this.facts.get(key) as T | undefined;
     if (v === undefined) {
@@ -51,6 +47,10 @@ export class ChangeClock {
       this.facts.set(key, v);
     }
     return v;
+  }
+  /** A fact learnt by other means (a listing that went through every row), unless known already. */
+  learn(key: string, value: number | boolean): void {
+    if (!this.facts.has(key)) this.facts.set(key, value);
   }
 }
 

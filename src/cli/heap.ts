@@ -12,9 +12,10 @@
  * size it starts with: V8 grows it up to 32 MB when much of it survives a
  * scavenge, and a pass's pages do survive one scavenge (they live for a
  * batch), so it grew to its maximum and stayed there. Measured W1 (initial
- * sync, SQLite ⇄ CSV): peak RSS 224 vs 254 MB at 100,000 contacts and
- * 323 vs 367 MB at 1,000,000, CPU time within the noise of either side
- * (npm run bench rows; flags set at run time, as here).
+ * sync, SQLite ⇄ CSV; `node dist/bench/child.js sync` on the bench's
+ * workspace, the flag set at run time as here): peak RSS 224 vs 254 MB at
+ * 100,000 contacts, CPU time within the noise; 323 MB at 1,000,000 against
+ * 367 MB in an earlier run of the same code without it.
  *
  * `DATASYNC_HEAP_GROWTH` (a percentage; 0: V8's own choice for both) overrides it.
  */
