@@ -93,6 +93,13 @@ export interface ObjectSpec {
      */
     reportsDeletions?: boolean;
     /**
+     * With `reportsDeletions`: the deletions reported are records no longer
+     * in the listing (rows gone from a CSV file), not the app's own account
+     * of deletions, so the suspect-listing rule applies to them as to a full
+     * listing (a half-written export is not a mass deletion).
+     */
+    deletionsFromListing?: boolean;
+    /**
      * true when a change can go unseen by the change cursor: it is a column
      * another program must keep current (SQLite/PostgreSQL `updated_at`), and
      * an UPDATE that leaves it alone is not listed. The engine then reads the
@@ -284,4 +291,12 @@ export interface ConnectorContext {
   onWait?: (reason: string, ms: number) => void;
   /** Stop signal: connectors stop between requests when aborted. */
   signal?: AbortSignal;
+  /**
+   * A folder beside the state where a connector may keep what it derives
+   * from the app to find changes cheaply (the csv connector's row hashes),
+   * each piece correct on its own, so losing any of it costs only time.
+   * `write` false (a dry run): read what is there, write nothing.
+   * Absent: keep nothing.
+   */
+  cache?: { dir: string; write: boolean };
 }

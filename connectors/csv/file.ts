@@ -11,7 +11,8 @@ import { chmod, chown, mkdir, open, rename, stat, unlink } from 'node:fs/promise
 import { basename } from 'node:path';
 import { appError, configError, dataError, DatasyncError } from '../../src/errors.js';
 import { checkHeader, csvHeader, records, rowSerializer, serializeCsv, unreadable, type CsvShape } from './parse.js';
-import { countColumn, offsetColumn, RowIndex } from './row-index.js';
+import { countColumn, hashColumn, offsetColumn, RowIndex } from './row-index.js';
+import { rowHash } from './row-hashes.js';
 import { CreatedRows } from './spill.js';
 import { removeStaleTemps, tempBeside } from './temp.js';
 
@@ -37,6 +38,12 @@ export interface CsvIndex extends CsvShape {
   offsets: Float64Array;
   lengths: Uint32Array;
   lines: Uint32Array;
+  /**
+   * Per row number: a hash of the row's bytes (`rowHash`), which tells a
+   * row changed since another version without parsing it (row-hashes.ts).
+   * Empty in the index of a version streamed to a save (`positions` false).
+   */
+  hashes: Float64Array;
   /** The version's stamp; null when the file changed while it was read (then the index is not kept). */
   stamp: string | null;
   /** The largest numeric id, null when some id is not numeric; computed on the first create. */
@@ -197,6 +204,7 @@ export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; s
   const offsets = offsetColumn();
   const lengths = countColumn();
   const lines = countColumn();
+  const hashes = hashColumn();
   let shape: CsvShape | undefined;
   let idColumn = -1;
   let line = 1;
@@ -253,6 +261,7 @@ export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; s
       if (positions) {
         offsets.push(start);
         lengths.push(end - start);
+        hashes.push(rowHash(bytes, start - at, end - at));
       }
       lines.push(l);
       rows.push({ row, line: l, offset: start, length: end - start });
@@ -285,7 +294,7 @@ export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; s
   if (positions) index.trim();
   out.index = {
     ...shape, hash: `sha256:${hash.digest('hex')}`, idColumn, index, offsets: offsets.done(), lengths: lengths.done(), lines: lines.done(),
-    stamp: after !== null && after === before ? after : null,
+    hashes: hashes.done(), stamp: after !== null && after === before ? after : null,
   };
 }
 
@@ -503,6 +512,7 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
   const offsets = offsetColumn();
   const lengths = countColumn();
   const lines = countColumn();
+  const hashes = hashColumn();
   let shape: CsvShape | undefined;
   let idColumn = -1;
   let lineNo = 1;
@@ -531,6 +541,7 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
     offsets.push(total + size);
     lengths.push(bytes.length);
     lines.push(lineNo);
+    hashes.push(rowHash(bytes, 0, bytes.length));
     await push(bytes, 1 + breaksIn(row));
   };
   try {
@@ -565,7 +576,8 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
     index.trim(); // held for the rest of the pass
     return {
       index: {
-        ...shape!, hash: `sha256:${hash.digest('hex')}`, idColumn, index, offsets: offsets.done(), lengths: lengths.done(), lines: lines.done(), stamp: null,
+        ...shape!, hash: `sha256:${hash.digest('hex')}`, idColumn, index, offsets: offsets.done(), lengths: lengths.done(), lines: lines.done(),
+        hashes: hashes.done(), stamp: null,
       },
       from: streamed.hash, fromStamp: streamed.stamp, written,
     };

@@ -12,10 +12,13 @@
  *                   associations: { company: { field: company_id, object: companies } } }
  *
  * Changes are found by content hash: the cursor is `sha256:<hex>` of the file,
- * a read from the current hash yields nothing, any other read lists the whole
- * file (the engine compares each record with its base). After a run's writes,
- * `cursorAfterWrites` answers the hash of the file as this connector saved it,
- * so the next run does not list the whole file again for the engine's own writes.
+ * a read from the current hash yields nothing. A read from another version
+ * whose row hashes are kept (row-hashes.ts, in the cache beside the state)
+ * lists the rows that differ from it and reports the ids gone as deleted;
+ * without them, the read lists the whole file (the engine compares each
+ * record with its base). After a run's writes, `cursorAfterWrites` answers
+ * the hash of the file as this connector saved it, so the next run does not
+ * read the engine's own writes back.
  *
  * The file is never held whole: a read streams it page by page, an index
  * (id → where the row is) serves `get`, `missing` and writes. Writes are
@@ -28,7 +31,7 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type {
-  ConnectionConfig, Connector, ConnectorFactory, KnownCursors, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, WriteOp, WriteResult,
+  ConnectionConfig, Connector, ConnectorContext, ConnectorFactory, KnownCursors, ObjectSpec, ReadBatch, ReadOptions, SourceRecord, WriteOp, WriteResult,
 } from '../../src/connector.js';
 import { appError, configError } from '../../src/errors.js';
 import { ConfigReader, type ObjectConfigBase } from '../shared/object-config.js';
@@ -38,9 +41,13 @@ import {
 } from './file.js';
 import type { CsvShape } from './parse.js';
 import { applyOps, csvFields, csvObjectSpec, recordReader, type CsvColumns } from './records.js';
+import { loadRowHashes, pruneRowHashes, saveRowHashes, type Cache, type RowHashes } from './row-hashes.js';
 import { removeStaleTempsOf } from './temp.js';
 
 interface CsvObject { base: ObjectConfigBase; file: CsvObjectConfig }
+
+/** A version of the file against an earlier one: row numbers (now) of rows new or with other bytes, and the ids gone. */
+interface Changes { idx: CsvIndex; rows: number[]; gone: string[] }
 
 /**
  * Rewrites of a file that another program changed meanwhile, each started
@@ -120,12 +127,18 @@ class CsvConnector implements Connector {
   /** Per object, why writes answered were dropped unsaved: the next `flush` throws it. */
   private readonly failed = new Map<string, Error>();
 
-  constructor(private readonly config: ConnectionConfig) {
+  private readonly cache: Cache | undefined;
+  /** The cursors saved for each object, as `check` was given them: the versions whose row hashes a read keeps. */
+  private known: KnownCursors = new Map();
+
+  constructor(private readonly config: ConnectionConfig, ctx: ConnectorContext = {}) {
     this.cfg = parseConfig(config);
+    this.cache = ctx.cache;
   }
 
   /** Checks every file whole (its index kept for the read), but a version a saved cursor names (see `checked`, `checkCsv`). */
   async check(known?: KnownCursors): Promise<void> {
+    if (known) this.known = known;
     for (const { file } of this.cfg.objects.values()) {
       if (await this.current(file)) continue;
       const found = await checkCsv(file, known?.get(file.object));
@@ -144,7 +157,11 @@ class CsvConnector implements Connector {
     return out;
   }
 
-  /** Streams the file page by page (`batch_size` records), never holding it whole. */
+  /**
+   * The rows changed since the cursor's version (see row-hashes.ts), or, with
+   * no row hashes of it, the whole file page by page (`batch_size` records),
+   * never holding it whole.
+   */
   async *read(object: string, opts: ReadOptions): AsyncIterable<ReadBatch> {
     const { base, file } = this.object(object);
     await this.flush(object);
@@ -155,6 +172,17 @@ class CsvConnector implements Connector {
       this.chains.set(file.object, { since: hash, hash, stamp: null });
       return;
     }
+    await this.prune(file, opts.since);
+    const before = opts.since !== null && this.cache ? await loadRowHashes(this.cache, this.config.name, object, opts.since) : null;
+    if (before) {
+      const changes = await this.changesSince(file, before);
+      if (changes) {
+        yield* this.readChanges(base, file, before, changes, opts);
+        return;
+      }
+    }
+    // Listed whole although a cursor was given: the engine takes a linked record not listed as gone.
+    const relisted = opts.since !== null ? { relisted: true } : {};
     const out: { index?: CsvIndex; shape?: CsvShape & { idColumn: number } } = {};
     const size = this.cfg.batchSize;
     let toRecord: ((row: string[]) => SourceRecord) | undefined;
@@ -165,7 +193,7 @@ class CsvConnector implements Connector {
       toRecord ??= recordReader(base, out.shape!, csvFields(base, out.shape!.header), opts);
       for (const { row } of rows) {
         if (full) {
-          yield { records: full, cursor: null };
+          yield { records: full, cursor: null, ...relisted };
           full = undefined;
         }
         page.push(toRecord(row));
@@ -178,7 +206,78 @@ class CsvConnector implements Connector {
     const index = out.index!;
     if (index.stamp !== null) this.indexed.set(file.object, index);
     this.chains.set(file.object, { since: index.hash, hash: index.hash, stamp: null });
-    yield { records: full ?? page, cursor: index.hash };
+    await this.keepRowHashes(file, index);
+    yield { records: full ?? page, cursor: index.hash, ...relisted };
+  }
+
+  /** The file as it is now against the row hashes of an earlier version; null when the header differs (listed whole then). */
+  private async changesSince(file: CsvObjectConfig, before: RowHashes): Promise<Changes | null> {
+    const idx = await this.hold(file);
+    if (idx.header.length !== before.header.length || idx.header.some((name, k) => name !== before.header[k])) return null;
+    const rows: number[] = [];
+    const seen = new Uint8Array(before.index.size);
+    for (let r = 0; r < idx.index.size; r++) {
+      const was = before.index.rowOf(idx.index, r);
+      if (was >= 0) seen[was] = 1;
+      if (was < 0 || before.hashes[was] !== idx.hashes[r]) rows.push(r);
+    }
+    const gone: string[] = [];
+    for (let was = 0; was < seen.length; was++) if (seen[was] === 0) gone.push(before.index.idAt(was));
+    return { idx, rows, gone };
+  }
+
+  /**
+   * Reads the rows changed by position, `batch_size` at a time; the last
+   * batch carries the cursor and the ids gone. The file changing under the
+   * read: compared again from its new version while nothing was handed on,
+   * else the pass stops (transient, nothing lost: the next one reads it).
+   */
+  private async *readChanges(base: ObjectConfigBase, file: CsvObjectConfig, before: RowHashes, first: Changes, opts: ReadOptions):
+    AsyncIterable<ReadBatch> {
+    const size = this.cfg.batchSize;
+    let changes = first;
+    const toRecord = recordReader(base, changes.idx, csvFields(base, changes.idx.header), opts);
+    for (let k = 0, attempt = 1; k === 0 || k < changes.rows.length; k += size) {
+      let rows: string[][];
+      try {
+        rows = await rowsAt(file, changes.idx, changes.rows.slice(k, k + size));
+      } catch (err) {
+        if (!(err instanceof StaleIndex)) throw err;
+        this.indexed.delete(file.object);
+        const again = k === 0 && attempt++ < MAX_SAVE_ATTEMPTS ? await this.changesSince(file, before) : null;
+        if (again === null) {
+          throw appError('CSV_CHANGED_WHILE_READ', `CSV file ${file.file} changed while datasync read it`, {
+            hint: 'another program is writing the file; the next run reads it again', transient: true, cause: err,
+          });
+        }
+        changes = again;
+        k -= size;
+        continue;
+      }
+      if (k === 0) {
+        await this.keepRowHashes(file, changes.idx);
+        this.chains.set(file.object, { since: changes.idx.hash, hash: changes.idx.hash, stamp: null });
+      }
+      const records = rows.map(toRecord);
+      yield k + size >= changes.rows.length ? { records, cursor: changes.idx.hash, deleted: changes.gone } : { records, cursor: null };
+    }
+  }
+
+  /**
+   * Removes the row hashes of versions no saved cursor names, nor `since`:
+   * in a read, so under the run's lock (a run refused by it changes nothing),
+   * and not while no cursor is known (a sync reset: they may be needed again).
+   */
+  private async prune(file: CsvObjectConfig, since: string | null): Promise<void> {
+    const keep = [...this.known.get(file.object) ?? [], ...since === null ? [] : [since]];
+    if (this.cache && keep.length > 0) await pruneRowHashes(this.cache, this.config.name, file.object, keep);
+  }
+
+  /** Keeps the row hashes of a version read or written whole (a cache: failing to keep them costs the next pass a whole read, no more). */
+  private async keepRowHashes(file: CsvObjectConfig, idx: CsvIndex): Promise<void> {
+    if (!this.cache || idx.hashes.length !== idx.index.size) return;
+    await saveRowHashes(this.cache, this.config.name, file.object, { hash: idx.hash, header: idx.header, index: idx.index, hashes: idx.hashes })
+      .catch(() => undefined);
   }
 
   async get(object: string, ids: string[], opts: Omit<ReadOptions, 'since'>): Promise<SourceRecord[]> {
@@ -263,6 +362,7 @@ class CsvConnector implements Connector {
           this.chains.delete(file.object);
         } else {
           this.indexed.set(file.object, saved.index);
+          await this.keepRowHashes(file, saved.index);
           if (chain && chain.hash === saved.from) this.chains.set(file.object, { since: chain.since, hash: saved.hash, stamp: saved.stamp });
           else this.chains.delete(file.object);
         }
@@ -391,5 +491,5 @@ class CsvConnector implements Connector {
 
 export const factory: ConnectorFactory = {
   app: 'csv',
-  create: (config) => new CsvConnector(config),
+  create: (config, ctx) => new CsvConnector(config, ctx),
 };

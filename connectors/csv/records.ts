@@ -22,7 +22,10 @@ export function csvObjectSpec(cfg: ObjectConfigBase, header: string[]): ObjectSp
     label: labelFor(cfg.name),
     fields: csvFields(cfg, header),
     associations: cfg.associations.map((a) => ({ name: a.name, object: a.object, single: true })),
-    capabilities: { create: true, update: true, changeCursor: false, conditionalUpdate: true },
+    changes: 'each row against the last run\'s copy of it (a hash per row, kept beside the state): each run reads only the rows changed, added or removed',
+    // A read from a cursor lists the rows changed since, and the rows gone as deleted, where the row hashes
+    // of its version are kept (row-hashes.ts); else the whole file, `relisted`.
+    capabilities: { create: true, update: true, changeCursor: true, reportsDeletions: true, deletionsFromListing: true, conditionalUpdate: true },
   };
 }
 

@@ -83,6 +83,38 @@ export class RowIndex {
     this.ends = this.ends.slice(0, this.count);
   }
 
+  /** The id of row `row`. */
+  idAt(row: number): string {
+    return this.bytes.toString('utf8', row === 0 ? 0 : this.ends[row - 1]!, this.ends[row]!);
+  }
+
+  /** The row number here of the id of row `row` of `other`, -1 when it is not here (compared as bytes: no string made). */
+  rowOf(other: RowIndex, row: number): number {
+    const from = row === 0 ? 0 : other.ends[row - 1]!;
+    const length = other.ends[row]! - from;
+    if (length > this.scratch.length) this.scratch = Buffer.alloc(length);
+    other.bytes.copy(this.scratch, 0, from, from + length);
+    return this.find(length);
+  }
+
+  /** The ids as stored (their UTF-8 bytes one after another, and where each ends), to be loaded again by `RowIndex.load`. */
+  dump(): { bytes: Buffer; ends: Uint32Array } {
+    return { bytes: this.bytes.subarray(0, this.used), ends: this.ends.subarray(0, this.count) };
+  }
+
+  /** An index of the ids `dump` gave, row numbers as they were. */
+  static load(bytes: Buffer<ArrayBuffer>, ends: Uint32Array<ArrayBuffer>): RowIndex {
+    const idx = new RowIndex();
+    idx.bytes = bytes;
+    idx.ends = ends;
+    idx.count = ends.length;
+    idx.used = ends.length === 0 ? 0 : ends[ends.length - 1]!;
+    let slots = 2048;
+    while (idx.count * 2 > slots) slots *= 2;
+    idx.rehash(slots);
+    return idx;
+  }
+
   /** The ids in row order. */
   *keys(): IterableIterator<string> {
     for (let r = 0; r < this.count; r++) yield this.bytes.toString('utf8', r === 0 ? 0 : this.ends[r - 1]!, this.ends[r]!);
@@ -161,4 +193,6 @@ export class GrowingColumn<T extends Float64Array | Uint32Array> {
 }
 
 export const offsetColumn = () => new GrowingColumn((n) => new Float64Array(n), Number.MAX_SAFE_INTEGER);
+/** Row hashes (53 bits, `rowHash`). */
+export const hashColumn = () => new GrowingColumn((n) => new Float64Array(n), Number.MAX_SAFE_INTEGER);
 export const countColumn = () => new GrowingColumn((n) => new Uint32Array(n), 0xffffffff);

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Config, SyncConfig } from '../config/types.js';
 import { DatasyncError, EXIT, exitCodeFor } from '../errors.js';
 import { acquireLock, isAlive, readLock, type Lock } from '../state/lock.js';
@@ -67,6 +68,8 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
   const stored = storedFacts(config, selected);
   const prepared = await prepare(config, selected.filter((s) => s.enabled), {
     signal: opts.signal,
+    // What connectors derive from an app to find its changes (the csv connector's row hashes), beside the state.
+    cache: { dir: join(dirname(config.state), 'cache'), write: !dryRun },
     onWait: (reason, ms) => {
       waiting = { sync: current ?? '', reason, ms };
       opts.progress?.({ phase: 'wait', sync: current ?? '', reason, ms });

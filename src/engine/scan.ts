@@ -123,7 +123,14 @@ export async function scanSide(ctx: SyncContext, side: Side, pass: PassState): P
     : s.spec.capabilities.changeCursor ? 'changes' : batches > 0 ? 'all' : 'unchanged';
   // Deletions the app reports itself are deletions, however many; records missing from a listing may not be.
   if (listing === 'changes' && s.spec.capabilities.reportsDeletions) {
-    return { records, cursor, since, initial, readWhole, deleted: linkedAmong(ctx, side, [...reported]), suspect: null, warnings: [...warnings] };
+    const deleted = linkedAmong(ctx, side, [...reported]);
+    if (!s.spec.capabilities.deletionsFromListing || deleted.length === 0) {
+      return { records, cursor, since, initial, readWhole, deleted, suspect: null, warnings: [...warnings] };
+    }
+    // Rows gone from a listing (a CSV file): a suspect share settles nothing, and the cursor stays, so the
+    // next pass reports them again (its own, or after `suspect_deletions` was raised).
+    const suspect = suspectListing(s.connection, deleted.length, records.unreadLinked().linked(), ctx.sync.suspectDeletions ?? SUSPECT_SHARE);
+    return { records, cursor: suspect ? since : cursor, since, initial, readWhole, deleted: suspect ? [] : deleted, suspect, warnings: [...warnings] };
   }
   if (listing === 'changes' && s.connector.departures) {
     // Departures are HubSpot's own per-id answers (not found, archived, merged), not absence from a

@@ -38,7 +38,7 @@ export const makeCsvApp: MakeHarness = async () => {
       },
       companies: { file: 'companies.csv' },
     },
-  }, {});
+  }, { cache: { dir: join(dir, 'cache'), write: true } });
   const app: ConformanceApp = {
     connector,
     fields: { email: 'email', typed: { text: 'firstname', number: 'age', date: 'birthday', datetime: 'last_contacted', boolean: 'opted_in' }, companyName: 'name' },

@@ -90,7 +90,7 @@ describe('configure with flags (--yes)', () => {
     expect(w.readCsv('contacts.csv')).toHaveLength(2);
     // How each side finds changes, in the connectors' own words (SPEC §7).
     expect(r.stdout).toContain('  changes in crm.contacts: the modified_at column; an edit that leaves modified_at as it was is found by the full comparison');
-    expect(r.stdout).toMatch(/  changes in exp\.contacts: comparing every record with the last run/);
+    expect(r.stdout).toMatch(/  changes in exp\.contacts: each row against the last run's copy of it \(a hash per row, kept beside the state\)/);
   });
 
   it('refuses without a terminal and without --yes, and refuses what run would refuse; the file is unchanged', async () => {

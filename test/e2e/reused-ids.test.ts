@@ -97,6 +97,28 @@ describe('records that vanish and come back', () => {
     expect((await w.run('health')).stdout).not.toMatch(/not listed/);
   });
 
+  it('the CSV change listing: a pass reads only the rows edited, finds the rows removed deleted, and a suspect share is reported again until settled', async () => {
+    const w = workspace();
+    const s = crmCsv(w, { people: range(0, 50) });
+    expect((await w.runJson()).exitCode).toBe(0);
+    const full = s.csv();
+    w.writeCsv(s.csvFile, CSV_HEADER, full.filter((r) => r.email !== 'p7@example.com' && r.email !== 'p8@example.com')
+      .map((r) => (r.email === 'p9@example.com' ? { ...r, jobtitle: 'Architect' } : r)));
+    const edited = await w.runJson();
+    expect(edited.exitCode, edited.stderr).toBe(0);
+    expect(side(edited.json, 'contacts', 'exp')).toMatchObject({ read: 1, deleted: 2 });
+    expect(s.crm.one(`SELECT job_title FROM people WHERE email = 'p9@example.com'`)).toEqual({ job_title: 'Architect' });
+
+    // Half the rows gone at once: suspect, on every pass while it lasts (the cursor stays), nothing marked deleted.
+    w.writeCsv(s.csvFile, CSV_HEADER, s.csv().slice(0, 5));
+    for (let pass = 1; pass <= 2; pass++) {
+      const half = await w.run('run');
+      expect(half.exitCode, half.stderr).toBe(0);
+      expect(half.stdout, `pass ${pass}`).toMatch(/43 of 48 linked records .*not listed/);
+    }
+    expect(liveLinks(w)).toBe(48);
+  });
+
   it('a SQLite table reloaded with the same ids (DELETE, then re-insert) keeps its links, and later edits flow', async () => {
     const w = workspace();
     const s = crmCsv(w, { people: range(0, 50).map((p, i) => ({ ...p, id: i + 1 })) });

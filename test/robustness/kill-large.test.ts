@@ -9,7 +9,8 @@
  * quarter on one side only, some without an email, ~300 conflicts. Phase 1
  * is the initial sync; phase 2 edits ~1% of the contacts on each side (some
  * on both: conflicts), adds 0.1% on each side and deletes 0.1% of the CSV's
- * rows, then syncs again. Each phase kills five runs in turn, each at one
+ * rows, then syncs again, reading each side from its cursor (the CSV's
+ * change listing reports the rows deleted). Each phase kills five runs in turn, each at one
  * moment seen from outside:
  *
  *   scan                  the state's sync status is `scanning` and a side's
@@ -317,8 +318,9 @@ interface KillLog { target: Target; attempt: number; at: string; killed: boolean
 async function killEachPhase(dir: string, phase: 1 | 2, input: Input, window: Timing, rand: () => number): Promise<KillLog[]> {
   const log: KillLog[] = [];
   for (const target of TARGETS) {
-    // Phase 2 reads SQLite by its change cursor (a few pages): the CSV, read whole every pass, is the scan to kill.
-    const side = phase === 1 && rand() < 0.5 ? { name: 'crm', rows: input.sqliteRows } : { name: 'exp', rows: input.csvRows };
+    // Phase 2 reads each side from its cursor: SQLite's rows changed since, the CSV's rows whose bytes differ
+    // (a page or two each). Its scan is killed once the first side's first page is in.
+    const side = phase === 2 ? { name: 'crm', rows: 1 } : rand() < 0.5 ? { name: 'crm', rows: input.sqliteRows } : { name: 'exp', rows: input.csvRows };
     const aim: Aim = {
       target, scanSide: side, scanShare: 0.1 + rand() * 0.8, nthCommit: phase === 1 ? 1 + Math.floor(rand() * 3) : 1,
       matchDelayMs: Math.floor(rand() * 0.8 * Math.max(0, (window.firstWrite ?? 0) - (window.scanEnd ?? 0))),
