@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Config, SyncConfig } from '../config/types.js';
 import { DatasyncError, EXIT, exitCodeFor } from '../errors.js';
 import { acquireLock, isAlive, readLock, type Lock } from '../state/lock.js';
@@ -68,8 +68,9 @@ export async function runOnce(config: Config, opts: RunOptions = {}): Promise<Ru
   const stored = storedFacts(config, selected);
   const prepared = await prepare(config, selected.filter((s) => s.enabled), {
     signal: opts.signal,
-    // What connectors derive from an app to find its changes (the csv connector's row hashes), beside the state.
-    cache: { dir: join(dirname(config.state), 'cache'), write: !dryRun },
+    // What connectors derive from an app to find its changes (the csv connector's row hashes), beside the state,
+    // one folder per state file (two configs may keep their states in one folder, as the example does).
+    cache: { dir: join(dirname(config.state), 'cache', basename(config.state).replace(/\.db$/, '')), write: !dryRun },
     onWait: (reason, ms) => {
       waiting = { sync: current ?? '', reason, ms };
       opts.progress?.({ phase: 'wait', sync: current ?? '', reason, ms });
