@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, type BigIntStats } from 'node:fs';
-import { chmod, chown, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { appError, configError, dataError, DatasyncError } from '../../src/errors.js';
 import { checkHeader, csvHeader, records, rowSerializer, serializeCsv, unreadable, type CsvShape } from './parse.js';
@@ -424,14 +424,17 @@ export interface SavedCsv {
  * Saves the file with the writes of `overlay`: its rows streamed from the
  * file as it is now to a temp file (created with the file's mode), the
  * writes applied (`applyCells`), the rows created appended, synced, then
- * renamed over it. Answers null, leaving the file alone, when another
+ * renamed over it. With `from`, the index of the file as it is now (its
+ * stamp still the file's), the rows no write touches are copied as they are,
+ * byte for byte, and only the rows written are parsed and written again
+ * (`writeCopied`). Answers null, leaving the file alone, when another
  * program changed the file while it was streamed (a row appended): the
  * caller tries again from its new version, so no row is lost. The stamp is
  * checked right before the rename; a write landing in the few microseconds
  * between the two is the one window left. Throws CSV_KEEPS_CHANGING when
  * another program's row holds the id of a row created.
  */
-export async function saveCsv(cfg: CsvObjectConfig, overlay: Overlay): Promise<SavedCsv | null> {
+export async function saveCsv(cfg: CsvObjectConfig, overlay: Overlay, from?: CsvIndex): Promise<SavedCsv | null> {
   // A symlinked file is written through to its target: the rename replaces the target, and the link stays a link.
   const { target, dir, tmp } = await tempBeside(cfg.file);
   let saved: SavedCsv;
@@ -439,7 +442,7 @@ export async function saveCsv(cfg: CsvObjectConfig, overlay: Overlay): Promise<S
     if (!existsSync(dir)) await mkdir(dir, { recursive: true });
     const before = existsSync(target) ? await stat(target) : undefined;
     const mode = before ? before.mode & 0o777 : undefined;
-    const streamed = await writeStreamed(cfg, tmp, overlay, mode);
+    const streamed = from && canCopy(from, overlay) ? await writeCopied(cfg, tmp, overlay, from, mode) : await writeStreamed(cfg, tmp, overlay, mode);
     if (mode !== undefined) await chmod(tmp, mode); // the umask may have taken bits off
     // The file keeps its owner when datasync runs as another user who may give it away (root).
     if (before && (before.uid !== process.getuid?.() || before.gid !== process.getgid?.())) {
@@ -488,12 +491,13 @@ function breaksIn(row: string[]): number {
  * up), then syncs it. Answers the index of what it wrote, with the hash and
  * stamp of the version streamed (`fromStamp` null: it changed meanwhile).
  */
-async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overlay, mode = 0o666):
-  Promise<{ index: CsvIndex; from: string; fromStamp: string | null; written: BigIntStats }> {
-  const line = rowSerializer(cfg.delimiter);
+/**
+ * Where a save writes: bytes taken in 1 MB pieces, each written whole (a
+ * write may take fewer bytes than given: a disk filling up) and hashed on
+ * the way (no read of the written file). `at`: the bytes taken so far.
+ */
+function output(handle: FileHandle) {
   const hash = createHash('sha256');
-  // Created with the file's own mode: a 0600 file's rows are never readable by others, not even in the temp file.
-  const handle = await open(path, 'wx', mode);
   let total = 0;
   let parts: Buffer[] = [];
   let size = 0;
@@ -509,6 +513,44 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
     }
     total += piece.length;
   };
+  return {
+    get at() { return total + size; },
+    async push(bytes: Buffer) {
+      parts.push(bytes);
+      size += bytes.length;
+      if (size >= CHUNK) await put();
+    },
+    /** Writes what is left, syncs, and checks the disk holds what was written. */
+    async end(): Promise<{ hash: string; written: BigIntStats }> {
+      await put();
+      await handle.sync();
+      const written = await handle.stat({ bigint: true });
+      // What is on the disk after the sync is what was meant, or the old file stays.
+      if (written.size !== BigInt(total)) throw new Error(`${written.size} bytes on disk after writing ${total}`);
+      return { hash: `sha256:${hash.digest('hex')}`, written };
+    },
+  };
+}
+
+/** The header a save writes: the version's, then the columns the writes need that it lacks, as when they were added. */
+function headerFor(from: CsvShape, overlay: Overlay): string[] {
+  const header = [...from.header];
+  const need = (name: string, text: string) => { if (text !== '' && !header.includes(name)) header.push(name); };
+  for (const name of overlay.added) need(name, 'x');
+  for (const cells of overlay.updates.values()) {
+    const flat = updatedCells(cells);
+    for (let k = 0; k < flat.length; k += 3) need(flat[k]!, flat[k + 2]!);
+  }
+  for (const name of overlay.created.filled) need(name, 'x');
+  return header;
+}
+
+async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overlay, mode = 0o666):
+  Promise<{ index: CsvIndex; from: string; fromStamp: string | null; written: BigIntStats }> {
+  const line = rowSerializer(cfg.delimiter);
+  // Created with the file's own mode: a 0600 file's rows are never readable by others, not even in the temp file.
+  const handle = await open(path, 'wx', mode);
+  const out = output(handle);
   const offsets = offsetColumn();
   const lengths = countColumn();
   const lines = countColumn();
@@ -517,28 +559,18 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
   let idColumn = -1;
   let lineNo = 1;
   const push = async (bytes: Buffer, lineCount: number) => {
-    parts.push(bytes);
-    size += bytes.length;
     lineNo += lineCount;
-    if (size >= CHUNK) await put();
+    await out.push(bytes);
   };
   const begin = async (from: CsvShape & { idColumn: number }) => {
-    // The columns the writes need that this version lacks come last, as when they were added.
-    const header = [...from.header];
-    const need = (name: string, text: string) => { if (text !== '' && !header.includes(name)) header.push(name); };
-    for (const name of overlay.added) need(name, 'x');
-    for (const cells of overlay.updates.values()) {
-      const flat = updatedCells(cells);
-      for (let k = 0; k < flat.length; k += 3) need(flat[k]!, flat[k + 2]!);
-    }
-    for (const name of overlay.created.filled) need(name, 'x');
+    const header = headerFor(from, overlay);
     shape = { header, bom: from.bom, eol: from.eol };
     idColumn = from.idColumn;
     await push(Buffer.from(`${from.bom ? '\ufeff' : ''}${line(header)}${from.eol}`), 1 + breaksIn(header));
   };
   const add = async (row: string[]) => {
     const bytes = Buffer.from(line(row) + shape!.eol);
-    offsets.push(total + size);
+    offsets.push(out.at);
     lengths.push(bytes.length);
     lines.push(lineNo);
     hashes.push(rowHash(bytes, 0, bytes.length));
@@ -559,30 +591,146 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
     // The rows written are the rows streamed, in their order: that version's id → row number holds for
     // the file written (one map of a million ids, not a second one), and the created rows come after.
     const index = streamed.index;
-    for await (const [id, row] of overlay.created.all(shape!.header, idColumn)) {
-      if (index.has(id)) {
-        throw appError('CSV_KEEPS_CHANGING', `CSV file ${cfg.file} changed while datasync wrote it: another program added a row with id ${id}, the id of a row datasync created; nothing was written`, {
-          hint: 'another program is writing the file; the next run tries again', transient: true,
-        });
-      }
-      index.add(id); // its row number: offsets.length, as every row streamed is in the index
-      await add(row);
-    }
-    await put();
-    await handle.sync();
-    const written = await handle.stat({ bigint: true });
-    // What is on the disk after the sync is what was meant, or the old file stays.
-    if (written.size !== BigInt(total)) throw new Error(`${written.size} bytes on disk after writing ${total}`);
+    await addCreated(cfg, overlay, shape!.header, idColumn, index, add);
+    const { hash, written } = await out.end();
     index.trim(); // held for the rest of the pass
     return {
-      index: {
-        ...shape!, hash: `sha256:${hash.digest('hex')}`, idColumn, index, offsets: offsets.done(), lengths: lengths.done(), lines: lines.done(),
-        hashes: hashes.done(), stamp: null,
-      },
+      index: { ...shape!, hash, idColumn, index, offsets: offsets.done(), lengths: lengths.done(), lines: lines.done(), hashes: hashes.done(), stamp: null },
       from: streamed.hash, fromStamp: streamed.stamp, written,
     };
   } finally {
     await handle.close();
+  }
+}
+
+/** Appends the rows created, each added to the index (its row number: the next), refusing an id another program took meanwhile. */
+async function addCreated(cfg: CsvObjectConfig, overlay: Overlay, header: string[], idColumn: number, index: RowIndex,
+  add: (row: string[]) => Promise<void>): Promise<void> {
+  for await (const [id, row] of overlay.created.all(header, idColumn)) {
+    if (index.has(id)) {
+      throw appError('CSV_KEEPS_CHANGING', `CSV file ${cfg.file} changed while datasync wrote it: another program added a row with id ${id}, the id of a row datasync created; nothing was written`, {
+        hint: 'another program is writing the file; the next run tries again', transient: true,
+      });
+    }
+    index.add(id);
+    await add(row);
+  }
+}
+
+/**
+ * Whether a save can copy the rows of the version `idx` indexes: it knows
+ * where every row is and its hash, the writes add no column (every row
+ * would need one more value), and the file ends with a line break (a row
+ * created must not run on from the last).
+ */
+function canCopy(idx: CsvIndex, overlay: Overlay): boolean {
+  const n = idx.index.size;
+  return idx.stamp !== null && n > 0 && idx.offsets.length === n && idx.hashes.length === n
+    && headerFor(idx, overlay).length === idx.header.length;
+}
+
+/**
+ * The save of `writeStreamed` from the index of the version on disk: the
+ * bytes before the first row (BOM, header) and every run of rows no write
+ * touches are copied as they are (no parse, no new quoting: another
+ * program's bytes stay its own, and their row hashes hold), the rows
+ * updated are read by position, parsed, written with the cells applied,
+ * and the rows created come last. The file must still be that version when
+ * the copy is done (`fromStamp`, checked again before the rename).
+ */
+async function writeCopied(cfg: CsvObjectConfig, path: string, overlay: Overlay, idx: CsvIndex, mode = 0o666):
+  Promise<{ index: CsvIndex; from: string; fromStamp: string | null; written: BigIntStats }> {
+  const line = rowSerializer(cfg.delimiter);
+  const n = idx.index.size;
+  const touched = new Uint8Array(n);
+  for (const id of overlay.updates.keys()) {
+    const r = idx.index.get(id);
+    if (r !== undefined) touched[r] = 1;
+  }
+  const src = await open(cfg.file, 'r');
+  const handle = await open(path, 'wx', mode);
+  try {
+    let stale = stampOf(await src.stat({ bigint: true })) !== idx.stamp;
+    const read = async (from: number, length: number) => {
+      const bytes = Buffer.allocUnsafe(length);
+      const { bytesRead } = await src.read(bytes, 0, length, from);
+      if (bytesRead !== length) stale = true;
+      return bytes.subarray(0, bytesRead);
+    };
+    const last = n - 1;
+    const lastBytes = await read(idx.offsets[last]!, idx.lengths[last]!);
+    const endsLine = lastBytes.length > 0 && (lastBytes[lastBytes.length - 1] === 0x0a || lastBytes[lastBytes.length - 1] === 0x0d);
+    if (!endsLine) touched[last] = 1;
+    const out = output(handle);
+    const offsets = offsetColumn();
+    const lengths = countColumn();
+    const lines = countColumn();
+    const hashes = hashColumn();
+    const copy = async (from: number, to: number) => {
+      for (let at = from; at < to && !stale; at += CHUNK) await out.push(await read(at, Math.min(CHUNK, to - at)));
+    };
+    await copy(0, idx.offsets[0]!);
+    /** Lines moved down (or up) by the rows written again, whose line breaks may differ from the old ones'. */
+    let shift = 0;
+    let lineNo = 1;
+    for (let r = 0; r < n && !stale;) {
+      if (touched[r] === 0) {
+        let e = r;
+        while (e + 1 < n && touched[e + 1] === 0) e++;
+        const base = out.at - idx.offsets[r]!;
+        for (let k = r; k <= e; k++) {
+          offsets.push(base + idx.offsets[k]!);
+          lengths.push(idx.lengths[k]!);
+          lines.push(idx.lines[k]! + shift);
+          hashes.push(idx.hashes[k]!);
+        }
+        await copy(idx.offsets[r]!, idx.offsets[e]! + idx.lengths[e]!);
+        lineNo = e < last ? idx.lines[e + 1]! + shift : idx.lines[e]! + shift + breaksIn([decode(lastBytes, cfg, idx.lines[e])]);
+        r = e + 1;
+        continue;
+      }
+      const bytes = r === last ? lastBytes : await read(idx.offsets[r]!, idx.lengths[r]!);
+      let row: string[] | undefined;
+      records(decode(bytes, cfg, idx.lines[r]), cfg.delimiter, cfg.file, (found) => { row = found; return false; }, { line: idx.lines[r]!, bom: false });
+      if (!row) {
+        stale = true;
+        break;
+      }
+      while (row.length < idx.header.length) row.push('');
+      applyCells(idx.header, row, overlay.updates.get(idx.index.idAt(r)));
+      const written = Buffer.from(line(row) + idx.eol);
+      offsets.push(out.at);
+      lengths.push(written.length);
+      lines.push(idx.lines[r]! + shift);
+      hashes.push(rowHash(written, 0, written.length));
+      await out.push(written);
+      lineNo = idx.lines[r]! + shift + 1 + breaksIn(row);
+      if (r < last) shift = lineNo - idx.lines[r + 1]!;
+      r++;
+    }
+    const add = async (row: string[]) => {
+      const bytes = Buffer.from(line(row) + idx.eol);
+      offsets.push(out.at);
+      lengths.push(bytes.length);
+      lines.push(lineNo);
+      hashes.push(rowHash(bytes, 0, bytes.length));
+      lineNo += 1 + breaksIn(row);
+      await out.push(bytes);
+    };
+    const index = idx.index;
+    if (!stale) await addCreated(cfg, overlay, idx.header, idx.idColumn, index, add);
+    const { hash, written } = await out.end();
+    if (!stale) stale = stampOf(await src.stat({ bigint: true })) !== idx.stamp;
+    index.trim();
+    return {
+      index: {
+        header: idx.header, bom: idx.bom, eol: idx.eol, hash, idColumn: idx.idColumn, index,
+        offsets: offsets.done(), lengths: lengths.done(), lines: lines.done(), hashes: hashes.done(), stamp: null,
+      },
+      from: idx.hash, fromStamp: stale ? null : idx.stamp, written,
+    };
+  } finally {
+    await Promise.all([src.close(), handle.close()]);
   }
 }
 

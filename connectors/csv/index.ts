@@ -343,11 +343,13 @@ class CsvConnector implements Connector {
     }
     const overlay = this.unsaved.get(file.object);
     if (!overlay) return;
-    // The index in hand is of the version before the save, which makes its own: not two held at once.
+    // The index in hand is of the version before the save, which makes its own: not two held at once. While
+    // the file is still that version, the save copies the rows no write touches from where it says they are.
+    const from = await this.current(file);
     this.indexed.delete(file.object);
     try {
       for (let attempt = 1; ; attempt++) {
-        const saved = await saveCsv(file, overlay);
+        const saved = await saveCsv(file, overlay, attempt === 1 ? from : undefined);
         if (saved === null) {
           if (attempt < MAX_SAVE_ATTEMPTS) continue;
           throw appError('CSV_KEEPS_CHANGING', `CSV file ${file.file} kept changing while datasync wrote it (${attempt} attempts): nothing was written`, {
