@@ -10,7 +10,7 @@ import { existsSync, type BigIntStats } from 'node:fs';
 import { chmod, chown, mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { appError, configError, dataError, DatasyncError } from '../../src/errors.js';
-import { checkHeader, csvHeader, records, rowSerializer, serializeCsv, unreadable, type CsvShape } from './parse.js';
+import { checkHeader, csvHeader, recordIds, records, rowSerializer, serializeCsv, unreadable, type CsvShape } from './parse.js';
 import { countColumn, hashColumn, offsetColumn, RowIndex } from './row-index.js';
 import { rowHash } from './row-hashes.js';
 import { CreatedRows } from './spill.js';
@@ -194,10 +194,12 @@ function lastRecordEnd(buf: Buffer): number {
  * and yields the rows after the header, a piece's worth at a time. Once the
  * rows are all yielded, `out.index` is the file's index (`out.shape` is
  * set once the header is read); with `positions` false, its ids and lines
- * only (for a save, which makes the positions of the file it writes).
+ * only (for a save, which makes the positions of the file it writes). With
+ * `cells` false it yields no rows and parses only the ids (`recordIds`):
+ * an index, with the same checks.
  */
-export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; shape?: CsvShape & { idColumn: number } }, positions = true):
-  AsyncGenerator<ScannedRow[]> {
+export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; shape?: CsvShape & { idColumn: number } }, positions = true,
+  cells = true): AsyncGenerator<ScannedRow[]> {
   const before = await versionStamp(cfg);
   const hash = createHash('sha256');
   const index = new RowIndex();
@@ -215,9 +217,30 @@ export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; s
     const first = shape === undefined;
     const text = decode(bytes, cfg, line);
     const ascii = text.length === bytes.length;
-    const found: { row: string[]; line: number; char: number }[] = [];
+    // A row's cells (null: only its id and how many values it has, `cells` false).
+    const found: { row: string[] | null; id: string; values: number; line: number; char: number }[] = [];
+    const whole = (row: string[], l: number, char: number) => { found.push({ row, id: '', values: row.length, line: l, char }); };
     try {
-      line = records(text, cfg.delimiter, cfg.file, (row, l, char) => { found.push({ row, line: l, char }); }, { line, bom: first });
+      if (cells) line = records(text, cfg.delimiter, cfg.file, whole, { line, bom: first });
+      else {
+        let from = { line, at: 0 };
+        if (first) {
+          // The header whole, then the rows by their ids.
+          let next: { line: number; at: number } | undefined;
+          const after = records(text, cfg.delimiter, cfg.file, (row, l, char) => {
+            if (found.length === 0) return whole(row, l, char);
+            next = { line: l, at: char };
+            return false;
+          }, { line, bom: true });
+          from = next ?? { line: after, at: text.length };
+        }
+        const idAt = shape ? idColumn : found.length > 0 ? found[0]!.row!.map((name) => name.trim()).indexOf(cfg.id) : -1;
+        line = recordIds(text, cfg.delimiter, cfg.file, idAt, (id, values, l, char, end) => {
+          if (id.trim() !== '') return void found.push({ row: null, id, values, line: l, char });
+          // No id: read as `records` reads it (a blank row is skipped; the checks below name what else is wrong).
+          records(text.slice(char, end), cfg.delimiter, cfg.file, (row) => { whole(row, l, char); return false; }, { line: l, bom: false });
+        }, from);
+      }
     } catch (err) {
       if (last) throw err;
       return undefined;
@@ -233,9 +256,9 @@ export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; s
     };
     const rows: ScannedRow[] = [];
     for (let k = 0; k < found.length; k++) {
-      const { row, line: l, char } = found[k]!;
+      const { row, line: l, char, values } = found[k]!;
       if (!shape) {
-        const header = checkHeader(row, cfg.file);
+        const header = checkHeader(row!, cfg.file);
         shape = { header, bom: text.charCodeAt(0) === 0xfeff, eol: /^[^\n]*\r\n/.test(text) ? '\r\n' : '\n' };
         idColumn = header.indexOf(cfg.id);
         if (idColumn < 0) {
@@ -246,10 +269,10 @@ export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; s
         out.shape = { ...shape, idColumn };
         continue;
       }
-      if (row.length !== shape.header.length) {
-        throw unreadable(cfg.file, l, `row has ${row.length} values but the header has ${shape.header.length} columns`);
+      if (values !== shape.header.length) {
+        throw unreadable(cfg.file, l, `row has ${values} values but the header has ${shape.header.length} columns`);
       }
-      const id = row[idColumn]!.trim();
+      const id = (row ? row[idColumn]! : found[k]!.id).trim();
       const seen = id === '' ? undefined : index.get(id);
       const problem = id === '' ? 'row has no id'
         : seen !== undefined ? `duplicate id "${id}" (also on line ${lines.at(seen)})` : undefined;
@@ -264,7 +287,7 @@ export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; s
         hashes.push(rowHash(bytes, start - at, end - at));
       }
       lines.push(l);
-      rows.push({ row, line: l, offset: start, length: end - start });
+      if (row && cells) rows.push({ row, line: l, offset: start, length: end - start });
       if (k + 1 < found.length && !ascii) { bytePos = end; charPos = found[k + 1]!.char; }
     }
     at += bytes.length;
@@ -301,7 +324,7 @@ export async function* scanRows(cfg: CsvObjectConfig, out: { index?: CsvIndex; s
 /** Reads and checks the whole file into its index (no row kept). */
 export async function indexCsv(cfg: CsvObjectConfig): Promise<CsvIndex> {
   const out: { index?: CsvIndex } = {};
-  for await (const _ of scanRows(cfg, out)) { /* indexing */ }
+  for await (const _ of scanRows(cfg, out, true, false)) { /* indexing */ }
   return out.index!;
 }
 
