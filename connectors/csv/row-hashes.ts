@@ -15,7 +15,7 @@
  * removed by `check`.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RowIndex } from './row-index.js';
 import { removeStaleTemps } from './temp.js';
@@ -62,10 +62,12 @@ export async function saveRowHashes(cache: Cache, connection: string, object: st
   if (!cache.write) return;
   const prefix = prefixOf(connection, object);
   const path = join(cache.dir, nameOf(prefix, version.hash));
-  if ((await loadFile(path, version.hash)) !== null) return;
-  await mkdir(cache.dir, { recursive: true, mode: 0o700 });
   const { bytes, ends } = version.index.dump();
   const meta = Buffer.from(`${MAGIC}${JSON.stringify({ hash: version.hash, header: version.header, rows: ends.length, idBytes: bytes.length })}\n`);
+  const size = meta.length + ends.length * 12 + bytes.length;
+  // Kept already (a version read again): a file of its size, named by its hash, is it (a damaged one is found at load).
+  if ((await stat(path).catch(() => null))?.size === size) return;
+  await mkdir(cache.dir, { recursive: true, mode: 0o700 });
   const tmp = join(cache.dir, `.${prefix}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const handle = await open(tmp, 'wx', 0o600);
   try {

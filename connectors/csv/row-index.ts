@@ -163,8 +163,9 @@ export class GrowingColumn<T extends Float64Array | Uint32Array> {
   private items: T;
   private count = 0;
 
-  constructor(private readonly make: (length: number) => T, private readonly max: number) {
-    this.items = make(1024);
+  /** `expect`: the length it will likely reach (a save knows its rows), so it is not grown by doubling and cut. */
+  constructor(private readonly make: (length: number) => T, private readonly max: number, expect = 1024) {
+    this.items = make(Math.max(1, expect));
   }
 
   get length(): number {
@@ -188,11 +189,11 @@ export class GrowingColumn<T extends Float64Array | Uint32Array> {
 
   /** The column, exactly its length (the growth slack is given back). */
   done(): T {
-    return this.items.slice(0, this.count) as T;
+    return (this.count === this.items.length ? this.items : this.items.slice(0, this.count)) as T;
   }
 }
 
-export const offsetColumn = () => new GrowingColumn((n) => new Float64Array(n), Number.MAX_SAFE_INTEGER);
+export const offsetColumn = (expect?: number) => new GrowingColumn((n) => new Float64Array(n), Number.MAX_SAFE_INTEGER, expect);
 /** Row hashes (53 bits, `rowHash`). */
-export const hashColumn = () => new GrowingColumn((n) => new Float64Array(n), Number.MAX_SAFE_INTEGER);
-export const countColumn = () => new GrowingColumn((n) => new Uint32Array(n), 0xffffffff);
+export const hashColumn = (expect?: number) => new GrowingColumn((n) => new Float64Array(n), Number.MAX_SAFE_INTEGER, expect);
+export const countColumn = (expect?: number) => new GrowingColumn((n) => new Uint32Array(n), 0xffffffff, expect);
