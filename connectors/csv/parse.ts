@@ -40,6 +40,22 @@ function countLineBreaks(s: string): number {
   return s.split(/\r\n|\n|\r/).length - 1;
 }
 
+/** Where an unquoted value that starts at `i` ends: the delimiter, a line end or the end of the text. */
+function unquotedEnd(text: string, i: number, D: number): number {
+  const n = text.length;
+  let j = i;
+  for (let c = text.charCodeAt(j); j < n && c !== D && c !== CR && c !== LF; c = text.charCodeAt(++j));
+  return j;
+}
+
+/** A closing quote at `i - 1` must end its value: what follows is the delimiter, a line end or the end of the text. */
+function endsValue(text: string, i: number, D: number, file: string, line: number): void {
+  const c = text.charCodeAt(i);
+  if (i < text.length && c !== D && c !== CR && c !== LF) {
+    throw unreadable(file, line, 'text follows a closing quote (a " inside a value must be doubled: "")');
+  }
+}
+
 /**
  * Hands `each` every record with the line it starts on and the index it
  * starts at, until it answers false; blank lines and rows of empty values
@@ -71,13 +87,9 @@ export function records(text: string, delimiter: string, file: string, each: (ro
           j = q + 2;
         }
         line += countLineBreaks(value);
-        const c = text.charCodeAt(i);
-        if (i < n && c !== D && c !== CR && c !== LF) {
-          throw unreadable(file, line, 'text follows a closing quote (a " inside a value must be doubled: "")');
-        }
+        endsValue(text, i, D, file, line);
       } else {
-        let j = i;
-        for (let c = text.charCodeAt(j); j < n && c !== D && c !== CR && c !== LF; c = text.charCodeAt(++j));
+        const j = unquotedEnd(text, i, D);
         value = text.slice(i, j);
         i = j;
       }
@@ -145,13 +157,9 @@ export function recordIds(text: string, delimiter: string, file: string, idColum
         }
         if (wanted) id = value;
         line += breaks;
-        const c = text.charCodeAt(i);
-        if (i < n && c !== D && c !== CR && c !== LF) {
-          throw unreadable(file, line, 'text follows a closing quote (a " inside a value must be doubled: "")');
-        }
+        endsValue(text, i, D, file, line);
       } else {
-        let j = i;
-        for (let c = text.charCodeAt(j); j < n && c !== D && c !== CR && c !== LF; c = text.charCodeAt(++j));
+        const j = unquotedEnd(text, i, D);
         if (wanted) id = text.slice(i, j);
         i = j;
       }
