@@ -14,7 +14,7 @@ import { checkHeader, csvHeader, recordIds, records, rowSerializer, serializeCsv
 import { countColumn, hashColumn, offsetColumn, RowIndex } from './row-index.js';
 import { rowHash } from './row-hashes.js';
 import { CreatedRows } from './spill.js';
-import { removeStaleTemps, tempBeside } from './temp.js';
+import { removeStaleTemps, tempBeside, writeWhole } from './temp.js';
 
 export interface CsvObjectConfig {
   object: string;
@@ -529,11 +529,7 @@ function output(handle: FileHandle) {
     parts = [];
     size = 0;
     hash.update(piece);
-    for (let done = 0; done < piece.length;) {
-      const { bytesWritten } = await handle.write(piece, done, piece.length - done);
-      if (bytesWritten <= 0) throw new Error(`the disk took no more bytes after ${total + done} (is it full?)`);
-      done += bytesWritten;
-    }
+    await writeWhole(handle, piece, total);
     total += piece.length;
   };
   return {
@@ -562,6 +558,27 @@ function output(handle: FileHandle) {
   };
 }
 
+/** The per-row columns of the index of a file being written (`CsvIndex`), sized for `expect` rows when known. */
+function writtenRows(expect?: number) {
+  const offsets = offsetColumn(expect);
+  const lengths = countColumn(expect);
+  const lines = countColumn(expect);
+  const hashes = hashColumn(expect);
+  const add = (offset: number, length: number, line: number, hash: number) => {
+    offsets.push(offset);
+    lengths.push(length);
+    lines.push(line);
+    hashes.push(hash);
+  };
+  return {
+    /** A row copied as it was: its length and hash are those of the version copied. */
+    add,
+    /** A row written from its bytes. */
+    written: (offset: number, bytes: Buffer, line: number) => add(offset, bytes.length, line, rowHash(bytes, 0, bytes.length)),
+    done: () => ({ offsets: offsets.done(), lengths: lengths.done(), lines: lines.done(), hashes: hashes.done() }),
+  };
+}
+
 /** The header a save writes: the version's, then the columns the writes need that it lacks, as when they were added. */
 function headerFor(from: CsvShape, overlay: Overlay): string[] {
   const header = [...from.header];
@@ -581,10 +598,7 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
   // Created with the file's own mode: a 0600 file's rows are never readable by others, not even in the temp file.
   const handle = await open(path, 'wx', mode);
   const out = output(handle);
-  const offsets = offsetColumn();
-  const lengths = countColumn();
-  const lines = countColumn();
-  const hashes = hashColumn();
+  const rows = writtenRows();
   let shape: CsvShape | undefined;
   let idColumn = -1;
   let lineNo = 1;
@@ -600,17 +614,14 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
   };
   const add = async (row: string[]) => {
     const bytes = Buffer.from(line(row) + shape!.eol);
-    offsets.push(out.at);
-    lengths.push(bytes.length);
-    lines.push(lineNo);
-    hashes.push(rowHash(bytes, 0, bytes.length));
+    rows.written(out.at, bytes, lineNo);
     await push(bytes, 1 + breaksIn(row));
   };
   try {
     const from: { index?: CsvIndex; shape?: CsvShape & { idColumn: number } } = {};
-    for await (const rows of scanRows(cfg, from, false)) {
+    for await (const piece of scanRows(cfg, from, false)) {
       if (!shape) await begin(from.shape!);
-      for (const { row } of rows) {
+      for (const { row } of piece) {
         while (row.length < shape!.header.length) row.push('');
         applyCells(shape!.header, row, overlay.updates.get(row[idColumn]!.trim()));
         await add(row);
@@ -625,7 +636,7 @@ async function writeStreamed(cfg: CsvObjectConfig, path: string, overlay: Overla
     const { hash, written } = await out.end();
     index.trim(); // held for the rest of the pass
     return {
-      index: { ...shape!, hash, idColumn, index, offsets: offsets.done(), lengths: lengths.done(), lines: lines.done(), hashes: hashes.done(), stamp: null },
+      index: { ...shape!, hash, idColumn, index, ...rows.done(), stamp: null },
       from: streamed.hash, fromStamp: streamed.stamp, written,
     };
   } finally {
@@ -692,11 +703,7 @@ async function writeCopied(cfg: CsvObjectConfig, path: string, overlay: Overlay,
     if (!endsLine) touched[last] = 1;
     const out = output(handle);
     // Sized for the rows it will hold: not grown by doubling, then cut (a copy of each at the end).
-    const rows = n + overlay.created.count;
-    const offsets = offsetColumn(rows);
-    const lengths = countColumn(rows);
-    const lines = countColumn(rows);
-    const hashes = hashColumn(rows);
+    const rows = writtenRows(n + overlay.created.count);
     // Through one buffer, written as soon as read: a fresh megabyte per piece (twice, with the concatenation)
     // was garbage outside the heap that the collector let pile up (+54 MB at the peak of W1 at 1,000,000).
     const piece = Buffer.allocUnsafe(CHUNK);
@@ -712,12 +719,7 @@ async function writeCopied(cfg: CsvObjectConfig, path: string, overlay: Overlay,
         let e = r;
         while (e + 1 < n && touched[e + 1] === 0) e++;
         const base = out.at - idx.offsets[r]!;
-        for (let k = r; k <= e; k++) {
-          offsets.push(base + idx.offsets[k]!);
-          lengths.push(idx.lengths[k]!);
-          lines.push(idx.lines[k]! + shift);
-          hashes.push(idx.hashes[k]!);
-        }
+        for (let k = r; k <= e; k++) rows.add(base + idx.offsets[k]!, idx.lengths[k]!, idx.lines[k]! + shift, idx.hashes[k]!);
         await copy(idx.offsets[r]!, idx.offsets[e]! + idx.lengths[e]!);
         lineNo = e < last ? idx.lines[e + 1]! + shift : idx.lines[e]! + shift + breaksIn([decode(lastBytes, cfg, idx.lines[e])]);
         r = e + 1;
@@ -733,10 +735,7 @@ async function writeCopied(cfg: CsvObjectConfig, path: string, overlay: Overlay,
       while (row.length < idx.header.length) row.push('');
       applyCells(idx.header, row, overlay.updates.get(idx.index.idAt(r)));
       const written = Buffer.from(line(row) + idx.eol);
-      offsets.push(out.at);
-      lengths.push(written.length);
-      lines.push(idx.lines[r]! + shift);
-      hashes.push(rowHash(written, 0, written.length));
+      rows.written(out.at, written, idx.lines[r]! + shift);
       await out.push(written);
       lineNo = idx.lines[r]! + shift + 1 + breaksIn(row);
       if (r < last) shift = lineNo - idx.lines[r + 1]!;
@@ -744,10 +743,7 @@ async function writeCopied(cfg: CsvObjectConfig, path: string, overlay: Overlay,
     }
     const add = async (row: string[]) => {
       const bytes = Buffer.from(line(row) + idx.eol);
-      offsets.push(out.at);
-      lengths.push(bytes.length);
-      lines.push(lineNo);
-      hashes.push(rowHash(bytes, 0, bytes.length));
+      rows.written(out.at, bytes, lineNo);
       lineNo += 1 + breaksIn(row);
       await out.push(bytes);
     };
@@ -758,8 +754,7 @@ async function writeCopied(cfg: CsvObjectConfig, path: string, overlay: Overlay,
     index.trim();
     return {
       index: {
-        header: idx.header, bom: idx.bom, eol: idx.eol, hash, idColumn: idx.idColumn, index,
-        offsets: offsets.done(), lengths: lengths.done(), lines: lines.done(), hashes: hashes.done(), stamp: null,
+        header: idx.header, bom: idx.bom, eol: idx.eol, hash, idColumn: idx.idColumn, index, ...rows.done(), stamp: null,
       },
       from: idx.hash, fromStamp: stale ? null : idx.stamp, written,
     };

@@ -11,14 +11,14 @@
  * A kept version is a pure function of the file's bytes (named by their
  * SHA-256), so it is right whenever it exists, whatever crashed when: a
  * missing, foreign or damaged one only means the file is listed whole, as
- * before there was a change listing. Versions no saved cursor names are
- * removed by `check`.
+ * before there was a change listing. Versions no saved cursor names (nor
+ * the one read from) are removed by the next read (`pruneRowHashes`).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RowIndex } from './row-index.js';
-import { removeStaleTemps } from './temp.js';
+import { removeStaleTemps, writeWhole } from './temp.js';
 
 /**
  * A 53-bit hash of bytes: cyrb53 (bryc, public domain), two 32-bit
@@ -71,9 +71,11 @@ export async function saveRowHashes(cache: Cache, connection: string, object: st
   const tmp = join(cache.dir, `.${prefix}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const handle = await open(tmp, 'wx', 0o600);
   try {
+    let at = 0;
     for (const part of [meta, Buffer.from(version.hashes.buffer, version.hashes.byteOffset, version.hashes.byteLength),
       Buffer.from(ends.buffer, ends.byteOffset, ends.byteLength), bytes]) {
-      for (let done = 0; done < part.length;) done += (await handle.write(part, done, part.length - done)).bytesWritten;
+      await writeWhole(handle, part, at);
+      at += part.length;
     }
     await handle.sync();
     await handle.close();

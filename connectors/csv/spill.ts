@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { removeStaleTemps, tempBeside } from './temp.js';
+import { removeStaleTemps, tempBeside, writeWhole } from './temp.js';
 
 /** The rows' cells, by column name (a row lacks the columns it holds no text in). */
 export type Cells = Map<string, string>;
@@ -87,11 +87,7 @@ export class CreatedRows {
     const spill = this.spill ?? (this.spill = await this.create(mode));
     const bytes = Buffer.from(`${this.pending.join('\n')}\n`);
     const at = this.starts[this.saved]!;
-    for (let done = 0; done < bytes.length;) {
-      const { bytesWritten } = await spill.handle.write(bytes, done, bytes.length - done, at + done);
-      if (bytesWritten <= 0) throw new Error(`the disk took no more bytes after ${at + done} (is it full?)`);
-      done += bytesWritten;
-    }
+    await writeWhole(spill.handle, bytes, at);
     this.pending = [];
     this.saved = this.ids.size;
   }

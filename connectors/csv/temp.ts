@@ -5,10 +5,23 @@
  * atomic and a killed process's leftovers are found by name and removed.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir, realpath, unlink } from 'node:fs/promises';
+import { readdir, realpath, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 const ENDINGS = ['.tmp', '.spill'];
+
+/**
+ * Writes all of `bytes` to a temp file at byte `at`: a write may take fewer
+ * bytes than given (a disk filling up), and one that takes none is an error,
+ * not a loop.
+ */
+export async function writeWhole(handle: FileHandle, bytes: Buffer, at: number): Promise<void> {
+  for (let done = 0; done < bytes.length;) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, at + done);
+    if (bytesWritten <= 0) throw new Error(`the disk took no more bytes after ${at + done} (is it full?)`);
+    done += bytesWritten;
+  }
+}
 
 /** A new temp file's path beside the target of `file` (a symlinked file is written through to its target). */
 export async function tempBeside(file: string, ending: '.tmp' | '.spill' = '.tmp'): Promise<{ target: string; dir: string; tmp: string }> {
